@@ -1,0 +1,41 @@
+# tnsc — convenience wrapper around CMake + Ninja.
+#   make         build into build/ (the compiler is build/tnsc)
+#   make check   install missing packages, build, run every test
+#   make demo    install missing packages, build, run an example
+#   make bench   benchmarks against numpy
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= 2
+PREFIX ?= /usr/local
+
+.PHONY: all deps configure check check-asan demo bench install clean
+
+all: configure
+	cmake --build $(BUILD) -j $(JOBS)
+
+deps:
+	@sh scripts/deps.sh
+
+configure: deps
+	@test -f $(BUILD)/build.ninja || cmake -S . -B $(BUILD) -G Ninja -DCMAKE_INSTALL_PREFIX=$(PREFIX) >/dev/null
+
+check: all check-asan
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
+check-asan: deps
+	@test -f $(ASAN_BUILD)/build.ninja || cmake -S . -B $(ASAN_BUILD) -G Ninja -DTNS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) -R '^unit\.'
+
+demo: all
+	@sh scripts/demo.sh $(BUILD)/tnsc
+
+bench: all
+	@sh bench/run.sh $(BUILD)
+
+install: all
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,16 @@
+/* builtins.h — the builtin functions of TNS (table in builtins.def). */
+#ifndef TNS_BUILTINS_H
+#define TNS_BUILTINS_H
+
+typedef enum BuiltinId {
+#define BUILTIN(id, name, lo, hi, check, linear) B_##id,
+#include "builtins.def"
+#undef BUILTIN
+  B_COUNT
+} BuiltinId;
+
+int builtin_lookup(const char *name);      /* -1 when not a builtin */
+const char *builtin_name(int id);
+int builtin_is_linear(const char *name);
+
+#endif

@@ -1,0 +1,54 @@
+/* compile.c — wiring of the front end: file -> AST -> typed AST. */
+#include "compile.h"
+#include <stdlib.h>
+#include <sys/stat.h>
+#include "sema.h"
+
+/* The stdlib is found beside the source tree in a build, under the install
+ * prefix once installed, or wherever TNS_STDLIB points. */
+static const char *find_stdlib(void) {
+  const char *env = getenv("TNS_STDLIB");
+  if (env && *env) return env;
+  struct stat st;
+  if (stat(TNS_STDLIB_DIR, &st) == 0) return TNS_STDLIB_DIR;
+  return TNS_INSTALL_STDLIB_DIR;
+}
+
+Compiler *compiler_new(FILE *diag_out) {
+  Compiler *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->arena = arena_new();
+  strtab_init(&c->names, c->arena);
+  diag_sink_init(&c->diag, diag_out);
+  c->ast.arena = c->arena;
+  c->ast.names = &c->names;
+  c->ast.diag = &c->diag;
+  c->stdlib_dir = find_stdlib();
+  return c;
+}
+
+void compiler_free(Compiler *c) {
+  if (!c) return;
+  arena_free(c->arena);
+  free(c);
+}
+
+int compiler_add_include(Compiler *c, const char *dir) {
+  if (c->ninclude == MAX_INCLUDE_DIRS) return 0;
+  c->include_dirs[c->ninclude++] = dir;
+  return 1;
+}
+
+Node *compiler_parse_file(Compiler *c, const char *path) {
+  Source *src = source_load(c->arena, &c->diag, path);
+  if (!src) return NULL;
+  return parse_source(&c->ast, src);
+}
+
+Node *compiler_check_file(Compiler *c, const char *path) {
+  int before = c->diag.nerrors;
+  Node *prog = compiler_parse_file(c, path);
+  if (!prog) return NULL;
+  sema_program(c, prog, path);
+  return c->diag.nerrors == before ? prog : NULL;
+}

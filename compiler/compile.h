@@ -1,0 +1,28 @@
+/* compile.h — one compilation: its arena, names, diagnostics and search
+ * paths, and the front-end entry points the CLI and the REPL call. */
+#ifndef TNS_COMPILE_H
+#define TNS_COMPILE_H
+#include "ast.h"
+#include "parse.h"
+
+enum { MAX_INCLUDE_DIRS = 32 };
+
+typedef struct Compiler {
+  Arena *arena;
+  StrTab names;
+  DiagSink diag;
+  Ast ast;
+  const char *include_dirs[MAX_INCLUDE_DIRS];
+  int ninclude;
+  const char *stdlib_dir;
+} Compiler;
+
+Compiler *compiler_new(FILE *diag_out);
+void compiler_free(Compiler *c);
+int compiler_add_include(Compiler *c, const char *dir);
+/* Parses a file; NULL when it cannot be read or nothing parsed. */
+Node *compiler_parse_file(Compiler *c, const char *path);
+/* Parse + semantic analysis; returns the typed program, or NULL on errors. */
+Node *compiler_check_file(Compiler *c, const char *path);
+
+#endif

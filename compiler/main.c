@@ -1,0 +1,156 @@
+/* main.c — the `tnsc` command line. The only place that calls exit(). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <llvm-c/Core.h>
+#include "compile.h"
+#include "tir.h"
+
+typedef int (*CommandFn)(int argc, char **argv);
+
+static int cmd_check(int argc, char **argv);
+static int cmd_emit(int argc, char **argv);
+static int cmd_config(int argc, char **argv);
+
+/* CMD(name, function or NULL when not built yet, one-line help) */
+#define COMMANDS(CMD) \
+  CMD("run", NULL, "run FILE.tns [-O0..-O3]   compile and run a program (JIT)") \
+  CMD("repl", NULL, "repl                      interactive session") \
+  CMD("build", NULL, "build FILE.tns -o EXE     make an executable") \
+  CMD("obj", NULL, "obj FILE.tns -o F.o [-H F.h]  C-callable object file") \
+  CMD("lib", NULL, "lib FILE.tns -o libF.so [-H F.h]  shared library") \
+  CMD("explain", NULL, "explain [--json] FILE.tns  contraction paths and costs") \
+  CMD("emit", cmd_emit, "emit tokens|ast|tir FILE.tns  print a compiler stage") \
+  CMD("check", cmd_check, "check FILE.tns...        report errors, run nothing") \
+  CMD("config", cmd_config, "config --cflags|--libs   flags for linking tnsc objects")
+
+static const struct { const char *name; CommandFn fn; const char *help; } commands[] = {
+#define CMD(name, fn, help) {name, fn, help},
+  COMMANDS(CMD)
+#undef CMD
+};
+enum { NCOMMANDS = sizeof commands / sizeof *commands };
+
+static void usage(FILE *f) {
+  fputs("usage: tnsc COMMAND [options] [FILE.tns]\n\n"
+        "tnsc compiles TNS, an einsum-style language for tensor programs.\n\n"
+        "commands:\n", f);
+  for (int i = 0; i < NCOMMANDS; i++)
+    fprintf(f, "  %s%s\n", commands[i].help, commands[i].fn ? "" : "  (not built yet)");
+  fputs("\noptions:\n"
+        "  -I DIR        search DIR for imports\n"
+        "  --help        this text\n"
+        "  --version     version of tnsc and of its LLVM\n", f);
+}
+
+static void version(void) {
+  unsigned maj, min, patch;
+  LLVMGetVersion(&maj, &min, &patch);
+  printf("tnsc %s (LLVM %u.%u.%u)\n", TNS_VERSION, maj, min, patch);
+}
+
+/* Collects -I DIR options into c; leaves files in files[]. Returns the
+ * number of files, or -1 after printing a usage error. */
+static int parse_common(Compiler *c, int argc, char **argv, char **files, int max) {
+  int n = 0;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "-I") == 0 && i + 1 < argc) {
+      compiler_add_include(c, argv[++i]);
+    } else if (strncmp(a, "-I", 2) == 0 && a[2]) {
+      compiler_add_include(c, a + 2);
+    } else if (a[0] == '-' && a[1]) {
+      fprintf(stderr, "tnsc: unknown option '%s'\n", a);
+      return -1;
+    } else if (n < max) {
+      files[n++] = argv[i];
+    }
+  }
+  return n;
+}
+
+/* tnsc check FILE... : exit 0 when every file is clean, 1 otherwise */
+static int cmd_check(int argc, char **argv) {
+  char *files[256];
+  Compiler *c = compiler_new(stderr);
+  int n = parse_common(c, argc, argv, files, 256);
+  if (n <= 0) {
+    if (n == 0) fputs("tnsc check: no input file\n", stderr);
+    compiler_free(c);
+    return n < 0 ? 2 : 1;
+  }
+  for (int i = 0; i < n; i++) compiler_check_file(c, files[i]);
+  int bad = c->diag.nerrors > 0;
+  compiler_free(c);
+  return bad;
+}
+
+/* tnsc emit tokens|ast FILE */
+static int cmd_emit(int argc, char **argv) {
+  if (argc < 1) {
+    fputs("tnsc emit: say what to emit: tokens or ast\n", stderr);
+    return 2;
+  }
+  const char *what = argv[0];
+  char *files[1];
+  Compiler *c = compiler_new(stderr);
+  int n = parse_common(c, argc - 1, argv + 1, files, 1);
+  int rc = 1;
+  if (n != 1) {
+    fputs("tnsc emit: expected one input file\n", stderr);
+    rc = 2;
+  } else if (strcmp(what, "tokens") == 0) {
+    Source *src = source_load(c->arena, &c->diag, files[0]);
+    if (src) parse_dump_tokens(&c->ast, src, stdout);
+    rc = c->diag.nerrors > 0;
+  } else if (strcmp(what, "tir") == 0) {
+    Node *prog = compiler_check_file(c, files[0]);
+    TirProgram *p = prog ? tir_build(c->arena, &c->names, prog, 1) : NULL;
+    if (p && tir_verify(p, stderr) == 0) tir_print(stdout, p);
+    rc = p ? 0 : 1;
+  } else if (strcmp(what, "ast") == 0) {
+    Node *prog = compiler_check_file(c, files[0]);
+    if (prog) ast_dump(stdout, prog, 0);
+    rc = prog ? 0 : 1;
+  } else {
+    fprintf(stderr, "tnsc emit: unknown stage '%s' (tokens, ast, tir)\n", what);
+    rc = 2;
+  }
+  compiler_free(c);
+  return rc;
+}
+
+/* tnsc config --cflags | --libs */
+static int cmd_config(int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  fputs("tnsc config: not built yet (comes with C objects)\n", stderr);
+  return 2;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  if (strcmp(cmd, "--version") == 0) {
+    version();
+    return 0;
+  }
+  for (int i = 0; i < NCOMMANDS; i++) {
+    if (strcmp(cmd, commands[i].name) != 0) continue;
+    if (!commands[i].fn) {
+      fprintf(stderr, "tnsc %s: not built yet in this version of tnsc\n", cmd);
+      return 2;
+    }
+    exit(commands[i].fn(argc - 2, argv + 2));
+  }
+  fprintf(stderr, "tnsc: unknown command '%s'; see tnsc --help\n", cmd);
+  return 2;
+}

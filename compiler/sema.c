@@ -1,0 +1,580 @@
+/* sema.c — semantic analysis, statements and scopes.
+ * Needs: a parsed program (BLOCK of statements).
+ * Guarantees when no error is reported: every expression node has a type,
+ * every NAME its symbol or index, every index a range, every implicit sum
+ * an explicit REDUCE node (sema_index.c), every def a checked signature.
+ * Expressions are in sema_expr.c, index statements in sema_index.c,
+ * builtins in builtins.c. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "grammar.h"
+#include "sema_int.h"
+
+static void check_block(Sema *s, Node *block, int loop, int branch);
+static void check_stmt(Sema *s, Node *st);
+
+/* ---- scopes ---- */
+
+static Scope *scope_push(Sema *s, int is_function) {
+  Scope *sc = arena_alloc(s->arena, sizeof *sc);
+  sc->parent = s->scope;
+  sc->is_function = is_function;
+  s->scope = sc;
+  return sc;
+}
+
+static void scope_pop(Sema *s) { s->scope = s->scope->parent; }
+
+static Symbol *scope_find(Scope *sc, const char *name) {
+  for (int i = sc->syms.n - 1; i >= 0; i--) {
+    Symbol *y = sc->syms.items[i];
+    if (y->name == name) return y;
+  }
+  return NULL;
+}
+
+/* Variables are visible up to the enclosing function; functions always. */
+Symbol *sema_lookup(Sema *s, const char *name) {
+  int crossed = 0;
+  for (Scope *sc = s->scope; sc; sc = sc->parent) {
+    Symbol *y = scope_find(sc, name);
+    if (y && (!crossed || y->kind == SYM_FUNC)) return y;
+    if (sc->is_function) crossed = 1;
+  }
+  return NULL;
+}
+
+Symbol *sema_define(Sema *s, SymKind k, const char *name, Span sp, Type *t) {
+  Symbol *y = arena_alloc(s->arena, sizeof *y);
+  y->kind = k;
+  y->name = name;
+  y->span = sp;
+  y->type = t;
+  y->loop_depth = s->loop_depth;
+  ptrvec_push(s->arena, &s->scope->syms, y);
+  return y;
+}
+
+Type *sema_error_type(Sema *s) { return type_simple(s->arena, T_ERROR); }
+
+/* ---- types written in the source ---- */
+
+/* type = elem ("[" dim, ... "]")? ; with bind, unknown size names and
+ * type parameters are defined (parameters of a def). */
+int sema_type_from_node(Sema *s, Node *tn, int bind, Type **out) {
+  int elem = tn->op, ok = 1;
+  if (elem == ELEM_PARAM) {
+    Symbol *y = sema_lookup(s, tn->name);
+    if (!y && bind) y = sema_define(s, SYM_TPARAM, tn->name, tn->span, NULL);
+    if (!y || y->kind != SYM_TPARAM) {
+      ERR(s, tn->span, E_UNKNOWN_TYPE, tn->name);
+      return 0;
+    }
+  }
+  Dim *dims = arena_alloc(s->arena, sizeof(Dim) * (size_t)(tn->list.n + 1));
+  for (int i = 0; i < tn->list.n; i++)
+    ok &= sema_dim_of_expr(s, tn->list.items[i], bind, &dims[i]);
+  if (!ok) return 0;
+  Type *t = type_tensor(s->arena, elem, tn->list.n, dims);
+  t->tparam = tn->name;
+  tn->type = type_typeval(s->arena, t);
+  *out = t;
+  return 1;
+}
+
+/* ---- binding names ---- */
+
+static int same_type(const Type *a, const Type *b) {
+  if (a->kind != b->kind) return 0;
+  if (a->kind != T_TENSOR) return 1;
+  if (a->elem != b->elem || a->rank != b->rank) return 0;
+  if (a->elem == ELEM_PARAM && a->tparam != b->tparam) return 0;
+  for (int i = 0; i < a->rank; i++)
+    if (dim_cmp(a->dims[i], b->dims[i]) == DIM_DIFFERENT) return 0;
+  return 1;
+}
+
+/* The symbol `name` would rebind: visible, and in this function. */
+static Symbol *find_rebind(Sema *s, const char *name, Scope **where) {
+  for (Scope *sc = s->scope; sc; sc = sc->parent) {
+    Symbol *y = scope_find(sc, name);
+    if (y) {
+      *where = sc;
+      return y;
+    }
+    if (sc->is_function) break;
+  }
+  return NULL;
+}
+
+/* Binds name to a value of type t: a new variable, or a rebinding that
+ * keeps its type when it crosses a loop or a branch. */
+static Symbol *bind_var(Sema *s, const char *name, Span sp, Type *t) {
+  Scope *where = NULL;
+  Symbol *y = find_rebind(s, name, &where);
+  if (!y) return sema_define(s, SYM_VAR, name, sp, t);
+  if (y->kind == SYM_FUNC) { ERR(s, sp, E_ASSIGN_FUNC, name); return NULL; }
+  if (y->kind == SYM_SIZE) { ERR(s, sp, E_ASSIGN_SIZE, name); return NULL; }
+  if (y->kind != SYM_VAR) { ERR(s, sp, E_REDEFINED, name); return NULL; }
+  if (type_is_error(t) || type_is_error(y->type)) {
+    y->type = t;
+    return y;
+  }
+  int crosses_loop = y->loop_depth < s->loop_depth;
+  int crosses_branch = where != s->scope;
+  if ((crosses_loop || crosses_branch) && !same_type(y->type, t)) {
+    ERR(s, sp, crosses_loop ? E_LOOP_CHANGE : E_BRANCH_CHANGE, name,
+        type_to_string(s->arena, y->type), type_to_string(s->arena, t));
+    ERR(s, y->span, N_PREVIOUS, name);
+    return NULL;
+  }
+  if (!crosses_loop && !crosses_branch) {
+    y->type = t;
+    y->span = sp;
+  }
+  y->has_const = 0;
+  return y;
+}
+
+/* ---- assignments ---- */
+
+/* Whether value (a load or a literal) takes its type from the annotation. */
+static int value_is_dynamic(const Type *t) { return t->kind == T_TENSOR && t->rank < 0; }
+
+/* Compares one annotated dimension with the value's; unknown size names
+ * in the annotation are bound to the value's dimension. */
+static void annot_dim(Sema *s, Node *an, Node *dn, int i, const Type *vt, Dim *out, int *ok) {
+  Symbol *y = dn->kind == N_NAME ? sema_lookup(s, dn->name) : NULL;
+  if (dn->kind == N_NAME && !y) {
+    Dim v = value_is_dynamic(vt) ? dim_sym(dn->name) : vt->dims[i];
+    Symbol *sz = sema_define(s, SYM_SIZE, dn->name, dn->span, type_scalar(s->arena, ELEM_I64));
+    sz->size = v;
+    *out = v;
+    return;
+  }
+  if (!sema_dim_of_expr(s, dn, 1, out)) { *ok = 0; return; }
+  if (!value_is_dynamic(vt) && dim_cmp(*out, vt->dims[i]) == DIM_DIFFERENT) {
+    ERR(s, dn->span, E_ANNOT_DIM, i, an->name, dim_to_string(s->arena, *out),
+        dim_to_string(s->arena, vt->dims[i]));
+    *ok = 0;
+  }
+}
+
+/* stmt = ident ":" type "=" expr */
+static void check_annotated(Sema *s, Node *st) {
+  Node *target = st->list.items[0], *tn = st->b;
+  if (target->kind != N_NAME) { ERR(s, target->span, E_BAD_TARGET); return; }
+  Type *vt = sema_expr(s, st->a);
+  if (type_is_error(vt)) { bind_var(s, target->name, target->span, vt); return; }
+  int elem = tn->op, ok = 1;
+  if (elem == ELEM_PARAM) {
+    Symbol *y = sema_lookup(s, tn->name);
+    if (!y || y->kind != SYM_TPARAM) { ERR(s, tn->span, E_UNKNOWN_TYPE, tn->name); ok = 0; }
+  }
+  if (vt->kind != T_TENSOR) {
+    sema_value_ok(s, st->a, vt);
+    bind_var(s, target->name, target->span, sema_error_type(s));
+    return;
+  }
+  if (ok && !value_is_dynamic(vt) && vt->rank != tn->list.n) {
+    ERR(s, tn->span, E_ANNOT_RANK, target->name, tn->list.n, vt->rank);
+    ok = 0;
+  }
+  Dim *dims = arena_alloc(s->arena, sizeof(Dim) * (size_t)(tn->list.n + 1));
+  for (int i = 0; ok && i < tn->list.n; i++) annot_dim(s, target, tn->list.items[i], i, vt, &dims[i], &ok);
+  if (ok && !value_is_dynamic(vt) && vt->elem != elem) {
+    if (st->a->kind == N_LITERAL || sema_is_weak(st->a)) sema_retype_literal(s, st->a, elem);
+    else {
+      ERR(s, st->a->span, E_ANNOT_ELEM, target->name, ast_elem_name(elem), ast_elem_name(vt->elem));
+      ok = 0;
+    }
+  }
+  Type *t = ok ? type_tensor(s->arena, elem, tn->list.n, dims) : sema_error_type(s);
+  if (ok) t->tparam = tn->name;
+  tn->type = type_typeval(s->arena, t);
+  st->a->type = t;
+  Symbol *y = bind_var(s, target->name, target->span, t);
+  target->sym = y;
+  target->type = t;
+  if (y && st->a->kind == N_INT && elem_is_int(elem)) { y->has_const = 1; y->cval = st->a->ival; }
+}
+
+/* stmt = a, b, ... "=" call */
+static void check_multi(Sema *s, Node *st) {
+  Type *vt = sema_expr(s, st->a);
+  int n = st->list.n;
+  if (!type_is_error(vt) && (vt->kind != T_TUPLE || st->a->kind != N_CALL)) {
+    ERR(s, st->a->span, E_MULTI_TARGET);
+    vt = sema_error_type(s);
+  } else if (!type_is_error(vt) && vt->n != n) {
+    ERR(s, st->a->span, E_RESULT_COUNT, n, st->a->name, vt->n);
+    vt = sema_error_type(s);
+  }
+  for (int i = 0; i < n; i++) {
+    Node *t = st->list.items[i];
+    if (t->kind != N_NAME) { ERR(s, t->span, E_BAD_TARGET); continue; }
+    t->type = type_is_error(vt) ? vt : vt->items[i];
+    t->sym = bind_var(s, t->name, t->span, t->type);
+  }
+}
+
+/* Narrowing check shared by += and annotated bindings. */
+static int converts_to(int from, int to) {
+  return from == to || elem_promote(from, to) == to;
+}
+
+/* stmt = target "+=" expr */
+static void check_pluseq(Sema *s, Node *st, Node *target, Type *vt) {
+  const char *name = target->kind == N_INDEX ? target->a->name : target->name;
+  Symbol *y = sema_lookup(s, name);
+  if (!y || y->kind != SYM_VAR) { ERR(s, target->span, E_PLUSEQ_UNDEFINED, name); return; }
+  if (type_is_error(vt) || type_is_error(y->type)) return;
+  Type *want = y->type;
+  /* x += 1 adds to every element, as in numpy */
+  int same = vt->rank == want->rank || (vt->rank == 0 && target->kind == N_NAME);
+  for (int i = 0; same && i < vt->rank; i++)
+    same = dim_cmp(vt->dims[i], want->dims[i]) != DIM_DIFFERENT;
+  if (!same) {
+    ERR(s, st->a->span, E_PLUSEQ_SHAPE, name, type_to_string(s->arena, want),
+        type_to_string(s->arena, vt));
+    return;
+  }
+  if (!converts_to(vt->elem, want->elem) && !sema_is_weak(st->a)) {
+    const char *to = want->elem == ELEM_PARAM ? want->tparam : ast_elem_name(want->elem);
+    const char *from = vt->elem == ELEM_PARAM ? vt->tparam : ast_elem_name(vt->elem);
+    ERR(s, st->a->span, E_NARROWING, arena_printf(s->arena, "'+=' into '%s'", name), from, to, to);
+    return;
+  }
+  if (sema_is_weak(st->a)) sema_retype_literal(s, st->a, want->elem);
+  target->type = want;
+  if (target->kind == N_INDEX) target->a->sym = y;
+  else target->sym = y;
+}
+
+/* stmt = target ("=" | "+=") expr, target = name | name "[" idx "]" */
+static void check_assign(Sema *s, Node *st) {
+  if (st->b) { check_annotated(s, st); return; }
+  if (st->list.n > 1) { check_multi(s, st); return; }
+  Node *target = st->list.items[0];
+  int indexed = target->kind == N_INDEX;
+  if (!(target->kind == N_NAME || (indexed && target->a->kind == N_NAME))) {
+    ERR(s, target->span, E_BAD_TARGET);
+    sema_expr(s, st->a);
+    return;
+  }
+  Type *t = sema_stmt_rhs(s, st, indexed ? target : NULL);
+  if (st->op == TK_PLUSEQ) { check_pluseq(s, st, target, t); return; }
+  if (!sema_value_ok(s, st->a, t)) t = sema_error_type(s);
+  Node *nm = indexed ? target->a : target;
+  target->type = t;
+  Symbol *y = bind_var(s, nm->name, nm->span, t);
+  nm->sym = y;
+  if (y && !indexed && st->a->kind == N_INT) { y->has_const = 1; y->cval = st->a->ival; }
+}
+
+/* ---- control flow ---- */
+
+/* A scalar outside a statement: a condition or a loop bound. Indices in
+ * it are summed (sema_index_value). */
+static Type *scalar_value(Sema *s, Node **slot, const char *what) {
+  Type *t = sema_index_value(s, slot);
+  if (type_is_error(t)) return t;
+  if (t->kind != T_TENSOR || t->rank != 0) {
+    ERR(s, (*slot)->span, E_NOT_SCALAR, what, type_to_string(s->arena, t));
+    return sema_error_type(s);
+  }
+  return t;
+}
+
+/* stmt = "for" ident "in" expr ".." expr block */
+static void check_for(Sema *s, Node *st) {
+  Type *a = scalar_value(s, &st->a, "the start of a for range");
+  Type *b = scalar_value(s, &st->b, "the end of a for range");
+  if (!type_is_error(a) && !elem_is_int(a->elem)) ERR(s, st->a->span, E_NOT_INT, "the start of a for range", type_to_string(s->arena, a));
+  if (!type_is_error(b) && !elem_is_int(b->elem)) ERR(s, st->b->span, E_NOT_INT, "the end of a for range", type_to_string(s->arena, b));
+  if (sema_is_weak(st->a)) sema_retype_literal(s, st->a, ELEM_I64);
+  if (sema_is_weak(st->b)) sema_retype_literal(s, st->b, ELEM_I64);
+  s->loop_depth++;
+  scope_push(s, 0);
+  Node *var = st->list.items[0];
+  var->sym = sema_define(s, SYM_VAR, st->name, var->span, type_scalar(s->arena, ELEM_I64));
+  var->type = type_scalar(s->arena, ELEM_I64);
+  check_block(s, st->c, 0, 0);
+  scope_pop(s);
+  s->loop_depth--;
+}
+
+static void check_cond(Sema *s, Node **cond, const char *what) {
+  Type *t = scalar_value(s, cond, what);
+  if (!type_is_error(t) && t->elem != ELEM_BOOL)
+    ERR(s, (*cond)->span, E_NOT_BOOL, what, type_to_string(s->arena, t));
+}
+
+/* stmt = "while" expr block */
+static void check_while(Sema *s, Node *st) {
+  check_cond(s, &st->a, "a while condition");
+  check_block(s, st->c, 1, 0);
+}
+
+/* stmt = "if" expr block ("else" (block | if))? */
+static void check_if(Sema *s, Node *st) {
+  check_cond(s, &st->a, "an if condition");
+  check_block(s, st->b, 0, 1);
+  if (st->c && st->c->kind == N_IF) check_if(s, st->c);
+  else if (st->c) check_block(s, st->c, 0, 1);
+}
+
+static void check_block(Sema *s, Node *block, int loop, int branch) {
+  s->loop_depth += loop;
+  Scope *sc = scope_push(s, 0);
+  sc->in_branch = branch;
+  for (int i = 0; i < block->list.n; i++) check_stmt(s, block->list.items[i]);
+  scope_pop(s);
+  s->loop_depth -= loop;
+}
+
+/* ---- functions ---- */
+
+static Type *result_type(Sema *s, int n, Type **items) {
+  if (n == 1) return items[0];
+  if (n == 0) return type_simple(s->arena, T_VOID);
+  return type_tuple(s->arena, n, items);
+}
+
+/* stmt = "return" expr, ... — checked against the declared or first result */
+static void check_return(Sema *s, Node *st) {
+  if (!s->cur_def) { ERR(s, st->span, E_RETURN_OUTSIDE); return; }
+  Symbol *fn = s->cur_def->sym;
+  int n = st->list.n, bad = 0;
+  Type **items = arena_alloc(s->arena, sizeof(Type *) * (size_t)(n + 1));
+  for (int i = 0; i < n; i++) {
+    items[i] = sema_index_value(s, &st->list.items[i]);
+    if (!sema_value_ok(s, st->list.items[i], items[i])) bad = 1;
+  }
+  ptrvec_push(s->arena, &s->returns, st);
+  if (bad) return;
+  if (!fn->result) { fn->result = result_type(s, n, items); return; }
+  int want = fn->result->kind == T_TUPLE ? fn->result->n : fn->result->kind == T_VOID ? 0 : 1;
+  if (want != n) { ERR(s, st->span, E_RETURN_COUNT, fn->name, n, want); return; }
+  for (int i = 0; i < n; i++) {
+    Type *w = fn->result->kind == T_TUPLE ? fn->result->items[i] : fn->result;
+    if (sema_is_weak(st->list.items[i]) && type_is_scalar(w)) {
+      sema_retype_literal(s, st->list.items[i], w->elem);
+      continue;
+    }
+    if (!same_type(w, items[i]))
+      ERR(s, st->list.items[i]->span, E_RETURN_TYPE, i + 1, fn->name,
+          type_to_string(s->arena, w), type_to_string(s->arena, items[i]));
+  }
+}
+
+/* Declared results may use only sizes bound by the parameters. */
+static int result_dim_bound(Sema *s, Node *d, Symbol *fn) {
+  if (d->kind == N_BINARY) return result_dim_bound(s, d->a, fn) & result_dim_bound(s, d->b, fn);
+  if (d->kind != N_NAME || sema_lookup(s, d->name)) return 1;
+  ERR(s, d->span, E_RESULT_SIZE, d->name, fn->name);
+  return 0;
+}
+
+/* One declared result type: its type parameter and sizes must be bound. */
+static int declared_result(Sema *s, Node *tn, Symbol *fn, Type **out) {
+  int ok = 1;
+  if (tn->op == ELEM_PARAM) {
+    Symbol *y = sema_lookup(s, tn->name);
+    if (!y || y->kind != SYM_TPARAM) {
+      ERR(s, tn->span, E_TPARAM_IN_BODY, tn->name);
+      ok = 0;
+    }
+  }
+  for (int k = 0; k < tn->list.n; k++) ok &= result_dim_bound(s, tn->list.items[k], fn);
+  return ok && sema_type_from_node(s, tn, 0, out);
+}
+
+static int check_declared_results(Sema *s, Node *def, Symbol *fn) {
+  int n = def->list2.n, ok = 1;
+  if (!n) return 1;
+  Type **items = arena_alloc(s->arena, sizeof(Type *) * (size_t)n);
+  for (int i = 0; i < n; i++) ok &= declared_result(s, def->list2.items[i], fn, &items[i]);
+  if (ok) fn->result = result_type(s, n, items);
+  return ok;
+}
+
+static void check_params(Sema *s, Node *def) {
+  for (int i = 0; i < def->list.n; i++) {
+    Node *p = def->list.items[i];
+    Type *t = NULL;
+    for (int j = 0; j < i; j++)
+      if (def->list.items[j]->name == p->name) ERR(s, p->span, E_PARAM_DUP, p->name);
+    if (!sema_type_from_node(s, p->a, 1, &t)) t = sema_error_type(s);
+    p->type = t;
+    p->sym = sema_define(s, SYM_VAR, p->name, p->span, t);
+  }
+}
+
+/* def = "def" name "(" params ")" ("->" results)? block. Checked once,
+ * generically: sizes stay symbolic, type parameters stay parameters. */
+int sema_check_def(Sema *s, Symbol *fn) {
+  if (fn->state == DEF_DONE) return 1;
+  if (fn->state == DEF_CHECKING) return 0;
+  fn->state = DEF_CHECKING;
+  Node *def = fn->def;
+  Sema saved = *s;
+  s->scope = s->global;
+  scope_push(s, 1);
+  s->cur_def = def;
+  s->loop_depth = 0;
+  s->returns = (PtrVec){0};
+  s->ienv = NULL;
+  check_params(s, def);
+  int declared = check_declared_results(s, def, fn);
+  for (int i = 0; i < def->c->list.n; i++) check_stmt(s, def->c->list.items[i]);
+  if (declared && def->list2.n && s->returns.n == 0) ERR(s, def->a->span, E_NO_RETURN, fn->name);
+  if (!fn->result) fn->result = type_simple(s->arena, T_VOID);
+  Scope *body = s->scope;
+  *s = saved;
+  def->type = fn->result;
+  (void)body;
+  fn->state = DEF_DONE;
+  return 1;
+}
+
+static void register_def(Sema *s, Node *def) {
+  if (builtin_lookup(def->name) >= 0 || ast_reduce_lookup(def->name) >= 0) {
+    ERR(s, def->a->span, E_SHADOWS_BUILTIN, def->name);
+    return;
+  }
+  Symbol *old = scope_find(s->global, def->name);
+  if (old) {
+    ERR(s, def->a->span, E_REDEFINED, def->name);
+    ERR(s, old->span, N_PREVIOUS, def->name);
+    return;
+  }
+  Scope *cur = s->scope;
+  s->scope = s->global;
+  Symbol *fn = sema_define(s, SYM_FUNC, def->name, def->a->span, NULL);
+  s->scope = cur;
+  fn->def = def;
+  def->sym = fn;
+}
+
+/* ---- imports ---- */
+
+/* A regular file (a directory of that name is not a module). */
+static int file_exists(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static char *dir_of(Arena *a, const char *path) {
+  const char *slash = strrchr(path, '/');
+  return slash ? arena_strndup(a, path, (size_t)(slash - path)) : arena_strndup(a, ".", 1);
+}
+
+/* import std.X -> stdlib/X.tns; other modules and "file.tns" are looked
+ * up beside the importing file, then in each -I directory. */
+static char *resolve_import(Sema *s, Node *st, char *tried, size_t cap) {
+  const char *rel;
+  const char *dirs[MAX_INCLUDE_DIRS + 2];
+  int nd = 0;
+  if (st->name) {
+    char *p = arena_strndup(s->arena, st->name, strlen(st->name));
+    for (char *q = p; *q; q++) if (*q == '.') *q = '/';
+    if (strncmp(p, "std/", 4) == 0) {
+      rel = arena_printf(s->arena, "%s.tns", p + 4);
+      dirs[nd++] = s->c->stdlib_dir;
+    } else {
+      rel = arena_printf(s->arena, "%s.tns", p);
+    }
+  } else {
+    rel = st->str;
+  }
+  if (rel[0] == '/') return file_exists(rel) ? (char *)rel : NULL;
+  dirs[nd++] = dir_of(s->arena, s->path);
+  for (int i = 0; i < s->c->ninclude; i++) dirs[nd++] = s->c->include_dirs[i];
+  size_t used = 0;
+  tried[0] = 0;
+  for (int i = 0; i < nd; i++) {
+    char *full = arena_printf(s->arena, "%s/%s", dirs[i], rel);
+    if (file_exists(full)) return full;
+    used += (size_t)snprintf(tried + used, used < cap ? cap - used : 0, "%s%s", i ? ", " : "", full);
+  }
+  return NULL;
+}
+
+static void check_module(Sema *s, Node *prog);
+
+/* stmt = "import" module | "import" string */
+static void check_import(Sema *s, Node *st) {
+  char tried[2048];
+  char *path = resolve_import(s, st, tried, sizeof tried);
+  if (!path) {
+    ERR(s, st->span, E_IMPORT_NOT_FOUND, st->name ? st->name : st->str, tried);
+    return;
+  }
+  char *real = realpath(path, NULL);
+  const char *key = strtab_cstr(&s->c->names, real ? real : path);
+  free(real);
+  for (int i = 0; i < s->imported.n; i++)
+    if (s->imported.items[i] == key) return;
+  ptrvec_push(s->arena, &s->imported, (void *)key);
+  Node *prog = compiler_parse_file(s->c, path);
+  if (!prog) return;
+  const char *saved_path = s->path;
+  int saved_in = s->in_import;
+  s->path = path;
+  s->in_import = 1;
+  check_module(s, prog);
+  s->path = saved_path;
+  s->in_import = saved_in;
+  st->c = prog; /* the imported definitions stay reachable from the tree */
+}
+
+/* ---- statements ---- */
+
+static void check_stmt(Sema *s, Node *st) {
+  switch (st->kind) {
+  case N_ASSIGN: check_assign(s, st); break;
+  case N_EXPR_STMT: sema_stmt_rhs(s, st, NULL); break;
+  case N_FOR: check_for(s, st); break;
+  case N_WHILE: check_while(s, st); break;
+  case N_IF: check_if(s, st); break;
+  case N_RETURN: check_return(s, st); break;
+  case N_IMPORT: ERR(s, st->span, E_IMPORT_PLACE); break;
+  case N_DEF: ERR(s, st->span, E_NESTED_DEF); break;
+  case N_ERROR: break;
+  default: TNS_BUG("unexpected statement kind");
+  }
+}
+
+/* A file: imports first, then every def is registered (so order does not
+ * matter), then def bodies, then the top-level statements in order. */
+static void check_module(Sema *s, Node *prog) {
+  for (int i = 0; i < prog->list.n; i++) {
+    Node *st = prog->list.items[i];
+    if (st->kind == N_IMPORT) check_import(s, st);
+    else if (st->kind == N_DEF) register_def(s, st);
+    else if (s->in_import) ERR(s, st->span, E_IMPORT_STMT);
+  }
+  for (int i = 0; i < prog->list.n; i++) {
+    Node *st = prog->list.items[i];
+    if (st->kind == N_DEF && st->sym) sema_check_def(s, st->sym);
+  }
+  if (s->in_import) return;
+  for (int i = 0; i < prog->list.n; i++) {
+    Node *st = prog->list.items[i];
+    if (st->kind != N_DEF && st->kind != N_IMPORT) check_stmt(s, st);
+  }
+}
+
+void sema_program(Compiler *c, Node *prog, const char *path) {
+  Sema s;
+  memset(&s, 0, sizeof s);
+  s.c = c;
+  s.arena = c->arena;
+  s.diag = &c->diag;
+  s.path = path;
+  s.global = scope_push(&s, 0);
+  check_module(&s, prog);
+}

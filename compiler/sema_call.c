@@ -1,0 +1,162 @@
+/* sema_call.c — calls of user functions: arguments against parameter
+ * types, binding of size names and type parameters, the result type. */
+#include <string.h>
+#include "sema_int.h"
+
+enum { MAX_BIND = 64 };
+
+typedef struct Bind {
+  const char *name;     /* size name or type parameter */
+  Dim dim;
+  int elem;
+  const char *tparam;
+  Node *arg;            /* the argument that bound it */
+  const char *param;
+} Bind;
+
+typedef struct Binds {
+  Bind b[MAX_BIND];
+  int n;
+} Binds;
+
+static Bind *find(Binds *bs, const char *name) {
+  for (int i = 0; i < bs->n; i++)
+    if (bs->b[i].name == name) return &bs->b[i];
+  return NULL;
+}
+
+static Bind *add(Binds *bs, const char *name, Node *arg, const char *param) {
+  if (bs->n == MAX_BIND) return NULL;
+  Bind *b = &bs->b[bs->n++];
+  memset(b, 0, sizeof *b);
+  b->name = name;
+  b->arg = arg;
+  b->param = param;
+  return b;
+}
+
+/* Replaces bound size names in d; leaves the unbound ones in *rest. */
+static Dim subst(Binds *bs, Dim d, Dim *rest) {
+  Dim out = dim_const(d.k);
+  *rest = dim_const(1);
+  for (int i = 0; i < d.n; i++) {
+    Bind *b = find(bs, d.syms[i]);
+    if (b) dim_mul(out, b->dim, &out);
+    else dim_mul(*rest, dim_sym(d.syms[i]), rest);
+  }
+  return out;
+}
+
+/* One dimension of one argument: binds a new size name or checks it. */
+static int match_dim(Sema *s, Symbol *fn, Binds *bs, Dim pd, Node *arg, Node *param, int k) {
+  Dim rest, known = subst(bs, pd, &rest), ad = arg->type->dims[k];
+  if (rest.n == 1) {
+    Dim q;
+    Bind *b = add(bs, rest.syms[0], arg, param->name);
+    if (!b || !dim_div(ad, known, &q)) {
+      ERR(s, arg->span, E_SIZE_UNBINDABLE, dim_to_string(s->arena, pd), param->name);
+      return 0;
+    }
+    b->dim = q;
+    return 1;
+  }
+  if (rest.n > 1) {
+    ERR(s, arg->span, E_SIZE_UNBINDABLE, dim_to_string(s->arena, pd), param->name);
+    return 0;
+  }
+  if (dim_cmp(known, ad) != DIM_DIFFERENT) return 1;
+  Bind *b = pd.n == 1 ? find(bs, pd.syms[0]) : NULL;
+  const char *what = dim_to_string(s->arena, pd);
+  ERR(s, arg->span, E_SIZE_MISMATCH, what, fn->name, dim_to_string(s->arena, known),
+      b ? b->param : param->name, dim_to_string(s->arena, ad), param->name);
+  if (b) ERR(s, b->arg->span, N_SIZE_BOUND, what, dim_to_string(s->arena, b->dim));
+  return 0;
+}
+
+/* Element type of one argument against its parameter. */
+static int match_elem(Sema *s, Symbol *fn, Binds *bs, Type *pt, Node *arg, Node *param) {
+  Type *at = arg->type;
+  if (pt->elem != ELEM_PARAM) {
+    if (at->elem == pt->elem) return 1;
+    if (sema_is_weak(arg)) { sema_retype_literal(s, arg, pt->elem); return 1; }
+    ERR(s, arg->span, E_ARG_ELEM, param->name, fn->name, ast_elem_name(pt->elem),
+        type_to_string(s->arena, at));
+    return 0;
+  }
+  Bind *b = find(bs, pt->tparam);
+  if (!b) {
+    if (sema_is_weak(arg)) sema_retype_literal(s, arg, at->elem);
+    b = add(bs, pt->tparam, arg, param->name);
+    if (!b) return 0;
+    b->elem = at->elem;
+    b->tparam = at->tparam;
+    return 1;
+  }
+  if (b->elem == at->elem && b->tparam == at->tparam) return 1;
+  if (sema_is_weak(arg)) { sema_retype_literal(s, arg, b->elem); return 1; }
+  ERR(s, arg->span, E_TPARAM_MISMATCH, pt->tparam, fn->name, ast_elem_name(b->elem), b->param,
+      type_to_string(s->arena, at), param->name);
+  return 0;
+}
+
+static int match_arg(Sema *s, Symbol *fn, Binds *bs, Node *arg, Node *param) {
+  Type *pt = param->type, *at = sema_expr(s, arg);
+  if (type_is_error(at) || type_is_error(pt)) return 0;
+  if (at->kind != T_TENSOR || at->rank < 0) {
+    ERR(s, arg->span, E_ARG_RANK, param->name, fn->name, pt->rank, type_to_string(s->arena, at));
+    return 0;
+  }
+  if (at->rank != pt->rank) {
+    ERR(s, arg->span, E_ARG_RANK, param->name, fn->name, pt->rank,
+        arena_printf(s->arena, "%s (rank %d)", type_to_string(s->arena, at), at->rank));
+    return 0;
+  }
+  if (!match_elem(s, fn, bs, pt, arg, param)) return 0;
+  for (int k = 0; k < pt->rank; k++)
+    if (!match_dim(s, fn, bs, pt->dims[k], arg, param, k)) return 0;
+  return 1;
+}
+
+/* The declared or inferred result, with the caller's sizes and types. */
+static Type *subst_type(Sema *s, Binds *bs, Type *t) {
+  if (t->kind == T_TUPLE) {
+    Type **items = arena_alloc(s->arena, sizeof(Type *) * (size_t)t->n);
+    for (int i = 0; i < t->n; i++) items[i] = subst_type(s, bs, t->items[i]);
+    return type_tuple(s->arena, t->n, items);
+  }
+  if (t->kind != T_TENSOR) return t;
+  Dim *dims = arena_alloc(s->arena, sizeof(Dim) * (size_t)(t->rank + 1));
+  for (int i = 0; i < t->rank; i++) {
+    Dim rest;
+    dims[i] = subst(bs, t->dims[i], &rest);
+    dim_mul(dims[i], rest, &dims[i]);
+  }
+  int elem = t->elem;
+  const char *tp = t->tparam;
+  Bind *b = elem == ELEM_PARAM ? find(bs, t->tparam) : NULL;
+  if (b) { elem = b->elem; tp = b->tparam; }
+  Type *r = type_tensor(s->arena, elem, t->rank, dims);
+  r->tparam = tp;
+  return r;
+}
+
+/* call = name "(" args ")" of a def */
+Type *sema_call_user(Sema *s, Node *call, Symbol *fn) {
+  Node *def = fn->def;
+  if (!sema_check_def(s, fn)) {
+    ERR(s, call->span, E_RECURSIVE, fn->name);
+    return sema_error_type(s);
+  }
+  int np = def->list.n, na = call->list.n, ok = 1;
+  if (np != na) {
+    ERR(s, call->span, E_ARG_COUNT, fn->name, arena_printf(s->arena, "%d", np), np == 1 ? "" : "s", na);
+    ERR(s, fn->span, N_DEFINED_HERE, fn->name);
+    for (int i = 0; i < na; i++) sema_expr(s, call->list.items[i]);
+    return sema_error_type(s);
+  }
+  Binds *bs = arena_alloc(s->arena, sizeof *bs);
+  for (int i = 0; i < na; i++) ok &= match_arg(s, fn, bs, call->list.items[i], def->list.items[i]);
+  if (!ok || !fn->result) return sema_error_type(s);
+  if (fn->result->kind == T_VOID) return fn->result;
+  return subst_type(s, bs, fn->result);
+}

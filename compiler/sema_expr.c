@@ -1,0 +1,392 @@
+/* sema_expr.c — types of expressions: literals, names, operators, calls of
+ * user functions, tensor literals. Index accesses and reductions are in
+ * sema_index.c, builtins in builtins.c. */
+#include <string.h>
+#include "grammar.h"
+#include "lex.h"
+#include "sema_int.h"
+
+const char *sema_node_text(Sema *s, Node *e) {
+  if (e->kind == N_NAME) return e->name;
+  const char *t = ast_to_string(s->arena, e);
+  return strlen(t) > 40 ? "this expression" : t;
+}
+
+/* Literals (and arithmetic of literals only, and tensor literals made of
+ * them) take their type from the context: `2 * A[i]` is f32 when A is. */
+int sema_is_weak(const Node *e) {
+  switch (e->kind) {
+  case N_INT: case N_FLOAT: return 1;
+  case N_UNARY: return e->op == TK_MINUS && sema_is_weak(e->a);
+  case N_BINARY:
+    return (e->op == TK_PLUS || e->op == TK_MINUS || e->op == TK_STAR || e->op == TK_SLASH) &&
+           sema_is_weak(e->a) && sema_is_weak(e->b);
+  case N_LITERAL:
+    for (int i = 0; i < e->list.n; i++)
+      if (!sema_is_weak(e->list.items[i])) return 0;
+    return e->list.n > 0;
+  default: return 0;
+  }
+}
+
+/* Whether a weak value needs a float type: 2.5, 1 / 2, [1, 0.5]. */
+static int weak_is_float(const Node *e) {
+  if (e->kind != N_LITERAL) return e->type && elem_is_float(e->type->elem);
+  for (int i = 0; i < e->list.n; i++)
+    if (weak_is_float(e->list.items[i])) return 1;
+  return 0;
+}
+
+/* Gives a weak value (see sema_is_weak) the element type elem, or the
+ * type parameter tparam. */
+static void retype(Sema *s, Node *e, int elem, const char *tparam) {
+  if (!sema_is_weak(e)) return;
+  Type *t = e->type;
+  if (t && t->kind == T_TENSOR) {
+    e->type = type_tensor(s->arena, elem, t->rank, t->dims);
+    e->type->tparam = elem == ELEM_PARAM ? tparam : NULL;
+  }
+  if (e->kind == N_LITERAL)
+    for (int i = 0; i < e->list.n; i++) retype(s, e->list.items[i], elem, tparam);
+  if (e->a) retype(s, e->a, elem, tparam);
+  if (e->b) retype(s, e->b, elem, tparam);
+}
+
+void sema_retype_literal(Sema *s, Node *e, int elem) { retype(s, e, elem, NULL); }
+
+/* A weak value where the context asks for elem (an annotation, a
+ * parameter, a declared result, +=): it adopts elem unless that loses
+ * information (2.5 as i64, 1 as bool). `what` names the place. */
+int sema_adopt_literal(Sema *s, Node *e, int elem, const char *tparam, const char *what) {
+  int lossy = elem == ELEM_BOOL || (elem_is_int(elem) && weak_is_float(e));
+  if (lossy) {
+    const char *to = ast_elem_name(elem);
+    ERR(s, e->span, E_NARROWING, what, weak_is_float(e) ? "f64" : "i64", to, to);
+    return 0;
+  }
+  retype(s, e, elem, tparam);
+  return 1;
+}
+
+/* The element type a literal adopts next to a typed operand. */
+static int adopt(const Node *lit, int other) {
+  int is_float_lit = weak_is_float(lit);
+  if (other == ELEM_PARAM) return ELEM_PARAM;
+  if (other == ELEM_BOOL) return is_float_lit ? ELEM_F64 : ELEM_I64;
+  if (is_float_lit && elem_is_int(other)) return ELEM_F64;
+  return other;
+}
+
+/* Element type of a binary operation; literals adapt, the rest follow
+ * numpy's promotion; a type parameter mixes only with itself. */
+int sema_unify_elem(Sema *s, Node *a, Node *b, Span where, int *out) {
+  int ea = a->type->elem, eb = b->type->elem;
+  int wa = sema_is_weak(a), wb = sema_is_weak(b);
+  if (wa && !wb) { *out = adopt(a, eb); retype(s, a, *out, b->type->tparam); return 1; }
+  if (wb && !wa) { *out = adopt(b, ea); retype(s, b, *out, a->type->tparam); return 1; }
+  if (wa && wb) { *out = elem_promote(ea, eb); return 1; }
+  if ((ea == ELEM_PARAM || eb == ELEM_PARAM) &&
+      !(ea == eb && a->type->tparam == b->type->tparam)) {
+    const Type *p = ea == ELEM_PARAM ? a->type : b->type, *o = ea == ELEM_PARAM ? b->type : a->type;
+    ERR(s, where, E_MIX_TPARAM, p->tparam, type_to_string(s->arena, o));
+    return 0;
+  }
+  *out = elem_promote(ea, eb);
+  return 1;
+}
+
+Type *sema_expect_scalar(Sema *s, Node *e, const char *what) {
+  Type *t = sema_expr(s, e);
+  if (type_is_error(t)) return t;
+  if (t->kind != T_TENSOR || t->rank != 0) {
+    ERR(s, e->span, E_NOT_SCALAR, what, type_to_string(s->arena, t));
+    return sema_error_type(s);
+  }
+  return t;
+}
+
+/* Whether t, the type of e, is a tensor or scalar value; if not, says
+ * why (a string, a type, nothing, several results, an unannotated load).
+ * An error type was reported before: 0 without a message. */
+int sema_value_ok(Sema *s, Node *e, Type *t) {
+  if (type_is_error(t)) return 0;
+  const char *name = e->kind == N_CALL ? e->name : "this";
+  switch (t->kind) {
+  case T_TENSOR:
+    if (t->rank >= 0) return 1;
+    ERR(s, e->span, E_LOAD_NEEDS_TYPE);
+    break;
+  case T_STRING: ERR(s, e->span, E_STRING_VALUE); break;
+  case T_TUPLE: ERR(s, e->span, E_TUPLE_VALUE, name, t->n, name); break;
+  case T_VOID: ERR(s, e->span, E_VOID_VALUE, name); break;
+  default: ERR(s, e->span, E_TYPE_VALUE); break;
+  }
+  return 0;
+}
+
+/* A value operand: a tensor or scalar (not a string, type or nothing). */
+static Type *operand(Sema *s, Node *e) {
+  Type *t = sema_expr(s, e);
+  return sema_value_ok(s, e, t) ? t : sema_error_type(s);
+}
+
+/* Shape of an elementwise operation: equal shapes, or one side scalar. */
+static int elementwise_shape(Sema *s, Node *e, Type *a, Type *b, Type **shape) {
+  if (a->rank == 0) { *shape = b; return 1; }
+  if (b->rank == 0) { *shape = a; return 1; }
+  int ok = a->rank == b->rank;
+  for (int i = 0; ok && i < a->rank; i++) ok = dim_cmp(a->dims[i], b->dims[i]) != DIM_DIFFERENT;
+  if (!ok) {
+    ERR(s, e->span, E_ELEMWISE_SHAPE, tok_name(e->op), shape_to_string(s->arena, a),
+        shape_to_string(s->arena, b));
+    return 0;
+  }
+  *shape = a;
+  return 1;
+}
+
+static int is_compare(int op) {
+  return op == TK_EQ || op == TK_NE || op == TK_LT || op == TK_LE || op == TK_GT || op == TK_GE;
+}
+
+/* expr = expr op expr */
+static Type *check_binary(Sema *s, Node *e) {
+  Type *a = operand(s, e->a), *b = operand(s, e->b), *shape;
+  if (type_is_error(a) || type_is_error(b)) return sema_error_type(s);
+  if (!elementwise_shape(s, e, a, b, &shape)) return sema_error_type(s);
+  if (e->op == TK_ANDAND || e->op == TK_OROR) {
+    if (a->elem != ELEM_BOOL || b->elem != ELEM_BOOL) {
+      Node *bad = a->elem != ELEM_BOOL ? e->a : e->b;
+      ERR(s, bad->span, E_NOT_BOOL, "an operand of && and ||", type_to_string(s->arena, bad->type));
+      return sema_error_type(s);
+    }
+    return type_tensor(s->arena, ELEM_BOOL, shape->rank, shape->dims);
+  }
+  int elem;
+  if (!sema_unify_elem(s, e->a, e->b, e->span, &elem)) return sema_error_type(s);
+  if (is_compare(e->op)) return type_tensor(s->arena, ELEM_BOOL, shape->rank, shape->dims);
+  if (elem == ELEM_BOOL && e->op != TK_STAR) elem = ELEM_I64; /* numpy: True + True == 2 */
+  if (e->op == TK_SLASH && elem_is_int(elem)) elem = ELEM_F64; /* true division */
+  Type *t = type_tensor(s->arena, elem, shape->rank, shape->dims);
+  t->tparam = a->elem == ELEM_PARAM ? a->tparam : b->tparam;
+  return t;
+}
+
+/* expr = "-" expr | "!" expr */
+static Type *check_unary(Sema *s, Node *e) {
+  Type *a = operand(s, e->a);
+  if (type_is_error(a)) return a;
+  if (e->op == TK_NOT && a->elem != ELEM_BOOL) {
+    ERR(s, e->a->span, E_NOT_BOOL, "the operand of '!'", type_to_string(s->arena, a));
+    return sema_error_type(s);
+  }
+  if (e->op == TK_MINUS && a->elem == ELEM_BOOL) {
+    ERR(s, e->a->span, E_NOT_NUMERIC, "-", "bool");
+    return sema_error_type(s);
+  }
+  return a;
+}
+
+/* A name: an index of the current statement, or a symbol. */
+static Type *check_name(Sema *s, Node *e) {
+  IndexVar *iv = sema_index_lookup(s, e->name);
+  if (iv) {
+    e->sym = iv;
+    iv->uses++;
+    return type_scalar(s->arena, ELEM_I64);
+  }
+  Symbol *y = sema_lookup(s, e->name);
+  if (!y) {
+    ERR(s, e->span, E_UNDEFINED, e->name);
+    return sema_error_type(s);
+  }
+  e->sym = y;
+  switch (y->kind) {
+  case SYM_VAR: return y->type ? y->type : sema_error_type(s);
+  case SYM_SIZE: return type_scalar(s->arena, ELEM_I64);
+  case SYM_FUNC: ERR(s, e->span, E_NOT_VALUE, e->name); break;
+  case SYM_TPARAM: ERR(s, e->span, E_TYPE_VALUE); break;
+  case SYM_INDEX: break; /* indices were handled above */
+  }
+  return sema_error_type(s);
+}
+
+typedef struct Literal {
+  Dim dims[17];
+  int rank;             /* depth of the numbers, -1 before the first */
+  int elem;             /* promoted type of the typed elements, -1: none */
+  const char *tparam;
+  int weak, weak_float; /* plain numbers seen; some of them floats */
+} Literal;
+
+/* An element of a tensor literal: a scalar. Typed elements promote
+ * together (numpy); plain numbers adapt to them. */
+static int literal_leaf(Sema *s, Node *e, int depth, Literal *li) {
+  Type *t = sema_expr(s, e);
+  if (type_is_error(t)) return 0;
+  if (t->kind != T_TENSOR || t->rank < 0) { ERR(s, e->span, E_LITERAL_ELEM); return 0; }
+  if (t->rank != 0) { ERR(s, e->span, E_NOT_SCALAR, "a tensor literal element", type_to_string(s->arena, t)); return 0; }
+  if (li->rank >= 0 && depth != li->rank) { ERR(s, e->span, E_LITERAL_DEPTH); return 0; }
+  li->rank = depth;
+  if (sema_is_weak(e)) {
+    li->weak = 1;
+    li->weak_float |= weak_is_float(e);
+    return 1;
+  }
+  if (li->elem >= 0 && (li->elem == ELEM_PARAM || t->elem == ELEM_PARAM) &&
+      !(li->elem == t->elem && li->tparam == t->tparam)) {
+    ERR(s, e->span, E_MIX_TPARAM, li->elem == ELEM_PARAM ? li->tparam : t->tparam,
+        type_to_string(s->arena, t));
+    return 0;
+  }
+  li->elem = li->elem < 0 ? t->elem : elem_promote(li->elem, t->elem);
+  li->tparam = t->tparam;
+  return 1;
+}
+
+/* Walks a nested literal, checking that it is rectangular. */
+static int literal_shape(Sema *s, Node *e, int depth, Literal *li) {
+  if (e->kind != N_LITERAL) return literal_leaf(s, e, depth, li);
+  if (e->list.n == 0) { ERR(s, e->span, E_LITERAL_EMPTY); return 0; }
+  if (depth >= 16) { ERR(s, e->span, E_TOO_DEEP); return 0; }
+  if (li->rank >= 0 && depth >= li->rank) { ERR(s, e->span, E_LITERAL_DEPTH); return 0; }
+  if (li->dims[depth].k == 0) li->dims[depth] = dim_const(e->list.n);
+  else if (li->dims[depth].k != e->list.n) {
+    ERR(s, e->span, E_LITERAL_RAGGED, (int)li->dims[depth].k, e->list.n);
+    return 0;
+  }
+  for (int i = 0; i < e->list.n; i++)
+    if (!literal_shape(s, e->list.items[i], depth + 1, li)) return 0;
+  return 1;
+}
+
+/* primary = "[" expr, ... "]" — f64 unless an element or the context says */
+static Type *check_literal(Sema *s, Node *e) {
+  Literal li;
+  memset(&li, 0, sizeof li);
+  li.rank = li.elem = -1;
+  if (!literal_shape(s, e, 0, &li)) return sema_error_type(s);
+  int elem = li.elem;
+  if (elem < 0 || (li.weak_float && (elem_is_int(elem) || elem == ELEM_BOOL))) elem = ELEM_F64;
+  else if (li.weak && elem == ELEM_BOOL) elem = ELEM_I64;
+  Type *t = type_tensor(s->arena, elem, li.rank, li.dims);
+  t->tparam = elem == ELEM_PARAM ? li.tparam : NULL;
+  e->type = t;
+  for (int i = 0; i < e->list.n; i++) retype(s, e->list.items[i], elem, t->tparam);
+  return t;
+}
+
+/* call = T "(" expr ")" — conversion to a type parameter */
+static Type *convert_to_tparam(Sema *s, Node *e) {
+  if (e->list.n != 1) {
+    ERR(s, e->span, E_ARG_COUNT, e->name, "1", "", e->list.n);
+    return sema_error_type(s);
+  }
+  Type *a = sema_expr(s, e->list.items[0]);
+  if (type_is_error(a)) return a;
+  if (a->kind != T_TENSOR || a->rank < 0) {
+    ERR(s, e->list.items[0]->span, E_ARG_KIND, 1, e->name, "a tensor or a scalar");
+    return sema_error_type(s);
+  }
+  Type *t = type_tensor(s->arena, ELEM_PARAM, a->rank, a->dims);
+  t->tparam = e->name;
+  return t;
+}
+
+/* f(a: 1) was reported by the parser: type the plain arguments only. */
+static int has_label_arg(Sema *s, Node *e) {
+  int labels = 0;
+  for (int i = 0; i < e->list.n; i++) labels += e->list.items[i]->kind == N_LABEL;
+  if (!labels) return 0;
+  for (int i = 0; i < e->list.n; i++)
+    if (e->list.items[i]->kind != N_LABEL) sema_expr(s, e->list.items[i]);
+  return 1;
+}
+
+/* i(x) where i is an index, x(1) where x is a variable or a size */
+static Type *not_a_function(Sema *s, Node *e, Symbol *y) {
+  Span at = e->b ? e->b->span : e->span;
+  if (sema_index_lookup(s, e->name)) ERR(s, at, E_INDEX_TPARAM, e->name);
+  else if (!y) ERR(s, at, E_UNDEFINED_FUNC, e->name);
+  else ERR(s, at, E_NOT_FUNC, e->name, y->kind == SYM_SIZE ? "a size name" : "a variable");
+  for (int i = 0; i < e->list.n; i++) sema_expr(s, e->list.items[i]);
+  return sema_error_type(s);
+}
+
+/* call = name "(" args ")" */
+static Type *check_call(Sema *s, Node *e) {
+  if (has_label_arg(s, e)) return sema_error_type(s);
+  int id = builtin_lookup(e->name);
+  if (id >= 0) return builtin_check(s, id, e);
+  int red = ast_reduce_lookup(e->name);
+  if (red >= 0) {
+    if (red == RED_SOFTMAX) ERR(s, e->span, E_SOFTMAX_FORM);
+    else ERR(s, e->span, E_REDUCE_FORM, e->name, e->name);
+    return sema_error_type(s);
+  }
+  Symbol *y = sema_lookup(s, e->name);
+  if (y && y->kind == SYM_TPARAM) return convert_to_tparam(s, e);
+  if (!y || y->kind != SYM_FUNC) return not_a_function(s, e, y);
+  e->sym = y;
+  return sema_call_user(s, e, y);
+}
+
+/* type = elem "[" dims "]" used as a value */
+static Type *check_type_value(Sema *s, Node *e) {
+  Type *t;
+  if (!sema_type_from_node(s, e, 0, &t)) return sema_error_type(s);
+  return type_typeval(s->arena, t);
+}
+
+Type *sema_expr(Sema *s, Node *e) {
+  Type *t;
+  switch (e->kind) {
+  case N_INT: t = type_scalar(s->arena, ELEM_I64); break;
+  case N_FLOAT: t = type_scalar(s->arena, ELEM_F64); break;
+  case N_BOOL: t = type_scalar(s->arena, ELEM_BOOL); break;
+  case N_STRING: t = type_simple(s->arena, T_STRING); break;
+  case N_NAME: t = check_name(s, e); break;
+  case N_INDEX: t = sema_access(s, e); break;
+  case N_CALL: t = check_call(s, e); break;
+  case N_REDUCE: t = sema_reduce(s, e); break;
+  case N_UNARY: t = check_unary(s, e); break;
+  case N_BINARY: t = check_binary(s, e); break;
+  case N_TYPE: t = check_type_value(s, e); break;
+  case N_LITERAL: t = check_literal(s, e); break;
+  case N_GROUP: ERR(s, e->span, E_GROUP_OUTSIDE); t = sema_error_type(s); break;
+  case N_RANGED: case N_LABEL: ERR(s, e->span, E_RANGED_OUTSIDE); t = sema_error_type(s); break;
+  default: t = sema_error_type(s);
+  }
+  e->type = t;
+  return t;
+}
+
+/* ---- dimensions written in types ---- */
+
+/* dim = int | size-name | dim "*" dim. With bind, an unknown name becomes
+ * a new size name (a parameter's type binds it). */
+int sema_dim_of_expr(Sema *s, Node *e, int bind, Dim *out) {
+  if (e->kind == N_INT) {
+    if (e->ival < 0) { ERR(s, e->span, E_NEG_DIM); return 0; }
+    *out = dim_const(e->ival);
+    return 1;
+  }
+  if (e->kind == N_BINARY && e->op == TK_STAR) {
+    Dim a, b;
+    if (!sema_dim_of_expr(s, e->a, bind, &a) || !sema_dim_of_expr(s, e->b, bind, &b)) return 0;
+    if (!dim_mul(a, b, out)) { ERR(s, e->span, E_DIM_OVERFLOW); return 0; }
+    return 1;
+  }
+  if (e->kind != N_NAME) { ERR(s, e->span, E_BAD_DIM); return 0; }
+  Symbol *y = sema_lookup(s, e->name);
+  if (!y && bind) {
+    y = sema_define(s, SYM_SIZE, e->name, e->span, type_scalar(s->arena, ELEM_I64));
+    y->size = dim_sym(e->name);
+  }
+  if (!y) { ERR(s, e->span, E_UNKNOWN_SIZE, e->name); return 0; }
+  e->sym = y;
+  if (y->kind == SYM_SIZE) { *out = y->size; return 1; }
+  if (y->kind == SYM_VAR && y->has_const) { *out = dim_const(y->cval); return 1; }
+  ERR(s, e->span, E_DIM_NOT_SIZE, e->name);
+  return 0;
+}

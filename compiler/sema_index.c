@@ -1,0 +1,609 @@
+/* sema_index.c — index statements: which names are indices, their ranges
+ * (from bare uses, explicit `i: n`, and grouped `(i, k)` splits), explicit
+ * reductions, and the implicit-sum rule of language.md section 5: an index
+ * not on the left is summed over the smallest subexpression holding all of
+ * its uses, unless that would cut through a non-linear function. */
+#include <string.h>
+#include "grammar.h"
+#include "lex.h"
+#include "sema_int.h"
+
+enum { GROUP_MAX = 16 };
+
+typedef struct Group {
+  IndexVar *v[GROUP_MAX];
+  int n;
+  Dim dim;
+  Span span;
+  const char *of;       /* the tensor, for messages */
+  int done;
+} Group;
+
+/* ---- which names are indices ---- */
+
+/* Scalar variables and size names inside brackets are values (A[n - 1]);
+ * every other name there is an index. */
+static int is_value_name(Sema *s, const char *name) {
+  Symbol *y = sema_lookup(s, name);
+  if (!y) return 0;
+  if (y->kind == SYM_SIZE) return 1;
+  return y->kind == SYM_VAR && y->type && y->type->kind == T_TENSOR && y->type->rank == 0;
+}
+
+static void add_candidate(Sema *s, const char *name) {
+  for (int i = 0; i < s->candidates.n; i++)
+    if (s->candidates.items[i] == name) return;
+  ptrvec_push(s->arena, &s->candidates, (void *)name);
+}
+
+static void collect(Sema *s, Node *e, int in_brackets);
+
+static void collect_position(Sema *s, Node *p) {
+  if (p->kind == N_NAME) {
+    if (!is_value_name(s, p->name)) add_candidate(s, p->name);
+  } else if (p->kind == N_RANGED && p->a->kind == N_NAME) {
+    add_candidate(s, p->a->name);
+  } else if (p->kind == N_GROUP) {
+    for (int i = 0; i < p->list.n; i++) collect_position(s, p->list.items[i]);
+  } else {
+    collect(s, p, 1);
+  }
+}
+
+static void collect(Sema *s, Node *e, int in_brackets) {
+  if (!e) return;
+  if (e->kind == N_NAME) {
+    if (in_brackets && !is_value_name(s, e->name)) add_candidate(s, e->name);
+    return;
+  }
+  if (e->kind == N_TYPE) return;
+  if (e->kind == N_INDEX) {
+    collect(s, e->a, 0);
+    for (int i = 0; i < e->list.n; i++) collect_position(s, e->list.items[i]);
+    return;
+  }
+  if (e->kind == N_REDUCE && e->op == RED_SOFTMAX)
+    for (int i = 0; i < e->list.n; i++) add_candidate(s, e->list.items[i]->name);
+  if (e->kind != N_REDUCE)
+    for (int i = 0; i < e->list.n; i++) collect(s, e->list.items[i], in_brackets);
+  collect(s, e->a, in_brackets);
+  if (e->kind != N_CALL) collect(s, e->b, in_brackets);
+}
+
+int sema_is_index_name(Sema *s, const char *name) {
+  for (int i = 0; i < s->candidates.n; i++)
+    if (s->candidates.items[i] == name) return 1;
+  return 0;
+}
+
+static IndexVar *new_var(Sema *s, IndexEnv *env, const char *name, Span sp) {
+  IndexVar *v = arena_alloc(s->arena, sizeof *v);
+  v->kind = SYM_INDEX;
+  v->name = name;
+  v->range_span = sp;
+  v->id = s->stmt_vars.n;
+  ptrvec_push(s->arena, &env->vars, v);
+  ptrvec_push(s->arena, &s->stmt_vars, v);
+  return v;
+}
+
+static IndexVar *env_find(IndexEnv *env, const char *name) {
+  for (int i = 0; i < env->vars.n; i++) {
+    IndexVar *v = env->vars.items[i];
+    if (v->name == name) return v;
+  }
+  return NULL;
+}
+
+static IndexEnv *root_env(Sema *s) {
+  IndexEnv *e = s->ienv;
+  while (e && e->parent) e = e->parent;
+  return e;
+}
+
+/* Innermost index of that name; a candidate seen for the first time
+ * becomes an implicit (summed) index of the whole statement. */
+static IndexVar *lookup_at(Sema *s, const char *name, Span sp) {
+  if (!s->ienv) return NULL;
+  for (IndexEnv *e = s->ienv; e; e = e->parent) {
+    IndexVar *v = env_find(e, name);
+    if (v) return v;
+  }
+  if (!sema_is_index_name(s, name)) return NULL;
+  IndexVar *v = new_var(s, root_env(s), name, sp);
+  v->implicit = 1;
+  return v;
+}
+
+IndexVar *sema_index_lookup(Sema *s, const char *name) {
+  return lookup_at(s, name, span_none());
+}
+
+/* ---- ranges ---- */
+
+static void give_range(Sema *s, IndexVar *v, Dim d, Span sp, const char *from) {
+  if (!v->has_range) {
+    v->has_range = 1;
+    v->range = d;
+    v->range_span = sp;
+    v->range_from = from;
+    return;
+  }
+  if (dim_cmp(v->range, d) != DIM_DIFFERENT) return;
+  ERR(s, sp, E_INDEX_RANGE, v->name, dim_to_string(s->arena, v->range), v->range_from,
+      dim_to_string(s->arena, d), from);
+  ERR(s, v->range_span, N_RANGE_HERE, v->name, dim_to_string(s->arena, v->range));
+}
+
+/* Marks one use of an index name at node p. */
+static IndexVar *use_index(Sema *s, Node *p) {
+  IndexVar *v = lookup_at(s, p->name, p->span);
+  if (!v) return NULL;
+  if (!v->has_range && !v->uses && !v->on_lhs) v->range_span = p->span;
+  v->uses++;
+  p->sym = v;
+  p->type = type_scalar(s->arena, ELEM_I64);
+  return v;
+}
+
+/* idx = ident ":" dim — an explicit range */
+static IndexVar *ranged_index(Sema *s, Node *p) {
+  if (p->a->kind != N_NAME) { ERR(s, p->span, E_INDEX_POSITION); return NULL; }
+  IndexVar *v = use_index(s, p->a);
+  Dim d;
+  if (!v) { ERR(s, p->a->span, E_INDEX_POSITION); return NULL; }
+  if (sema_dim_of_expr(s, p->b, 0, &d)) give_range(s, v, d, p->b->span, "its range");
+  p->type = p->a->type;
+  return v;
+}
+
+/* idx = "(" idx, ... ")" — a constraint: product of ranges == dimension */
+static void group_position(Sema *s, Node *p, Dim d, const char *of) {
+  Group *g = arena_alloc(s->arena, sizeof *g);
+  g->dim = d;
+  g->span = p->span;
+  g->of = of;
+  for (int i = 0; i < p->list.n; i++) {
+    Node *it = p->list.items[i];
+    IndexVar *v = it->kind == N_NAME ? use_index(s, it) : it->kind == N_RANGED ? ranged_index(s, it) : NULL;
+    if (!v || g->n == GROUP_MAX) { ERR(s, it->span, E_INDEX_POSITION); return; }
+    g->v[g->n++] = v;
+  }
+  p->type = type_scalar(s->arena, ELEM_I64);
+  ptrvec_push(s->arena, &s->groups, g);
+}
+
+/* One position of X[...] over dimension d. */
+static void position(Sema *s, Node *p, Dim d, const char *of) {
+  IndexVar *v;
+  if (p->kind == N_NAME && (v = use_index(s, p))) {
+    give_range(s, v, d, p->span, of);
+  } else if (p->kind == N_RANGED) {
+    if ((v = ranged_index(s, p))) give_range(s, v, d, p->span, of);
+  } else if (p->kind == N_GROUP) {
+    group_position(s, p, d, of);
+  } else {
+    Type *t = sema_expect_scalar(s, p, "an index position");
+    if (type_is_error(t)) return;
+    if (!elem_is_int(t->elem)) { ERR(s, p->span, E_NOT_INT, "an index position", type_to_string(s->arena, t)); return; }
+    if (sema_is_weak(p)) sema_retype_literal(s, p, ELEM_I64);
+  }
+}
+
+/* T[n, m] in an expression, where T is a type parameter: a type value. */
+static Type *tparam_type(Sema *s, Node *e) {
+  Dim *dims = arena_alloc(s->arena, sizeof(Dim) * (size_t)(e->list.n + 1));
+  for (int i = 0; i < e->list.n; i++)
+    if (!sema_dim_of_expr(s, e->list.items[i], 0, &dims[i])) return sema_error_type(s);
+  Type *t = type_tensor(s->arena, ELEM_PARAM, e->list.n, dims);
+  t->tparam = e->a->name;
+  return type_typeval(s->arena, t);
+}
+
+/* postfix = postfix "[" idx, ... "]" — a read of one element */
+Type *sema_access(Sema *s, Node *e) {
+  Node *base = e->a;
+  if (base->kind == N_NAME) {
+    if (lookup_at(s, base->name, base->span) && !sema_lookup(s, base->name)) {
+      ERR(s, base->span, E_INDEX_AS_TENSOR, base->name);
+      return sema_error_type(s);
+    }
+    Symbol *y = sema_lookup(s, base->name);
+    if (y && y->kind == SYM_TPARAM) return tparam_type(s, e);
+  }
+  Type *bt = sema_expr(s, base);
+  if (type_is_error(bt)) return bt;
+  const char *of = sema_node_text(s, base);
+  if (bt->kind != T_TENSOR || bt->rank < 0) {
+    ERR(s, base->span, bt->rank < 0 ? E_LOAD_NEEDS_TYPE : E_TYPE_VALUE);
+    return sema_error_type(s);
+  }
+  if (bt->rank != e->list.n) {
+    ERR(s, e->span, E_RANK_MISMATCH, of, bt->rank, e->list.n, e->list.n == 1 ? "" : "s");
+    return sema_error_type(s);
+  }
+  for (int i = 0; i < e->list.n; i++) position(s, e->list.items[i], bt->dims[i], of);
+  Type *t = type_scalar(s->arena, bt->elem);
+  t->tparam = bt->tparam;
+  return t;
+}
+
+/* ---- grouped-index constraints ---- */
+
+static int solve_group(Sema *s, Group *g) {
+  Dim known = dim_const(1), q;
+  IndexVar *open = NULL;
+  int nopen = 0;
+  for (int i = 0; i < g->n; i++) {
+    if (g->v[i]->has_range) dim_mul(known, g->v[i]->range, &known);
+    else { open = g->v[i]; nopen++; }
+  }
+  if (nopen > 1) return 0;
+  g->done = 1;
+  if (nopen == 0) {
+    if (dim_cmp(known, g->dim) == DIM_DIFFERENT)
+      ERR(s, g->span, E_GROUP_SPLIT, dim_to_string(s->arena, g->dim), g->of,
+          g->v[0]->name, dim_to_string(s->arena, g->v[0]->range));
+    return 1;
+  }
+  if (!dim_div(g->dim, known, &q)) {
+    IndexVar *k = g->v[0] == open ? g->v[g->n - 1] : g->v[0];
+    ERR(s, g->span, E_GROUP_SPLIT, dim_to_string(s->arena, g->dim), g->of, k->name,
+        dim_to_string(s->arena, known));
+    return 1;
+  }
+  give_range(s, open, q, g->span, g->of);
+  return 1;
+}
+
+static void solve_groups(Sema *s) {
+  for (int changed = 1; changed;) {
+    changed = 0;
+    for (int i = 0; i < s->groups.n; i++) {
+      Group *g = s->groups.items[i];
+      if (!g->done && solve_group(s, g)) changed = 1;
+    }
+  }
+  for (int i = 0; i < s->groups.n; i++) {
+    Group *g = s->groups.items[i];
+    if (g->done) continue;
+    char *names = "";
+    const char *first = NULL;
+    for (int k = 0; k < g->n; k++)
+      if (!g->v[k]->has_range) {
+        names = arena_printf(s->arena, "%s%s'%s'", names, *names ? " and " : "", g->v[k]->name);
+        if (!first) first = g->v[k]->name;
+      }
+    ERR(s, g->span, E_GROUP_NEEDS_RANGE, dim_to_string(s->arena, g->dim), g->of, names, first);
+  }
+}
+
+/* ---- explicit reductions ---- */
+
+static int reduce_elem(int op, int body) {
+  switch (op) {
+  case RED_SUM: case RED_PROD: return body == ELEM_BOOL ? ELEM_I64 : body;
+  case RED_ARGMAX: case RED_ARGMIN: return ELEM_I64;
+  case RED_LOGSUMEXP: case RED_SOFTMAX: return elem_is_float(body) || body == ELEM_PARAM ? body : ELEM_F64;
+  default: return body;
+  }
+}
+
+/* softmax(j, k: e) — j, k are the statement's own indices, kept */
+static void kept_indices(Sema *s, Node *e) {
+  for (int i = 0; i < e->list.n; i++) {
+    Node *nm = e->list.items[i];
+    IndexVar *v = use_index(s, nm);
+    if (!v) { ERR(s, nm->span, E_UNDEFINED, nm->name); continue; }
+    v->kept = 1;
+  }
+}
+
+/* sum(j, k: e) and friends — j, k are new indices bound to the body */
+static IndexEnv *bound_indices(Sema *s, Node *e) {
+  IndexEnv *env = arena_alloc(s->arena, sizeof *env);
+  env->parent = s->ienv;
+  for (int i = 0; i < e->list.n; i++) {
+    Node *nm = e->list.items[i];
+    IndexVar *old = NULL;
+    for (IndexEnv *p = s->ienv; p && !old; p = p->parent) old = env_find(p, nm->name);
+    if (old && (old->on_lhs || old->reduce)) {
+      ERR(s, nm->span, E_REDUCE_SHADOW, nm->name);
+      ERR(s, old->range_span, N_INDEX_USED, nm->name);
+    }
+    if (env_find(env, nm->name)) { ERR(s, nm->span, E_REDUCE_SHADOW, nm->name); continue; }
+    IndexVar *v = new_var(s, env, nm->name, nm->span);
+    v->reduce = e;
+    nm->sym = v;
+    nm->type = type_scalar(s->arena, ELEM_I64);
+  }
+  return env;
+}
+
+/* reduce = op "(" ident, ... ":" expr ")" */
+Type *sema_reduce(Sema *s, Node *e) {
+  IndexEnv *outer = s->ienv, *env = NULL;
+  IndexEnv tmp = {0};
+  if (!outer) s->ienv = &tmp; /* a reduction outside any statement */
+  if (e->op == RED_SOFTMAX) kept_indices(s, e);
+  else s->ienv = env = bound_indices(s, e);
+  int errors = s->diag->nerrors;
+  Type *t = sema_expr(s, e->a);
+  if (env && s->diag->nerrors == errors) {
+    for (int i = 0; i < env->vars.n; i++) {
+      IndexVar *v = env->vars.items[i];
+      if (!v->has_range) ERR(s, v->range_span, E_INDEX_NO_RANGE, v->name, v->name);
+    }
+  }
+  s->ienv = outer;
+  if (type_is_error(t)) return t;
+  if (t->kind != T_TENSOR || t->rank != 0) {
+    ERR(s, e->a->span, E_REDUCE_BODY, ast_reduce_name(e->op), type_to_string(s->arena, t));
+    return sema_error_type(s);
+  }
+  if (t->elem == ELEM_BOOL && e->op != RED_SUM && e->op != RED_PROD && e->op != RED_ARGMAX && e->op != RED_ARGMIN) {
+    ERR(s, e->a->span, E_NOT_NUMERIC, ast_reduce_name(e->op), "bool");
+    return sema_error_type(s);
+  }
+  Type *r = type_scalar(s->arena, reduce_elem(e->op, t->elem));
+  r->tparam = t->tparam;
+  return r;
+}
+
+/* ---- implicit sums ---- */
+
+static int count_uses(Node *n, IndexVar *v) {
+  if (!n) return 0;
+  if (n->kind == N_NAME) return n->sym == v;
+  if (n->kind == N_TYPE) return 0;
+  int c = count_uses(n->a, v) + count_uses(n->b, v) + count_uses(n->c, v);
+  for (int i = 0; i < n->list.n; i++) c += count_uses(n->list.items[i], v);
+  return c;
+}
+
+/* Whether a sum may move from the child `which` up through node n:
+ * + - and * in any operand, / in its numerator, conversions, and the
+ * value arms of where(). Everything else is non-linear. */
+static int edge_is_linear(const Node *n, const Node *child) {
+  switch (n->kind) {
+  case N_BINARY:
+    if (n->op == TK_PLUS || n->op == TK_MINUS || n->op == TK_STAR) return 1;
+    return n->op == TK_SLASH && child == n->a;
+  case N_UNARY: return n->op == TK_MINUS;
+  case N_CALL:
+    if (builtin_is_linear(n->name)) return 1;
+    return strcmp(n->name, "where") == 0 && n->list.n == 3 && child != n->list.items[0];
+  case N_REDUCE: return n->op == RED_SUM && child == n->a;
+  default: return 0;
+  }
+}
+
+static const char *culprit(Sema *s, const Node *n) {
+  if (n->kind == N_CALL || n->kind == N_REDUCE) return n->name ? n->name : ast_reduce_name(n->op);
+  if (n->kind == N_INDEX) return arena_printf(s->arena, "%s[...]", sema_node_text(s, n->a));
+  if (n->kind == N_UNARY || n->kind == N_BINARY) {
+    const char *t = tok_name(n->op);
+    return arena_strndup(s->arena, t + 1, strlen(t) - 2);
+  }
+  return "this expression";
+}
+
+/* The child slot of n that holds all `total` uses of v, or NULL. */
+static Node **child_with_all(Node *n, IndexVar *v, int total) {
+  /* positions of an access are not subexpressions a sum can sit in:
+   * X[k + k] sums the whole read */
+  if (n->kind == N_INDEX) return count_uses(n->a, v) == total ? &n->a : NULL;
+  Node **slots[3] = {&n->a, &n->b, &n->c};
+  for (int i = 0; i < 3; i++)
+    if (*slots[i] && count_uses(*slots[i], v) == total) return slots[i];
+  for (int i = 0; i < n->list.n; i++)
+    if (count_uses(n->list.items[i], v) == total) return &n->list.items[i];
+  return NULL;
+}
+
+static Node *wrap_sum(Sema *s, Node *body, IndexVar *v) {
+  Node *nm = ast_name(&s->c->ast, body->span, v->name);
+  nm->sym = v;
+  nm->type = type_scalar(s->arena, ELEM_I64);
+  if (body->kind == N_REDUCE && body->implicit) {
+    ast_list_push(&s->c->ast, &body->list, nm);
+    return body;
+  }
+  Node *r = ast_node(&s->c->ast, N_REDUCE, body->span);
+  r->op = RED_SUM;
+  r->implicit = 1;
+  r->name = strtab_cstr(&s->c->names, "sum");
+  r->a = body;
+  ast_list_push(&s->c->ast, &r->list, nm);
+  r->type = type_scalar(s->arena, reduce_elem(RED_SUM, body->type->elem));
+  r->type->tparam = body->type->tparam;
+  return r;
+}
+
+/* Walks down from the root to the smallest subexpression holding every
+ * use of v, remembering the last non-linear node crossed (a reduction's
+ * body starts afresh), and wraps it in a sum. */
+static void place_sum(Sema *s, Node **slot, IndexVar *v) {
+  int total = count_uses(*slot, v);
+  Node *bad = NULL, **next;
+  while ((next = child_with_all(*slot, v, total))) {
+    Node *n = *slot;
+    /* a reduction's body, or an argument of print/assert/save, starts afresh */
+    if ((n->kind == N_REDUCE && next == &n->a) || (n->kind == N_CALL && n->type->kind == T_VOID)) bad = NULL;
+    else if (!edge_is_linear(n, *next)) bad = n;
+    slot = next;
+  }
+  if (bad) {
+    ERR(s, bad->span, E_SUM_CUTS, v->name, culprit(s, bad), v->name);
+    ERR(s, v->range_span, N_INDEX_USED, v->name);
+    return;
+  }
+  *slot = wrap_sum(s, *slot, v);
+}
+
+/* ---- the left side ---- */
+
+static IndexVar *lhs_index(Sema *s, Node *p) {
+  Node *nm = p->kind == N_RANGED ? p->a : p;
+  if (nm->kind != N_NAME) { ERR(s, p->span, E_LHS_POSITION); return NULL; }
+  if (env_find(s->ienv, nm->name)) { ERR(s, nm->span, E_LHS_REPEATED, nm->name); return NULL; }
+  IndexVar *v = new_var(s, s->ienv, nm->name, nm->span);
+  v->on_lhs = 1;
+  nm->sym = v;
+  nm->type = type_scalar(s->arena, ELEM_I64);
+  add_candidate(s, nm->name);
+  Dim d;
+  if (p->kind == N_RANGED && sema_dim_of_expr(s, p->b, 0, &d)) give_range(s, v, d, p->b->span, "its range");
+  return v;
+}
+
+static void lhs_setup(Sema *s, Node *lhs) {
+  for (int i = 0; i < lhs->list.n; i++) {
+    Node *p = lhs->list.items[i];
+    if (p->kind == N_GROUP) {
+      for (int k = 0; k < p->list.n; k++) lhs_index(s, p->list.items[k]);
+    } else if (p->kind == N_NAME || p->kind == N_RANGED) {
+      lhs_index(s, p);
+    } else {
+      ERR(s, p->span, E_LHS_POSITION);
+    }
+  }
+}
+
+/* X[i, j] += e: the left indices range over the existing X. Returns 0
+ * when there is no such X (check_pluseq reports it). */
+static int lhs_existing(Sema *s, Node *lhs) {
+  Symbol *y = sema_lookup(s, lhs->a->name);
+  if (!y || y->kind != SYM_VAR) return 0;
+  Type *t = y->type;
+  if (type_is_error(t) || t->kind != T_TENSOR || t->rank < 0) return 1;
+  if (t->rank != lhs->list.n) {
+    ERR(s, lhs->span, E_RANK_MISMATCH, y->name, t->rank, lhs->list.n, lhs->list.n == 1 ? "" : "s");
+    return 1;
+  }
+  for (int i = 0; i < lhs->list.n; i++) {
+    Node *p = lhs->list.items[i], *nm = p->kind == N_RANGED ? p->a : p;
+    if (p->kind == N_GROUP) group_position(s, p, t->dims[i], y->name);
+    else if (nm->kind == N_NAME && nm->sym) give_range(s, nm->sym, t->dims[i], p->span, y->name);
+  }
+  return 1;
+}
+
+/* The defined tensor's shape: one dimension per position, a group's
+ * dimension the product of its ranges. */
+static Type *lhs_type(Sema *s, Node *lhs, int elem, const char *tparam) {
+  Dim *dims = arena_alloc(s->arena, sizeof(Dim) * (size_t)(lhs->list.n + 1));
+  for (int i = 0; i < lhs->list.n; i++) {
+    Node *p = lhs->list.items[i];
+    int n = p->kind == N_GROUP ? p->list.n : 1;
+    dims[i] = dim_const(1);
+    for (int k = 0; k < n; k++) {
+      Node *it = p->kind == N_GROUP ? p->list.items[k] : p;
+      Node *nm = it->kind == N_RANGED ? it->a : it;
+      IndexVar *v = nm->sym;
+      if (!v || !v->has_range || !dim_mul(dims[i], v->range, &dims[i])) return sema_error_type(s);
+    }
+  }
+  Type *t = type_tensor(s->arena, elem, lhs->list.n, dims);
+  t->tparam = tparam;
+  return t;
+}
+
+/* Finds a rank > 0 operand inside an index expression, for the message. */
+static Node *whole_tensor(Node *e) {
+  if (!e || !e->type || e->kind == N_TYPE) return NULL;
+  if ((e->kind == N_NAME || e->kind == N_CALL) && e->type->kind == T_TENSOR && e->type->rank > 0) return e;
+  if (e->kind == N_INDEX) return NULL;
+  Node *r = whole_tensor(e->a);
+  if (!r && e->kind != N_CALL) r = whole_tensor(e->b);
+  for (int i = 0; !r && i < e->list.n; i++) r = whole_tensor(e->list.items[i]);
+  return r;
+}
+
+/* Whether e refers to an index of the current statement. */
+static int uses_index(Sema *s, const Node *e) {
+  if (!e || e->kind == N_TYPE) return 0;
+  if (e->kind == N_NAME) {
+    for (int i = 0; i < s->stmt_vars.n; i++)
+      if (e->sym == s->stmt_vars.items[i]) return 1;
+    return 0;
+  }
+  if (uses_index(s, e->a) || uses_index(s, e->b)) return 1;
+  for (int i = 0; i < e->list.n; i++)
+    if (uses_index(s, e->list.items[i])) return 1;
+  return 0;
+}
+
+/* print(x[i] * y[i], A): each argument of a statement-level call that
+ * holds indices is an index expression of its own. */
+static Node *whole_tensor_in_args(Sema *s, Node *call) {
+  if (call->kind != N_CALL) return NULL;
+  for (int i = 0; i < call->list.n; i++) {
+    Node *a = call->list.items[i], *w;
+    if (uses_index(s, a) && (w = whole_tensor(a))) return w;
+  }
+  return NULL;
+}
+
+static void check_ranges(Sema *s) {
+  for (int i = 0; i < s->stmt_vars.n; i++) {
+    IndexVar *v = s->stmt_vars.items[i];
+    if (v->has_range || v->reduce) continue;
+    if (v->on_lhs) ERR(s, v->range_span, E_LHS_NEEDS_RANGE, v->name, v->name);
+    else ERR(s, v->range_span, E_INDEX_NO_RANGE, v->name, v->name);
+  }
+}
+
+Type *sema_stmt_rhs(Sema *s, Node *st, Node *lhs) {
+  IndexEnv *root = arena_alloc(s->arena, sizeof *root);
+  s->ienv = root;
+  s->stmt_vars = (PtrVec){0};
+  s->candidates = (PtrVec){0};
+  s->groups = (PtrVec){0};
+  int errors = s->diag->nerrors;
+  int known = 1;
+  if (lhs) lhs_setup(s, lhs);
+  if (lhs && st->op == TK_PLUSEQ) known = lhs_existing(s, lhs);
+  collect(s, st->a, 0);
+  Type *t = sema_expr(s, st->a);
+  solve_groups(s);
+  int indexed = lhs || root->vars.n > 0;
+  /* an operand already in error gives no ranges, nor does a `+=` without
+   * a target: say nothing more */
+  if (s->diag->nerrors == errors && known && indexed && !type_is_error(t)) {
+    /* print(x[i] * y[i]) and friends: the sum is inside an argument */
+    int stmt_call = !lhs && t->kind == T_VOID;
+    Node *w = stmt_call ? whole_tensor_in_args(s, st->a)
+              : t->kind == T_TENSOR && t->rank != 0 ? whole_tensor(st->a) : NULL;
+    if (w || (!stmt_call && (t->kind != T_TENSOR || t->rank != 0))) {
+      Node *at = w ? w : st->a;
+      ERR(s, at->span, E_WHOLE_TENSOR, sema_node_text(s, at), type_to_string(s->arena, at->type), sema_node_text(s, at));
+      t = sema_error_type(s);
+    }
+  }
+  if (s->diag->nerrors == errors && known && !type_is_error(t)) check_ranges(s);
+  if (s->diag->nerrors == errors && indexed) {
+    for (int i = 0; i < root->vars.n; i++) {
+      IndexVar *v = root->vars.items[i];
+      if (v->implicit && !v->on_lhs && v->uses) place_sum(s, &st->a, v);
+    }
+    t = st->a->type;
+  }
+  s->ienv = NULL;
+  if (!lhs || type_is_error(t)) return t;
+  return lhs_type(s, lhs, t->elem, t->tparam);
+}
+
+/* A value outside an assignment — a condition, a loop bound, a returned
+ * value — may hold indices too: `if x[i] * x[i] > 1.0`. The slot may be
+ * replaced by an implicit sum. */
+Type *sema_index_value(Sema *s, Node **slot) {
+  Node st;
+  memset(&st, 0, sizeof st);
+  st.kind = N_EXPR_STMT;
+  st.span = (*slot)->span;
+  st.a = *slot;
+  Type *t = sema_stmt_rhs(s, &st, NULL);
+  *slot = st.a;
+  return t;
+}

@@ -1,0 +1,61 @@
+/* tir.c — constructors for TIR objects. */
+#include "tir.h"
+#include <string.h>
+
+static const char *const expr_names[] = {
+#define X(id, name) name,
+  TIR_EXPR_KINDS(X)
+#undef X
+};
+static const char *const op_names[] = {
+#define X(id, name) name,
+  TIR_OP_KINDS(X)
+#undef X
+};
+
+const char *tir_expr_kind_name(int k) { return expr_names[k]; }
+const char *tir_op_kind_name(int k) { return op_names[k]; }
+
+TirVar *tir_var_new(Arena *a, TirFunc *f, const char *name, Type *t) {
+  TirVar *v = arena_alloc(a, sizeof *v);
+  v->id = f->vars.n;
+  v->name = name;
+  v->type = t;
+  ptrvec_push(a, &f->vars, v);
+  return v;
+}
+
+TirOp *tir_op_new(Arena *a, TirOpKind k, Span sp) {
+  TirOp *op = arena_alloc(a, sizeof *op);
+  op->kind = k;
+  op->span = sp;
+  return op;
+}
+
+void tir_block_append(Arena *a, TirBlock *b, TirOp *op) {
+  ptrvec_push(a, (PtrVec *)b, op);
+}
+
+TirExpr *tir_expr_new(Arena *a, TirExprKind k, int elem, Span sp) {
+  TirExpr *e = arena_alloc(a, sizeof *e);
+  e->kind = k;
+  e->elem = elem;
+  e->span = sp;
+  return e;
+}
+
+TirIndex *tir_index_new(Arena *a, TirFunc *f, const char *name, Dim range) {
+  TirIndex *ix = arena_alloc(a, sizeof *ix);
+  ix->id = f->nindices++;
+  ix->name = name;
+  ix->range = range;
+  return ix;
+}
+
+TirSize *tir_size_find(const TirFunc *f, const char *name) {
+  for (int i = 0; i < f->sizes.n; i++) {
+    TirSize *s = f->sizes.items[i];
+    if (s->name == name) return s;
+  }
+  return NULL;
+}

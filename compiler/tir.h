@@ -1,0 +1,188 @@
+/* tir.h — the tensor IR (architecture.md).
+ *
+ * A program is a list of functions; a function is a list of ops over
+ * variables. A variable (TirVar) is a typed slot: a tensor buffer or a
+ * scalar. Its shape is symbolic (types.h Dims over size names); each
+ * function knows how every size name gets its value (a parameter, or bound
+ * at run time by a load or a builtin).
+ *
+ * The core op is EINSUM: out[positions] (=|+=) body, where body is a
+ * scalar expression tree over tensor accesses with index maps, index
+ * values, scalar variables and reductions (sum/prod/max/min, logsumexp,
+ * softmax, argmax/argmin). Everything elementwise or structural (whole
+ * tensor arithmetic, copies, kron, khatri_rao, einsum(), eye, zeros, ...)
+ * is written as an EINSUM by tir_build.c, so later passes (contraction
+ * order, Kronecker structure, attention fusion) see one form.
+ * The rest are CALL (user functions, specialised per element type),
+ * BUILTIN (runtime calls: random, .npy, print, LAPACK...), LITERAL, CHECK
+ * (run-time shape equality), and FOR/WHILE/IF regions and RETURN. */
+#ifndef TNS_TIR_H
+#define TNS_TIR_H
+#include <stdio.h>
+#include "ast.h"
+#include "builtins.h"
+#include "types.h"
+
+typedef struct TirFunc TirFunc;
+typedef struct TirExpr TirExpr;
+typedef struct TirOp TirOp;
+
+typedef struct TirVar {
+  int id;
+  const char *name;     /* source name, or NULL for a temporary */
+  Type *type;           /* concrete: no type parameters */
+  int param;            /* 1 + its parameter position, 0 if local */
+} TirVar;
+
+/* How a size name gets its value inside a function. */
+typedef enum TirSizeKind { TS_PARAM, TS_BOUND } TirSizeKind;
+typedef struct TirSize {
+  const char *name;
+  TirSizeKind kind;
+  int param;            /* TS_PARAM: position among the size parameters */
+} TirSize;
+
+/* One index of one EINSUM (a statement's i, j, ... or a reduction's). */
+typedef struct TirIndex {
+  int id;               /* unique in the function */
+  const char *name;
+  Dim range;
+} TirIndex;
+
+typedef enum TirPosKind { TP_INDEX, TP_GROUP, TP_EXPR } TirPosKind;
+/* One position of an access or of an EINSUM's output. */
+typedef struct TirPos {
+  TirPosKind kind;
+  TirIndex **idx;       /* TP_INDEX: one; TP_GROUP: n, row-major */
+  int n;
+  TirExpr *e;           /* TP_EXPR: an i64 expression, bounds-checked */
+} TirPos;
+
+#define TIR_EXPR_KINDS(X) \
+  X(CONST, "const")    /* elem, ival/fval */ \
+  X(INDEX, "index")    /* idx[0] */ \
+  X(DIM, "dim")        /* dim: a size as an i64 value */ \
+  X(READ, "read")      /* var (rank 0) */ \
+  X(ACCESS, "access")  /* var[pos...] */ \
+  X(UNARY, "unary")    /* op (TK_MINUS, TK_NOT), a */ \
+  X(BINARY, "binary")  /* op (TK_*), a, b */ \
+  X(MATH, "math")      /* op = builtin id (exp, pow, max, time, ...), args */ \
+  X(WHERE, "where")    /* a ? b : c */ \
+  X(CONVERT, "convert") /* a to elem */ \
+  X(CALL, "call")      /* fn (all-scalar user function), args */ \
+  X(REDUCE, "reduce")  /* op = ReduceOp, idx[n] over, a = body */
+
+typedef enum TirExprKind {
+#define X(id, name) TX_##id,
+  TIR_EXPR_KINDS(X)
+#undef X
+} TirExprKind;
+
+struct TirExpr {
+  TirExprKind kind;
+  int elem;             /* element type of the value */
+  int op;
+  int64_t ival;
+  double fval;
+  Dim dim;
+  TirVar *var;
+  TirPos *pos;          /* ACCESS: var->type->rank positions */
+  TirIndex **idx;       /* INDEX, REDUCE */
+  int n;                /* REDUCE: number of indices; MATH/CALL: args */
+  TirExpr *a, *b, *c;
+  TirExpr **args;
+  TirFunc *fn;
+  Span span;
+};
+
+#define TIR_OP_KINDS(X) \
+  X(EINSUM, "einsum")    /* out[opos] = / += body */ \
+  X(CALL, "call")        /* results = fn(args) */ \
+  X(BUILTIN, "builtin")  /* results = builtin(args, strs) */ \
+  X(LITERAL, "literal")  /* out = [elems] (row-major scalar exprs) */ \
+  X(CHECK, "check")      /* dims[0] == dims[1] at run time, else msg */ \
+  X(FOR, "for")          /* for var in lo..hi { body } */ \
+  X(WHILE, "while")      /* while cond { body } */ \
+  X(IF, "if")            /* if cond { body } else { other } */ \
+  X(RETURN, "return")    /* args */
+
+typedef enum TirOpKind {
+#define X(id, name) TO_##id,
+  TIR_OP_KINDS(X)
+#undef X
+} TirOpKind;
+
+typedef struct TirBlock {
+  TirOp **ops;
+  int n, cap;
+} TirBlock;
+
+struct TirOp {
+  TirOpKind kind;
+  Span span;
+  TirVar *out;          /* EINSUM, LITERAL, FOR (the loop variable) */
+  TirPos *opos;         /* EINSUM: out->type->rank positions */
+  TirIndex **oidx;      /* EINSUM: every output index, loop order */
+  int noidx;
+  int accumulate;       /* EINSUM: += */
+  TirExpr *body;        /* EINSUM body; FOR lo; WHILE/IF cond */
+  TirExpr *hi;          /* FOR hi */
+  TirExpr **elems;      /* LITERAL */
+  int nelems;
+  int builtin;          /* BUILTIN: BuiltinId */
+  TirFunc *fn;          /* CALL */
+  Dim *sargs;           /* CALL: the callee's size parameters, in order */
+  int nsargs;
+  TirVar **args;        /* CALL, BUILTIN, RETURN arguments */
+  const char **strs;    /* BUILTIN: string arguments (NULL where a var) */
+  int nargs;
+  TirVar **results;     /* CALL, BUILTIN */
+  int nresults;
+  const char **bind;    /* BUILTIN load/svd/qr: size names bound, per dim */
+  int nbind;
+  Dim dims[2];          /* CHECK */
+  const char *msg;      /* CHECK, BUILTIN assert: text */
+  const char *loc;      /* "file.tns:3:14" for run-time errors */
+  TirBlock body_ops, else_ops;
+};
+
+struct TirFunc {
+  const char *name;     /* symbol name (specialised: name__f32) */
+  const char *source_name;
+  Node *def;            /* NULL for the top-level program */
+  int *elems;           /* element type bound to each type parameter */
+  PtrVec params;        /* TirVar, in order */
+  PtrVec sizes;         /* TirSize: parameters first, in ABI order */
+  int nsize_params;
+  PtrVec results;       /* Type, concrete */
+  PtrVec vars;          /* every TirVar */
+  TirBlock body;
+  int nindices;
+  int exported;         /* visible to C (tnsc obj/lib) */
+};
+
+typedef struct TirProgram {
+  Arena *arena;
+  PtrVec funcs;
+  TirFunc *main;        /* top-level statements; NULL for a library */
+} TirProgram;
+
+/* tir_build.c: typed AST -> TIR. Specialises generic functions per call. */
+TirProgram *tir_build(Arena *a, StrTab *names, Node *prog, int with_main);
+/* tir_print.c: `tnsc emit tir` */
+void tir_print(FILE *f, const TirProgram *p);
+/* tir_verify.c: structural invariants; returns the number of problems and
+ * prints them (debug builds run it between passes). */
+int tir_verify(const TirProgram *p, FILE *out);
+
+/* Helpers shared by the builder and the passes. */
+TirVar *tir_var_new(Arena *a, TirFunc *f, const char *name, Type *t);
+TirOp *tir_op_new(Arena *a, TirOpKind k, Span sp);
+void tir_block_append(Arena *a, TirBlock *b, TirOp *op);
+TirExpr *tir_expr_new(Arena *a, TirExprKind k, int elem, Span sp);
+TirIndex *tir_index_new(Arena *a, TirFunc *f, const char *name, Dim range);
+TirSize *tir_size_find(const TirFunc *f, const char *name);
+const char *tir_expr_kind_name(int k);
+const char *tir_op_kind_name(int k);
+
+#endif

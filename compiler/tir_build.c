@@ -1,0 +1,991 @@
+/* tir_build.c — typed AST to TIR.
+ * Needs: a program that sema checked without errors.
+ * Guarantees: every function reachable from the program (and every
+ * non-generic def) is in the TIR, generic ones once per element-type
+ * binding; every tensor-valued expression is an op writing a variable;
+ * whole-tensor arithmetic, copies, zeros/ones/full/eye, kron, khatri_rao
+ * and einsum() are EINSUM ops in index form. */
+#include <string.h>
+#include "grammar.h"
+#include "sema.h"
+#include "tir.h"
+
+enum { MAX_TPARAMS = 16 };
+
+typedef struct Map {
+  PtrVec keys, vals;
+} Map;
+
+typedef struct Builder {
+  Arena *a;
+  StrTab *names;
+  TirProgram *prog;
+  TirFunc *fn;
+  TirBlock *block;
+  Map vars;             /* Symbol -> TirVar (current binding) */
+  Map idx;              /* IndexVar -> TirIndex */
+  const char *tparams[MAX_TPARAMS];
+  int telems[MAX_TPARAMS];
+  int ntparams;
+  int ntemps;
+} Builder;
+
+static TirExpr *build_expr(Builder *b, Node *e);
+static void build_into(Builder *b, Node *e, TirVar *dst);
+static void build_block(Builder *b, Node *block, TirBlock *into);
+static TirFunc *get_func(Builder *b, Symbol *fn, Node *call);
+static void localize_carried(Builder *b, Node *body);
+
+/* ---- small maps ---- */
+
+static void *map_get(Map *m, const void *k) {
+  for (int i = m->keys.n - 1; i >= 0; i--)
+    if (m->keys.items[i] == k) return m->vals.items[i];
+  return NULL;
+}
+
+static void map_put(Builder *b, Map *m, void *k, void *v) {
+  for (int i = m->keys.n - 1; i >= 0; i--)
+    if (m->keys.items[i] == k) { m->vals.items[i] = v; return; }
+  ptrvec_push(b->a, &m->keys, k);
+  ptrvec_push(b->a, &m->vals, v);
+}
+
+/* ---- types ---- */
+
+static int concrete_elem(Builder *b, int elem, const char *tparam) {
+  if (elem != ELEM_PARAM) return elem;
+  for (int i = 0; i < b->ntparams; i++)
+    if (b->tparams[i] == tparam) return b->telems[i];
+  TNS_BUG("unbound type parameter after sema");
+}
+
+static Type *concrete(Builder *b, Type *t) {
+  if (t->kind == T_TUPLE) {
+    Type **items = arena_alloc(b->a, sizeof(Type *) * (size_t)t->n);
+    for (int i = 0; i < t->n; i++) items[i] = concrete(b, t->items[i]);
+    return type_tuple(b->a, t->n, items);
+  }
+  if (t->kind != T_TENSOR || t->elem != ELEM_PARAM) return t;
+  return type_tensor(b->a, concrete_elem(b, t->elem, t->tparam), t->rank, t->dims);
+}
+
+static int node_elem(Builder *b, Node *e) { return concrete_elem(b, e->type->elem, e->type->tparam); }
+
+static int same_shape(const Type *x, const Type *y) {
+  if (x->elem != y->elem || x->rank != y->rank) return 0;
+  for (int i = 0; i < x->rank; i++)
+    if (dim_cmp(x->dims[i], y->dims[i]) == DIM_DIFFERENT) return 0;
+  return 1;
+}
+
+/* ---- variables ---- */
+
+static TirVar *temp(Builder *b, Type *t) {
+  return tir_var_new(b->a, b->fn, NULL, t);
+}
+
+static void emit(Builder *b, TirOp *op) { tir_block_append(b->a, b->block, op); }
+
+/* The variable a binding of symbol y writes: the current one when the type
+ * is unchanged (loop-carried values keep their slot), else a new one.
+ * Parameters are inputs and are never written. */
+static TirVar *target_var(Builder *b, Symbol *y, Type *t) {
+  TirVar *v = map_get(&b->vars, y);
+  if (v && !v->param && same_shape(v->type, t)) return v;
+  v = tir_var_new(b->a, b->fn, y->name, t);
+  map_put(b, &b->vars, y, v);
+  return v;
+}
+
+static TirVar *var_of(Builder *b, Node *name) {
+  TirVar *v = map_get(&b->vars, name->sym);
+  if (!v) TNS_BUG("name without a variable");
+  return v;
+}
+
+/* Registers a size name bound at run time by an op; returns it when this
+ * op is the one that binds it. */
+static const char *bind_size(Builder *b, Dim d) {
+  if (d.n != 1 || d.k != 1 || tir_size_find(b->fn, d.syms[0])) return NULL;
+  TirSize *s = arena_alloc(b->a, sizeof *s);
+  s->name = d.syms[0];
+  s->kind = TS_BOUND;
+  ptrvec_push(b->a, &b->fn->sizes, s);
+  return s->name;
+}
+
+static void bind_result_sizes(Builder *b, TirOp *op) {
+  int n = 0;
+  for (int r = 0; r < op->nresults; r++) n += op->results[r]->type->rank;
+  op->bind = arena_alloc(b->a, sizeof(char *) * (size_t)(n + 1));
+  for (int r = 0; r < op->nresults; r++)
+    for (int k = 0; k < op->results[r]->type->rank; k++)
+      op->bind[op->nbind++] = bind_size(b, op->results[r]->type->dims[k]);
+}
+
+static char *loc_of(Builder *b, Span sp) {
+  if (!sp.src) return "";
+  return arena_printf(b->a, "%s:%d:%d", sp.src->path, sp.line, sp.col);
+}
+
+/* ---- expressions in scalar (index) context ---- */
+
+static TirExpr *xconst(Builder *b, int elem, double v, Span sp) {
+  TirExpr *x = tir_expr_new(b->a, TX_CONST, elem, sp);
+  x->fval = v;
+  x->ival = (int64_t)v;
+  return x;
+}
+
+static TirExpr *xconvert(Builder *b, TirExpr *x, int elem) {
+  if (x->elem == elem) return x;
+  TirExpr *c = tir_expr_new(b->a, TX_CONVERT, elem, x->span);
+  c->a = x;
+  return c;
+}
+
+static TirIndex *index_of(Builder *b, IndexVar *iv) {
+  TirIndex *ix = map_get(&b->idx, iv);
+  if (!ix) {
+    ix = tir_index_new(b->a, b->fn, iv->name, iv->range);
+    map_put(b, &b->idx, iv, ix);
+  }
+  return ix;
+}
+
+/* Materialises a tensor-valued expression into a variable. */
+static TirVar *value_var(Builder *b, Node *e) {
+  if (e->kind == N_NAME && e->sym && ((Symbol *)e->sym)->kind == SYM_VAR) return var_of(b, e);
+  TirVar *v = temp(b, concrete(b, e->type));
+  build_into(b, e, v);
+  return v;
+}
+
+/* Run-time check that an index's range equals a dimension it indexes. */
+static void check_dim(Builder *b, Dim range, Dim d, Span sp, const char *what) {
+  if (dim_cmp(range, d) != DIM_UNKNOWN) return;
+  TirOp *op = tir_op_new(b->a, TO_CHECK, sp);
+  op->dims[0] = range;
+  op->dims[1] = d;
+  op->msg = what;
+  op->loc = loc_of(b, sp);
+  emit(b, op);
+}
+
+static TirPos position(Builder *b, Node *p, Dim d, const char *of) {
+  TirPos pos;
+  memset(&pos, 0, sizeof pos);
+  Node *nm = p->kind == N_RANGED ? p->a : p;
+  if (nm->kind == N_NAME && nm->sym && *(SymKind *)nm->sym == SYM_INDEX) {
+    pos.kind = TP_INDEX;
+    pos.n = 1;
+    pos.idx = arena_alloc(b->a, sizeof(TirIndex *));
+    pos.idx[0] = index_of(b, nm->sym);
+    check_dim(b, pos.idx[0]->range, d, p->span,
+              arena_printf(b->a, "index '%s' does not match dimension of %s", nm->name, of));
+  } else if (p->kind == N_GROUP) {
+    pos.kind = TP_GROUP;
+    pos.n = p->list.n;
+    pos.idx = arena_alloc(b->a, sizeof(TirIndex *) * (size_t)pos.n);
+    for (int i = 0; i < pos.n; i++) {
+      Node *it = p->list.items[i];
+      pos.idx[i] = index_of(b, (it->kind == N_RANGED ? it->a : it)->sym);
+    }
+  } else {
+    pos.kind = TP_EXPR;
+    pos.e = xconvert(b, build_expr(b, p), ELEM_I64);
+  }
+  return pos;
+}
+
+/* postfix "[" idx "]" */
+static TirExpr *build_access(Builder *b, Node *e) {
+  TirVar *v = value_var(b, e->a);
+  TirExpr *x = tir_expr_new(b->a, TX_ACCESS, v->type->elem, e->span);
+  x->var = v;
+  x->pos = arena_alloc(b->a, sizeof(TirPos) * (size_t)(e->list.n + 1));
+  const char *of = e->a->kind == N_NAME ? e->a->name : "a value";
+  for (int i = 0; i < e->list.n; i++) x->pos[i] = position(b, e->list.items[i], v->type->dims[i], of);
+  return x;
+}
+
+static TirExpr *build_name(Builder *b, Node *e) {
+  SymKind k = *(SymKind *)e->sym;
+  if (k == SYM_INDEX) {
+    TirExpr *x = tir_expr_new(b->a, TX_INDEX, ELEM_I64, e->span);
+    x->idx = arena_alloc(b->a, sizeof(TirIndex *));
+    x->idx[0] = index_of(b, e->sym);
+    return x;
+  }
+  Symbol *y = e->sym;
+  if (k == SYM_SIZE) {
+    TirExpr *x = tir_expr_new(b->a, TX_DIM, ELEM_I64, e->span);
+    x->dim = y->size;
+    return x;
+  }
+  TirExpr *x = tir_expr_new(b->a, TX_READ, node_elem(b, e), e->span);
+  x->var = var_of(b, e);
+  return x;
+}
+
+static TirExpr *build_args_expr(Builder *b, TirExpr *x, Node *e) {
+  x->n = e->list.n;
+  x->args = arena_alloc(b->a, sizeof(TirExpr *) * (size_t)(x->n + 1));
+  for (int i = 0; i < x->n; i++) x->args[i] = build_expr(b, e->list.items[i]);
+  return x;
+}
+
+static int all_scalar_params(Node *def) {
+  for (int i = 0; i < def->list.n; i++) {
+    Type *t = def->list.items[i]->type;
+    if (!t || t->kind != T_TENSOR || t->rank != 0) return 0;
+  }
+  return 1;
+}
+
+/* T(x): a conversion to a type parameter */
+static int is_tparam_call(Builder *b, Node *e) {
+  for (int i = 0; i < b->ntparams; i++)
+    if (b->tparams[i] == e->name) return 1;
+  return 0;
+}
+
+/* call in scalar context */
+static TirExpr *build_call_expr(Builder *b, Node *e) {
+  int elem = node_elem(b, e);
+  int id = builtin_lookup(e->name);
+  if (is_tparam_call(b, e)) return xconvert(b, build_expr(b, e->list.items[0]), elem);
+  if (id < 0 && e->sym && ((Symbol *)e->sym)->kind == SYM_FUNC && all_scalar_params(((Symbol *)e->sym)->def)) {
+    TirExpr *x = build_args_expr(b, tir_expr_new(b->a, TX_CALL, elem, e->span), e);
+    x->fn = get_func(b, e->sym, e);
+    return x;
+  }
+  if (id == B_WHERE) {
+    TirExpr *x = tir_expr_new(b->a, TX_WHERE, elem, e->span);
+    x->a = build_expr(b, e->list.items[0]);
+    x->b = xconvert(b, build_expr(b, e->list.items[1]), elem);
+    x->c = xconvert(b, build_expr(b, e->list.items[2]), elem);
+    return x;
+  }
+  if (id >= B_TO_F32 && id <= B_TO_BOOL) return xconvert(b, build_expr(b, e->list.items[0]), elem);
+  if (id == B_DIM) {
+    TirVar *v = value_var(b, e->list.items[0]);
+    TirExpr *x = tir_expr_new(b->a, TX_DIM, ELEM_I64, e->span);
+    x->dim = v->type->dims[e->list.items[1]->ival];
+    return x;
+  }
+  if ((id >= B_EXP && id <= B_MIN2) || id == B_TIME) {
+    TirExpr *x = build_args_expr(b, tir_expr_new(b->a, TX_MATH, elem, e->span), e);
+    x->op = id;
+    for (int i = 0; i < x->n; i++) x->args[i] = xconvert(b, x->args[i], elem);
+    return x;
+  }
+  /* anything else yields a tensor: compute it, then read it */
+  TirVar *v = value_var(b, e);
+  TirExpr *x = tir_expr_new(b->a, TX_READ, v->type->elem, e->span);
+  x->var = v;
+  return x;
+}
+
+/* reduce = op "(" idx, ... ":" e ")" */
+static TirExpr *build_reduce(Builder *b, Node *e) {
+  TirExpr *x = tir_expr_new(b->a, TX_REDUCE, node_elem(b, e), e->span);
+  x->op = e->op;
+  x->n = e->list.n;
+  x->idx = arena_alloc(b->a, sizeof(TirIndex *) * (size_t)x->n);
+  for (int i = 0; i < x->n; i++) x->idx[i] = index_of(b, e->list.items[i]->sym);
+  x->a = build_expr(b, e->a);
+  if (e->op != RED_ARGMAX && e->op != RED_ARGMIN) x->a = xconvert(b, x->a, x->elem);
+  return x;
+}
+
+static int is_compare(int op) {
+  return op == TK_EQ || op == TK_NE || op == TK_LT || op == TK_LE || op == TK_GT || op == TK_GE;
+}
+
+static TirExpr *build_binary(Builder *b, Node *e) {
+  TirExpr *x = tir_expr_new(b->a, TX_BINARY, node_elem(b, e), e->span);
+  x->op = e->op;
+  x->a = build_expr(b, e->a);
+  x->b = build_expr(b, e->b);
+  /* operands meet in one type: the result's, or for a comparison the
+   * promotion of both sides */
+  int common = x->elem;
+  if (is_compare(e->op)) common = elem_promote(x->a->elem, x->b->elem);
+  if (e->op == TK_ANDAND || e->op == TK_OROR) common = ELEM_BOOL;
+  x->a = xconvert(b, x->a, common);
+  x->b = xconvert(b, x->b, common);
+  return x;
+}
+
+static TirExpr *build_expr(Builder *b, Node *e) {
+  switch (e->kind) {
+  case N_INT: return xconst(b, node_elem(b, e), (double)e->ival, e->span);
+  case N_FLOAT: return xconst(b, node_elem(b, e), e->fval, e->span);
+  case N_BOOL: return xconst(b, ELEM_BOOL, (double)e->ival, e->span);
+  case N_NAME: return build_name(b, e);
+  case N_INDEX: return build_access(b, e);
+  case N_CALL: return build_call_expr(b, e);
+  case N_REDUCE: return build_reduce(b, e);
+  case N_UNARY: {
+    TirExpr *x = tir_expr_new(b->a, TX_UNARY, node_elem(b, e), e->span);
+    x->op = e->op;
+    x->a = xconvert(b, build_expr(b, e->a), x->elem);
+    return x;
+  }
+  case N_BINARY: return build_binary(b, e);
+  default: {
+    TirVar *v = value_var(b, e);
+    TirExpr *x = tir_expr_new(b->a, TX_READ, v->type->elem, e->span);
+    x->var = v;
+    return x;
+  }
+  }
+}
+
+/* ---- tensor-valued expressions ---- */
+
+/* An EINSUM over fresh indices i0, i1, ... covering dst's shape. */
+static TirOp *einsum_over(Builder *b, TirVar *dst, Span sp, TirPos **pos_out) {
+  TirOp *op = tir_op_new(b->a, TO_EINSUM, sp);
+  int r = dst->type->rank;
+  op->out = dst;
+  op->opos = arena_alloc(b->a, sizeof(TirPos) * (size_t)(r + 1));
+  op->oidx = arena_alloc(b->a, sizeof(TirIndex *) * (size_t)(r + 1));
+  op->noidx = r;
+  for (int k = 0; k < r; k++) {
+    TirIndex *ix = tir_index_new(b->a, b->fn, arena_printf(b->a, "i%d", k), dst->type->dims[k]);
+    op->oidx[k] = ix;
+    op->opos[k].kind = TP_INDEX;
+    op->opos[k].n = 1;
+    op->opos[k].idx = arena_alloc(b->a, sizeof(TirIndex *));
+    op->opos[k].idx[0] = ix;
+  }
+  *pos_out = op->opos;
+  return op;
+}
+
+/* An access of v at the same positions as the output (same shape). */
+static TirExpr *same_access(Builder *b, TirVar *v, TirPos *pos, Span sp) {
+  TirExpr *x = tir_expr_new(b->a, TX_ACCESS, v->type->elem, sp);
+  x->var = v;
+  x->pos = pos;
+  return x;
+}
+
+/* An elementwise expression of rank > 0 at positions pos. */
+static TirExpr *elementwise(Builder *b, Node *e, TirPos *pos) {
+  if (e->type->rank == 0) return build_expr(b, e);
+  int elem = node_elem(b, e);
+  int id = e->kind == N_CALL ? builtin_lookup(e->name) : -1;
+  if (e->kind == N_BINARY) {
+    TirExpr *x = tir_expr_new(b->a, TX_BINARY, elem, e->span);
+    x->op = e->op;
+    x->a = elementwise(b, e->a, pos);
+    x->b = elementwise(b, e->b, pos);
+    int common = is_compare(e->op) ? elem_promote(x->a->elem, x->b->elem) : elem;
+    x->a = xconvert(b, x->a, common);
+    x->b = xconvert(b, x->b, common);
+    return x;
+  }
+  if (e->kind == N_UNARY) {
+    TirExpr *x = tir_expr_new(b->a, TX_UNARY, elem, e->span);
+    x->op = e->op;
+    x->a = elementwise(b, e->a, pos);
+    return x;
+  }
+  if ((id >= B_TO_F32 && id <= B_TO_BOOL) || (e->kind == N_CALL && is_tparam_call(b, e)))
+    return xconvert(b, elementwise(b, e->list.items[0], pos), elem);
+  if (id == B_WHERE) {
+    TirExpr *x = tir_expr_new(b->a, TX_WHERE, elem, e->span);
+    x->a = elementwise(b, e->list.items[0], pos);
+    x->b = xconvert(b, elementwise(b, e->list.items[1], pos), elem);
+    x->c = xconvert(b, elementwise(b, e->list.items[2], pos), elem);
+    return x;
+  }
+  if (id >= B_EXP && id <= B_MIN2) {
+    TirExpr *x = tir_expr_new(b->a, TX_MATH, elem, e->span);
+    x->op = id;
+    x->n = e->list.n;
+    x->args = arena_alloc(b->a, sizeof(TirExpr *) * (size_t)x->n);
+    for (int i = 0; i < x->n; i++) x->args[i] = xconvert(b, elementwise(b, e->list.items[i], pos), elem);
+    return x;
+  }
+  return same_access(b, value_var(b, e), pos, e->span);
+}
+
+static void build_elementwise_into(Builder *b, Node *e, TirVar *dst, int accumulate) {
+  TirPos *pos;
+  TirOp *op = einsum_over(b, dst, e->span, &pos);
+  op->accumulate = accumulate;
+  op->body = xconvert(b, elementwise(b, e, pos), dst->type->elem);
+  emit(b, op);
+}
+
+/* zeros(T), ones(T), full(T, v), eye(T) */
+static void build_fill(Builder *b, Node *e, int id, TirVar *dst) {
+  TirPos *pos;
+  TirOp *op = einsum_over(b, dst, e->span, &pos);
+  int elem = dst->type->elem;
+  if (id == B_FULL) op->body = xconvert(b, build_expr(b, e->list.items[1]), elem);
+  else if (id == B_EYE) {
+    TirExpr *eq = tir_expr_new(b->a, TX_BINARY, ELEM_BOOL, e->span);
+    eq->op = TK_EQ;
+    eq->a = tir_expr_new(b->a, TX_INDEX, ELEM_I64, e->span);
+    eq->a->idx = &op->oidx[0];
+    eq->b = tir_expr_new(b->a, TX_INDEX, ELEM_I64, e->span);
+    eq->b->idx = &op->oidx[1];
+    op->body = xconvert(b, eq, elem);
+  } else {
+    op->body = xconst(b, elem, id == B_ONES ? 1.0 : 0.0, e->span);
+  }
+  emit(b, op);
+}
+
+static TirExpr *product(Builder *b, TirExpr *acc, TirExpr *x, int elem) {
+  x = xconvert(b, x, elem);
+  if (!acc) return x;
+  TirExpr *m = tir_expr_new(b->a, TX_BINARY, elem, x->span);
+  m->op = TK_STAR;
+  m->a = acc;
+  m->b = x;
+  return m;
+}
+
+static TirPos index_pos(Builder *b, TirIndex **idx, int n) {
+  TirPos p;
+  memset(&p, 0, sizeof p);
+  p.kind = n == 1 ? TP_INDEX : TP_GROUP;
+  p.n = n;
+  p.idx = arena_alloc(b->a, sizeof(TirIndex *) * (size_t)n);
+  memcpy(p.idx, idx, sizeof(TirIndex *) * (size_t)n);
+  return p;
+}
+
+/* kron(A, B, ...)[(i, k), (j, l)] = A[i, j] * B[k, l] — index form, the
+ * Kronecker matrix is a product over grouped indices. khatri_rao shares
+ * the column index. */
+static void build_kron(Builder *b, Node *e, int khatri_rao, TirVar *dst) {
+  int n = e->list.n, r = dst->type->rank, elem = dst->type->elem;
+  TirOp *op = tir_op_new(b->a, TO_EINSUM, e->span);
+  op->out = dst;
+  op->opos = arena_alloc(b->a, sizeof(TirPos) * (size_t)r);
+  op->oidx = arena_alloc(b->a, sizeof(TirIndex *) * (size_t)(n * r));
+  TirVar **ops = arena_alloc(b->a, sizeof(TirVar *) * (size_t)n);
+  for (int t = 0; t < n; t++) ops[t] = value_var(b, e->list.items[t]);
+  TirIndex *grid[16][16];
+  for (int k = 0; k < r; k++) {
+    int shared = khatri_rao && k == 1;
+    for (int t = 0; t < n; t++) {
+      grid[t][k] = shared && t > 0 ? grid[0][k]
+                 : tir_index_new(b->a, b->fn, arena_printf(b->a, "%c%d", 'a' + k, t), ops[t]->type->dims[k]);
+      if (!(shared && t > 0)) op->oidx[op->noidx++] = grid[t][k];
+    }
+    TirIndex *col[16];
+    for (int t = 0; t < n; t++) col[t] = grid[t][k];
+    op->opos[k] = index_pos(b, col, shared ? 1 : n);
+  }
+  TirExpr *body = NULL;
+  for (int t = 0; t < n; t++) {
+    TirExpr *x = tir_expr_new(b->a, TX_ACCESS, ops[t]->type->elem, e->span);
+    x->var = ops[t];
+    x->pos = arena_alloc(b->a, sizeof(TirPos) * (size_t)r);
+    for (int k = 0; k < r; k++) x->pos[k] = index_pos(b, &grid[t][k], 1);
+    body = product(b, body, x, elem);
+  }
+  op->body = body;
+  emit(b, op);
+}
+
+/* einsum("ij,jk->ik", A, B): letters become indices; letters not in the
+ * output are summed around the product. */
+static void build_einsum(Builder *b, Node *e, TirVar *dst) {
+  const char *spec = e->list.items[0]->str, *arrow = strstr(spec, "->");
+  TirIndex *letter[128] = {0};
+  int count[128] = {0}, elem = dst->type->elem, t = 0, k = 0;
+  TirVar *v = value_var(b, e->list.items[1]);
+  TirExpr *body = NULL, *acc = tir_expr_new(b->a, TX_ACCESS, v->type->elem, e->span);
+  acc->var = v;
+  acc->pos = arena_alloc(b->a, sizeof(TirPos) * (size_t)(v->type->rank + 1));
+  for (const char *p = spec;; p++) {
+    if (*p == ',' || p == arrow || !*p) {
+      body = product(b, body, acc, elem);
+      if (*p != ',') break;
+      t++;
+      k = 0;
+      v = value_var(b, e->list.items[t + 1]);
+      acc = tir_expr_new(b->a, TX_ACCESS, v->type->elem, e->span);
+      acc->var = v;
+      acc->pos = arena_alloc(b->a, sizeof(TirPos) * (size_t)(v->type->rank + 1));
+      continue;
+    }
+    if (*p == ' ') continue;
+    int c = *p;
+    if (!letter[c]) letter[c] = tir_index_new(b->a, b->fn, arena_printf(b->a, "%c", c), v->type->dims[k]);
+    count[c]++;
+    acc->pos[k++] = index_pos(b, &letter[c], 1);
+  }
+  char out[65] = {0};
+  int no = 0;
+  if (arrow) {
+    for (const char *p = arrow + 2; *p; p++) if (*p != ' ') out[no++] = *p;
+  } else {
+    for (int c = 'A'; c <= 'z'; c++) if (count[c] == 1) out[no++] = (char)c;
+  }
+  TirOp *op = tir_op_new(b->a, TO_EINSUM, e->span);
+  op->out = dst;
+  op->opos = arena_alloc(b->a, sizeof(TirPos) * (size_t)(no + 1));
+  op->oidx = arena_alloc(b->a, sizeof(TirIndex *) * (size_t)(no + 1));
+  op->noidx = no;
+  for (int i = 0; i < no; i++) {
+    op->oidx[i] = letter[(int)out[i]];
+    op->opos[i] = index_pos(b, &op->oidx[i], 1);
+  }
+  TirExpr *sum = tir_expr_new(b->a, TX_REDUCE, elem, e->span);
+  sum->op = RED_SUM;
+  sum->idx = arena_alloc(b->a, sizeof(TirIndex *) * 128);
+  for (int c = 0; c < 128; c++)
+    if (letter[c] && !strchr(out, c)) sum->idx[sum->n++] = letter[c];
+  sum->a = body;
+  op->body = sum->n ? sum : body;
+  emit(b, op);
+}
+
+/* A runtime builtin writing its results. */
+static TirVar **copy_vars(Builder *b, TirVar **v, int n) {
+  TirVar **r = arena_alloc(b->a, sizeof(TirVar *) * (size_t)(n + 1));
+  if (n) memcpy(r, v, sizeof(TirVar *) * (size_t)n);
+  return r;
+}
+
+static TirOp *builtin_op(Builder *b, Node *e, int id, TirVar **results, int nres) {
+  TirOp *op = tir_op_new(b->a, TO_BUILTIN, e->span);
+  op->builtin = id;
+  op->nargs = e->list.n;
+  op->args = arena_alloc(b->a, sizeof(TirVar *) * (size_t)(op->nargs + 1));
+  op->strs = arena_alloc(b->a, sizeof(char *) * (size_t)(op->nargs + 1));
+  for (int i = 0; i < op->nargs; i++) {
+    Node *a = e->list.items[i];
+    if (a->kind == N_STRING) op->strs[i] = a->str;
+    else if (a->type->kind == T_TENSOR) op->args[i] = value_var(b, a);
+  }
+  op->results = copy_vars(b, results, nres);
+  op->nresults = nres;
+  op->loc = loc_of(b, e->span);
+  bind_result_sizes(b, op);
+  emit(b, op);
+  return op;
+}
+
+/* Size arguments of a call: the callee's size parameters, bound from the
+ * arguments' dimensions in order; later uses are checked at run time when
+ * they cannot be compared here. */
+static void call_sizes(Builder *b, TirOp *op, TirFunc *f) {
+  op->nsargs = f->nsize_params;
+  op->sargs = arena_alloc(b->a, sizeof(Dim) * (size_t)(op->nsargs + 1));
+  int *set = arena_alloc(b->a, sizeof(int) * (size_t)(op->nsargs + 1));
+  for (int i = 0; i < f->params.n; i++) {
+    Type *pt = ((TirVar *)f->params.items[i])->type, *at = op->args[i]->type;
+    for (int k = 0; k < pt->rank; k++) {
+      Dim pd = pt->dims[k], known = dim_const(pd.k);
+      int open = -1;
+      for (int s = 0; s < pd.n; s++) {
+        int pi = tir_size_find(f, pd.syms[s])->param;
+        if (set[pi]) dim_mul(known, op->sargs[pi], &known);
+        else open = pi;
+      }
+      if (open >= 0) {
+        set[open] = 1;
+        if (!dim_div(at->dims[k], known, &op->sargs[open])) TNS_BUG("size binding");
+      } else {
+        check_dim(b, known, at->dims[k], op->span,
+                  arena_printf(b->a, "argument %d of '%s' does not match its declared size", i + 1, f->source_name));
+      }
+    }
+  }
+}
+
+/* call of a user function writing results */
+static void build_call(Builder *b, Node *e, TirVar **results, int nres) {
+  TirFunc *f = get_func(b, e->sym, e);
+  TirOp *op = tir_op_new(b->a, TO_CALL, e->span);
+  op->fn = f;
+  op->nargs = e->list.n;
+  op->args = arena_alloc(b->a, sizeof(TirVar *) * (size_t)(op->nargs + 1));
+  for (int i = 0; i < op->nargs; i++) op->args[i] = value_var(b, e->list.items[i]);
+  op->results = copy_vars(b, results, nres);
+  op->nresults = nres;
+  op->loc = loc_of(b, e->span);
+  call_sizes(b, op, f);
+  emit(b, op);
+}
+
+static void build_builtin_into(Builder *b, Node *e, int id, TirVar *dst) {
+  switch (id) {
+  case B_ZEROS: case B_ONES: case B_FULL: case B_EYE: build_fill(b, e, id, dst); return;
+  case B_KRON: build_kron(b, e, 0, dst); return;
+  case B_KHATRI_RAO: build_kron(b, e, 1, dst); return;
+  case B_EINSUM: build_einsum(b, e, dst); return;
+  default:
+    if ((id >= B_EXP && id <= B_TO_BOOL)) { build_elementwise_into(b, e, dst, 0); return; }
+    builtin_op(b, e, id, &dst, 1);
+  }
+}
+
+/* Writes the value of e (any rank) into dst. */
+static void build_into(Builder *b, Node *e, TirVar *dst) {
+  if (e->type->rank == 0 && e->kind != N_CALL && e->kind != N_LITERAL) {
+    TirOp *op = tir_op_new(b->a, TO_EINSUM, e->span);
+    op->out = dst;
+    op->body = xconvert(b, build_expr(b, e), dst->type->elem);
+    emit(b, op);
+    return;
+  }
+  switch (e->kind) {
+  case N_CALL: {
+    int id = builtin_lookup(e->name);
+    if (id >= 0) build_builtin_into(b, e, id, dst);
+    else if (is_tparam_call(b, e)) build_elementwise_into(b, e, dst, 0);
+    else if (all_scalar_params(((Symbol *)e->sym)->def) && e->type->rank == 0) {
+      TirOp *op = tir_op_new(b->a, TO_EINSUM, e->span);
+      op->out = dst;
+      op->body = xconvert(b, build_call_expr(b, e), dst->type->elem);
+      emit(b, op);
+    } else build_call(b, e, &dst, 1);
+    return;
+  }
+  case N_LITERAL: {
+    TirOp *op = tir_op_new(b->a, TO_LITERAL, e->span);
+    op->out = dst;
+    PtrVec flat = {0};
+    Node *stack[64];
+    int sp = 0;
+    stack[sp++] = e;
+    /* row-major flattening: depth-first, left to right */
+    while (sp) {
+      Node *n = stack[--sp];
+      if (n->kind != N_LITERAL) { ptrvec_push(b->a, &flat, xconvert(b, build_expr(b, n), dst->type->elem)); continue; }
+      for (int i = n->list.n - 1; i >= 0 && sp < 64; i--) stack[sp++] = n->list.items[i];
+    }
+    op->elems = (TirExpr **)flat.items;
+    op->nelems = flat.n;
+    emit(b, op);
+    return;
+  }
+  default:
+    build_elementwise_into(b, e, dst, 0);
+  }
+}
+
+/* ---- statements ---- */
+
+/* X[idx...] = e  or  X[idx...] += e */
+static void build_index_assign(Builder *b, Node *st, Node *target) {
+  Node *nm = target->a;
+  Type *t = concrete(b, target->type);
+  TirVar *dst = st->op == TK_PLUSEQ ? var_of(b, nm) : target_var(b, nm->sym, t);
+  if (dst->param) {  /* += into a parameter: work on a local copy */
+    localize_carried(b, st);
+    dst = var_of(b, nm);
+  }
+  TirOp *op = tir_op_new(b->a, TO_EINSUM, st->span);
+  int r = target->list.n;
+  op->out = dst;
+  op->accumulate = st->op == TK_PLUSEQ;
+  op->opos = arena_alloc(b->a, sizeof(TirPos) * (size_t)(r + 1));
+  op->oidx = arena_alloc(b->a, sizeof(TirIndex *) * 64);
+  for (int k = 0; k < r; k++) {
+    op->opos[k] = position(b, target->list.items[k], dst->type->dims[k], nm->name);
+    for (int i = 0; i < op->opos[k].n && op->noidx < 64; i++) op->oidx[op->noidx++] = op->opos[k].idx[i];
+  }
+  op->body = xconvert(b, build_expr(b, st->a), dst->type->elem);
+  emit(b, op);
+}
+
+/* x = e, x += e, x: T = e */
+static void build_assign(Builder *b, Node *st) {
+  Node *target = st->list.items[0];
+  if (st->list.n > 1) {
+    TirVar **res = arena_alloc(b->a, sizeof(TirVar *) * (size_t)st->list.n);
+    for (int i = 0; i < st->list.n; i++)
+      res[i] = target_var(b, st->list.items[i]->sym, concrete(b, st->list.items[i]->type));
+    int id = builtin_lookup(st->a->name);
+    if (id >= 0) builtin_op(b, st->a, id, res, st->list.n);
+    else build_call(b, st->a, res, st->list.n);
+    return;
+  }
+  if (target->kind == N_INDEX) { build_index_assign(b, st, target); return; }
+  Symbol *y = target->sym;
+  Type *t = concrete(b, st->b ? st->a->type : target->type);
+  if (st->op == TK_PLUSEQ) {
+    TirVar *dst = map_get(&b->vars, y);
+    if (dst->type->rank == 0) {
+      TirOp *op = tir_op_new(b->a, TO_EINSUM, st->span);
+      op->out = dst;
+      op->accumulate = 1;
+      op->body = xconvert(b, build_expr(b, st->a), dst->type->elem);
+      emit(b, op);
+    } else {
+      build_elementwise_into(b, st->a, dst, 1);
+    }
+    return;
+  }
+  /* ops always write a fresh buffer, so x = f(x) reads the old x */
+  TirVar *dst = target_var(b, y, t);
+  build_into(b, st->a, dst);
+}
+
+/* stmt = expr — print, assert, save, or a value that is dropped */
+static void build_expr_stmt(Builder *b, Node *st) {
+  Node *e = st->a;
+  int id = e->kind == N_CALL ? builtin_lookup(e->name) : -1;
+  if (id == B_PRINT || id == B_SAVE) { builtin_op(b, e, id, NULL, 0); return; }
+  if (id == B_ASSERT) {
+    TirVar *c = temp(b, type_scalar(b->a, ELEM_BOOL));
+    build_into(b, e->list.items[0], c);
+    TirOp *op = tir_op_new(b->a, TO_BUILTIN, e->span);
+    op->builtin = B_ASSERT;
+    op->nargs = 1;
+    op->args = arena_alloc(b->a, sizeof(TirVar *));
+    op->args[0] = c;
+    op->msg = e->list.n > 1 ? e->list.items[1]->str : "assertion failed";
+    op->loc = loc_of(b, e->span);
+    emit(b, op);
+    return;
+  }
+  if (e->type->kind == T_VOID) return;
+  if (e->type->kind == T_TUPLE) {
+    TirVar **res = arena_alloc(b->a, sizeof(TirVar *) * (size_t)e->type->n);
+    for (int i = 0; i < e->type->n; i++) res[i] = temp(b, concrete(b, e->type->items[i]));
+    if (id >= 0) builtin_op(b, e, id, res, e->type->n);
+    else build_call(b, e, res, e->type->n);
+    return;
+  }
+  build_into(b, e, temp(b, concrete(b, e->type)));
+}
+
+/* Symbols assigned anywhere inside a loop or branch body. */
+static void assigned_in(Node *n, PtrVec *out, Arena *a) {
+  if (!n) return;
+  if (n->kind == N_ASSIGN)
+    for (int i = 0; i < n->list.n; i++) {
+      Node *t = n->list.items[i];
+      Node *nm = t->kind == N_INDEX ? t->a : t;
+      if (nm->sym) ptrvec_push(a, out, nm->sym);
+    }
+  if (n->kind == N_BLOCK || n->kind == N_FOR || n->kind == N_WHILE || n->kind == N_IF || n->kind == N_ASSIGN) {
+    for (int i = 0; i < n->list.n; i++) assigned_in(n->list.items[i], out, a);
+    assigned_in(n->b, out, a);
+    assigned_in(n->c, out, a);
+  }
+}
+
+/* Values carried into a loop or branch live in a local slot: a parameter
+ * rebound inside is copied first so the input is never written. */
+static void localize_carried(Builder *b, Node *body) {
+  PtrVec syms = {0};
+  assigned_in(body, &syms, b->a);
+  for (int i = 0; i < syms.n; i++) {
+    TirVar *v = map_get(&b->vars, syms.items[i]);
+    if (!v || !v->param) continue;
+    TirVar *copy = tir_var_new(b->a, b->fn, v->name, v->type);
+    TirPos *pos;
+    TirOp *op = einsum_over(b, copy, span_none(), &pos);
+    op->body = v->type->rank ? same_access(b, v, pos, span_none()) : NULL;
+    if (!op->body) {
+      op->body = tir_expr_new(b->a, TX_READ, v->type->elem, span_none());
+      op->body->var = v;
+    }
+    emit(b, op);
+    map_put(b, &b->vars, syms.items[i], copy);
+  }
+}
+
+static TirExpr *cond_expr(Builder *b, Node *e) { return xconvert(b, build_expr(b, e), ELEM_BOOL); }
+
+static void build_stmt(Builder *b, Node *st) {
+  switch (st->kind) {
+  case N_ASSIGN: build_assign(b, st); break;
+  case N_EXPR_STMT: build_expr_stmt(b, st); break;
+  case N_FOR: {
+    localize_carried(b, st->c);
+    TirOp *op = tir_op_new(b->a, TO_FOR, st->span);
+    op->body = xconvert(b, build_expr(b, st->a), ELEM_I64);
+    op->hi = xconvert(b, build_expr(b, st->b), ELEM_I64);
+    Node *var = st->list.items[0];
+    op->out = tir_var_new(b->a, b->fn, var->name, type_scalar(b->a, ELEM_I64));
+    map_put(b, &b->vars, var->sym, op->out);
+    emit(b, op);
+    build_block(b, st->c, &op->body_ops);
+    break;
+  }
+  case N_WHILE: {
+    localize_carried(b, st->c);
+    TirOp *op = tir_op_new(b->a, TO_WHILE, st->span);
+    TirBlock *saved = b->block;
+    b->block = &op->else_ops; /* ops computing the condition, run each time */
+    op->body = cond_expr(b, st->a);
+    b->block = saved;
+    emit(b, op);
+    build_block(b, st->c, &op->body_ops);
+    break;
+  }
+  case N_IF: {
+    localize_carried(b, st->b);
+    if (st->c) localize_carried(b, st->c);
+    TirOp *op = tir_op_new(b->a, TO_IF, st->span);
+    op->body = cond_expr(b, st->a);
+    emit(b, op);
+    build_block(b, st->b, &op->body_ops);
+    if (st->c && st->c->kind == N_IF) {
+      TirBlock *saved = b->block;
+      b->block = &op->else_ops;
+      build_stmt(b, st->c);
+      b->block = saved;
+    } else if (st->c) {
+      build_block(b, st->c, &op->else_ops);
+    }
+    break;
+  }
+  case N_RETURN: {
+    TirOp *op = tir_op_new(b->a, TO_RETURN, st->span);
+    op->nargs = st->list.n;
+    op->args = arena_alloc(b->a, sizeof(TirVar *) * (size_t)(op->nargs + 1));
+    for (int i = 0; i < op->nargs; i++) {
+      Node *v = st->list.items[i];
+      TirVar *res = b->fn->results.n > i ? temp(b, b->fn->results.items[i]) : NULL;
+      if (v->kind == N_NAME && !(res && res->type->elem != node_elem(b, v))) op->args[i] = value_var(b, v);
+      else { build_into(b, v, res); op->args[i] = res; }
+    }
+    emit(b, op);
+    break;
+  }
+  default: break;
+  }
+}
+
+static void build_block(Builder *b, Node *block, TirBlock *into) {
+  TirBlock *saved = b->block;
+  b->block = into;
+  for (int i = 0; i < block->list.n; i++) build_stmt(b, block->list.items[i]);
+  b->block = saved;
+}
+
+/* ---- functions ---- */
+
+/* Binds each type parameter of def to the element type of the first
+ * argument that uses it, as the caller sees it. */
+static void collect_tparams(Builder *b, Node *def, Node *call) {
+  const char *names[MAX_TPARAMS];
+  int elems[MAX_TPARAMS], n = 0;
+  for (int i = 0; i < def->list.n; i++) {
+    Type *pt = def->list.items[i]->type;
+    if (pt->elem != ELEM_PARAM) continue;
+    int seen = 0;
+    for (int k = 0; k < n; k++) seen |= names[k] == pt->tparam;
+    if (seen || n == MAX_TPARAMS) continue;
+    Type *at = call ? call->list.items[i]->type : NULL;
+    names[n] = pt->tparam;
+    elems[n++] = at ? concrete_elem(b, at->elem, at->tparam) : ELEM_F64;
+  }
+  b->ntparams = n;
+  memcpy(b->tparams, names, sizeof(char *) * (size_t)n);
+  memcpy(b->telems, elems, sizeof(int) * (size_t)n);
+}
+
+static TirFunc *find_func(Builder *b, Node *def, int *elems, int n) {
+  for (int i = 0; i < b->prog->funcs.n; i++) {
+    TirFunc *f = b->prog->funcs.items[i];
+    if (f->def == def && (n == 0 || memcmp(f->elems, elems, sizeof(int) * (size_t)n) == 0)) return f;
+  }
+  return NULL;
+}
+
+static void func_sizes(Builder *b, TirFunc *f) {
+  for (int i = 0; i < f->params.n; i++) {
+    Type *t = ((TirVar *)f->params.items[i])->type;
+    for (int k = 0; k < t->rank; k++)
+      for (int s = 0; s < t->dims[k].n; s++) {
+        if (tir_size_find(f, t->dims[k].syms[s])) continue;
+        TirSize *sz = arena_alloc(b->a, sizeof *sz);
+        sz->name = t->dims[k].syms[s];
+        sz->kind = TS_PARAM;
+        sz->param = f->nsize_params++;
+        ptrvec_push(b->a, &f->sizes, sz);
+      }
+  }
+}
+
+/* A def specialised for the element types its type parameters have at
+ * this call (a caller's own parameters already resolved). */
+static TirFunc *get_func(Builder *b, Symbol *y, Node *call) {
+  Builder saved = *b;
+  Node *def = y->def;
+  collect_tparams(b, def, call);
+  TirFunc *f = find_func(b, def, b->telems, b->ntparams);
+  if (f) { *b = saved; return f; }
+  f = arena_alloc(b->a, sizeof *f);
+  f->def = def;
+  f->source_name = def->name;
+  f->exported = def->name[0] != '_' && b->ntparams == 0;
+  f->elems = arena_alloc(b->a, sizeof(int) * (size_t)(b->ntparams + 1));
+  memcpy(f->elems, b->telems, sizeof(int) * (size_t)b->ntparams);
+  char *name = arena_printf(b->a, "%s", def->name);
+  for (int i = 0; i < b->ntparams; i++) name = arena_printf(b->a, "%s%s%s", name, i ? "_" : "__", ast_elem_name(b->telems[i]));
+  f->name = strtab_cstr(b->names, name);
+  ptrvec_push(b->a, &b->prog->funcs, f);
+  b->fn = f;
+  b->vars = (Map){0};
+  b->idx = (Map){0};
+  for (int i = 0; i < def->list.n; i++) {
+    Node *p = def->list.items[i];
+    TirVar *v = tir_var_new(b->a, f, p->name, concrete(b, p->type));
+    v->param = i + 1;
+    ptrvec_push(b->a, &f->params, v);
+    map_put(b, &b->vars, p->sym, v);
+  }
+  func_sizes(b, f);
+  Type *res = concrete(b, y->result);
+  if (res->kind == T_TUPLE)
+    for (int i = 0; i < res->n; i++) ptrvec_push(b->a, &f->results, res->items[i]);
+  else if (res->kind == T_TENSOR)
+    ptrvec_push(b->a, &f->results, res);
+  build_block(b, def->c, &f->body);
+  *b = saved;
+  return f;
+}
+
+static void build_module(Builder *b, Node *prog, int with_main) {
+  for (int i = 0; i < prog->list.n; i++) {
+    Node *st = prog->list.items[i];
+    if (st->kind == N_IMPORT && st->c) build_module(b, st->c, 0);
+    if (st->kind != N_DEF || !st->sym) continue;
+    int generic = 0;
+    for (int k = 0; k < st->list.n; k++) generic |= st->list.items[k]->type->elem == ELEM_PARAM;
+    if (!generic) get_func(b, st->sym, NULL);
+  }
+  if (!with_main) return;
+  TirFunc *m = arena_alloc(b->a, sizeof *m);
+  m->name = strtab_cstr(b->names, "tns_main");
+  m->source_name = "<program>";
+  ptrvec_push(b->a, &b->prog->funcs, m);
+  b->prog->main = m;
+  b->fn = m;
+  b->block = &m->body;
+  for (int i = 0; i < prog->list.n; i++) {
+    Node *st = prog->list.items[i];
+    if (st->kind != N_DEF && st->kind != N_IMPORT) build_stmt(b, st);
+  }
+}
+
+TirProgram *tir_build(Arena *a, StrTab *names, Node *prog, int with_main) {
+  Builder b;
+  memset(&b, 0, sizeof b);
+  b.a = a;
+  b.names = names;
+  b.prog = arena_alloc(a, sizeof *b.prog);
+  b.prog->arena = a;
+  build_module(&b, prog, with_main);
+  return b.prog;
+}

@@ -1,0 +1,198 @@
+/* types.c — dimension algebra and type printing. */
+#include "types.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct { int size, is_float, is_int; } elem_info[] = {
+#define ELEM(id, name, size, f, i) {size, f, i},
+#include "elem.def"
+#undef ELEM
+};
+
+int elem_is_float(int e) { return e >= 0 && e < ELEM_COUNT && elem_info[e].is_float; }
+int elem_is_int(int e) { return e >= 0 && e < ELEM_COUNT && elem_info[e].is_int; }
+int elem_size(int e) { return e >= 0 && e < ELEM_COUNT ? elem_info[e].size : 0; }
+
+/* numpy's promotion for arrays: the larger kind wins; an integer meeting a
+ * float gives f64 unless the integer is bool. */
+int elem_promote(int a, int b) {
+  if (a == b) return a;
+  if (a == ELEM_PARAM || b == ELEM_PARAM) return ELEM_PARAM;
+  if (a == ELEM_BOOL) return b;
+  if (b == ELEM_BOOL) return a;
+  if (elem_is_float(a) && elem_is_float(b)) return ELEM_F64;
+  if (elem_is_int(a) && elem_is_int(b)) return ELEM_I64;
+  return ELEM_F64;
+}
+
+Dim dim_const(int64_t k) {
+  Dim d;
+  memset(&d, 0, sizeof d);
+  d.k = k;
+  return d;
+}
+
+Dim dim_sym(const char *name) {
+  Dim d = dim_const(1);
+  d.n = 1;
+  d.syms[0] = name;
+  return d;
+}
+
+int dim_is_const(Dim d) { return d.n == 0; }
+
+/* Merges the sorted symbol lists; k multiplies with overflow check. */
+int dim_mul(Dim a, Dim b, Dim *out) {
+  Dim r = dim_const(0);
+  if (__builtin_mul_overflow(a.k, b.k, &r.k)) return 0;
+  if (a.n + b.n > DIM_MAX_SYMS) return 0;
+  int i = 0, j = 0;
+  while (i < a.n || j < b.n) {
+    if (j >= b.n || (i < a.n && strcmp(a.syms[i], b.syms[j]) <= 0))
+      r.syms[r.n++] = a.syms[i++];
+    else
+      r.syms[r.n++] = b.syms[j++];
+  }
+  *out = r;
+  return 1;
+}
+
+/* a / b as a monomial: every symbol of b must occur in a. */
+int dim_div(Dim a, Dim b, Dim *out) {
+  if (b.k == 0 || a.k % b.k) return 0;
+  Dim r = dim_const(a.k / b.k);
+  int j = 0;
+  for (int i = 0; i < a.n; i++) {
+    if (j < b.n && a.syms[i] == b.syms[j]) j++;
+    else r.syms[r.n++] = a.syms[i];
+  }
+  if (j != b.n) return 0;
+  *out = r;
+  return 1;
+}
+
+/* Equal monomials are equal; two constants or two symbolic monomials that
+ * differ are different (size names are independent); a constant against
+ * a symbolic size can only be decided at run time. */
+DimCmp dim_cmp(Dim a, Dim b) {
+  if (a.k == b.k && a.n == b.n) {
+    int same = 1;
+    for (int i = 0; i < a.n; i++) same &= a.syms[i] == b.syms[i];
+    if (same) return DIM_EQUAL;
+  }
+  if (a.n == 0 && b.n == 0) return DIM_DIFFERENT;
+  if (a.n > 0 && b.n > 0) return DIM_DIFFERENT;
+  return DIM_UNKNOWN;
+}
+
+static void dim_write(FILE *f, Dim d) {
+  int first = 1;
+  if (d.k != 1 || d.n == 0) {
+    fprintf(f, "%lld", (long long)d.k);
+    first = 0;
+  }
+  for (int i = 0; i < d.n; i++) {
+    fprintf(f, "%s%s", first ? "" : "*", d.syms[i]);
+    first = 0;
+  }
+}
+
+static char *finish(Arena *a, char *buf, size_t len) {
+  if (!a) return buf;
+  char *r = arena_strndup(a, buf, len);
+  free(buf);
+  return r;
+}
+
+char *dim_to_string(Arena *a, Dim d) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  dim_write(f, d);
+  fclose(f);
+  return finish(a, buf, len);
+}
+
+static void shape_write(FILE *f, const Type *t) {
+  fputc('[', f);
+  for (int i = 0; i < t->rank; i++) {
+    if (i) fputs(", ", f);
+    dim_write(f, t->dims[i]);
+  }
+  fputc(']', f);
+}
+
+static void type_write(FILE *f, const Type *t) {
+  switch (t->kind) {
+  case T_TENSOR:
+    fputs(t->elem == ELEM_PARAM ? t->tparam : ast_elem_name(t->elem), f);
+    if (t->rank) shape_write(f, t);
+    break;
+  case T_STRING: fputs("string", f); break;
+  case T_VOID: fputs("nothing", f); break;
+  case T_ERROR: fputs("<error>", f); break;
+  case T_TYPE: fputs("type ", f); type_write(f, t->of); break;
+  case T_TUPLE:
+    fputc('(', f);
+    for (int i = 0; i < t->n; i++) {
+      if (i) fputs(", ", f);
+      type_write(f, t->items[i]);
+    }
+    fputc(')', f);
+  }
+}
+
+char *type_to_string(Arena *a, const Type *t) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  type_write(f, t);
+  fclose(f);
+  return finish(a, buf, len);
+}
+
+char *shape_to_string(Arena *a, const Type *t) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  shape_write(f, t);
+  fclose(f);
+  return finish(a, buf, len);
+}
+
+Type *type_tensor(Arena *a, int elem, int rank, const Dim *dims) {
+  Type *t = arena_alloc(a, sizeof *t);
+  t->kind = T_TENSOR;
+  t->elem = elem;
+  t->rank = rank;
+  if (rank) {
+    t->dims = arena_alloc(a, sizeof(Dim) * (size_t)rank);
+    memcpy(t->dims, dims, sizeof(Dim) * (size_t)rank);
+  }
+  return t;
+}
+
+Type *type_scalar(Arena *a, int elem) { return type_tensor(a, elem, 0, NULL); }
+
+Type *type_simple(Arena *a, TypeKind k) {
+  Type *t = arena_alloc(a, sizeof *t);
+  t->kind = k;
+  return t;
+}
+
+Type *type_tuple(Arena *a, int n, Type **items) {
+  Type *t = type_simple(a, T_TUPLE);
+  t->n = n;
+  t->items = items;
+  return t;
+}
+
+Type *type_typeval(Arena *a, Type *of) {
+  Type *t = type_simple(a, T_TYPE);
+  t->of = of;
+  return t;
+}
+
+int type_is_scalar(const Type *t) { return t->kind == T_TENSOR && t->rank == 0; }
+int type_is_error(const Type *t) { return !t || t->kind == T_ERROR; }

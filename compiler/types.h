@@ -1,0 +1,62 @@
+/* types.h — element types, symbolic dimensions and tensor types.
+ * A dimension is a monomial k * s1 * s2 ... over size names (`m*p`), so
+ * shapes stay exact when sizes are only known at run time. */
+#ifndef TNS_TYPES_H
+#define TNS_TYPES_H
+#include <stdint.h>
+#include "ast.h"
+
+enum { DIM_MAX_SYMS = 8 };
+
+typedef struct Dim {
+  int64_t k;                        /* constant factor, >= 0 */
+  int n;                            /* number of size names */
+  const char *syms[DIM_MAX_SYMS];   /* interned, sorted by strcmp */
+} Dim;
+
+typedef enum DimCmp { DIM_EQUAL, DIM_DIFFERENT, DIM_UNKNOWN } DimCmp;
+
+typedef enum TypeKind {
+  T_TENSOR,    /* elem + shape; rank 0 is a scalar */
+  T_STRING,
+  T_VOID,
+  T_TUPLE,     /* several results */
+  T_TYPE,      /* a type used as a value: zeros(f64[3]) */
+  T_ERROR,     /* after a reported error: silences follow-on errors */
+} TypeKind;
+
+struct Type {
+  TypeKind kind;
+  int elem;                 /* ElemType, or ELEM_PARAM with tparam */
+  const char *tparam;
+  int rank;
+  Dim *dims;
+  int n;                    /* T_TUPLE */
+  Type **items;
+  Type *of;                 /* T_TYPE */
+};
+
+Dim dim_const(int64_t k);
+Dim dim_sym(const char *name);
+int dim_mul(Dim a, Dim b, Dim *out);            /* 0 on overflow */
+int dim_div(Dim a, Dim b, Dim *out);            /* 1 when b divides a exactly */
+DimCmp dim_cmp(Dim a, Dim b);
+int dim_is_const(Dim d);
+char *dim_to_string(Arena *a, Dim d);
+
+Type *type_tensor(Arena *a, int elem, int rank, const Dim *dims);
+Type *type_scalar(Arena *a, int elem);
+Type *type_simple(Arena *a, TypeKind k);
+Type *type_tuple(Arena *a, int n, Type **items);
+Type *type_typeval(Arena *a, Type *of);
+int type_is_scalar(const Type *t);
+int type_is_error(const Type *t);
+int elem_is_float(int e);
+int elem_is_int(int e);
+int elem_size(int e);
+int elem_promote(int a, int b);
+/* Writes `f64[m, n*p]`; with a == NULL the string is malloc'ed. */
+char *type_to_string(Arena *a, const Type *t);
+char *shape_to_string(Arena *a, const Type *t);
+
+#endif

@@ -1,0 +1,190 @@
+/* memory.c — aligned allocation, checked size arithmetic, bump arenas. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt_internal.h"
+
+#define TNS_ALIGN 64
+#define ARENA_DEFAULT_BLOCK (1 << 20)
+
+/* Largest request we accept: leaves room for the header and alignment. */
+#define ALLOC_MAX ((int64_t)(PTRDIFF_MAX / 2))
+
+/* calloc gives zeroed pages cheaply (fresh mmap for big blocks); we align
+ * inside it and keep the original pointer just below the aligned one. */
+void *tns_alloc(int64_t bytes) {
+  if (bytes < 0) {
+    tns_error(TNS_ERR_ARG, "cannot allocate a negative size (%lld bytes)",
+              (long long)bytes);
+    return NULL;
+  }
+  if (bytes > ALLOC_MAX) {
+    tns_error(TNS_ERR_OOM, "out of memory: %lld bytes is too large",
+              (long long)bytes);
+    return NULL;
+  }
+  size_t total = (size_t)bytes + TNS_ALIGN + sizeof(void *);
+  char *raw = calloc(1, total);
+  if (!raw) {
+    tns_error(TNS_ERR_OOM, "out of memory allocating %lld bytes",
+              (long long)bytes);
+    return NULL;
+  }
+  uintptr_t p = ((uintptr_t)raw + sizeof(void *) + TNS_ALIGN - 1) &
+                ~(uintptr_t)(TNS_ALIGN - 1);
+  ((void **)p)[-1] = raw;
+  return (void *)p;
+}
+
+void tns_free(void *p) {
+  if (p)
+    free(((void **)p)[-1]);
+}
+
+int tns_mul_sizes(int64_t a, int64_t b, int64_t *out) {
+  if (a < 0 || b < 0)
+    return tns_error(TNS_ERR_ARG, "negative size in %lld * %lld",
+                     (long long)a, (long long)b);
+  if (__builtin_mul_overflow(a, b, out))
+    return tns_error(TNS_ERR_OOM, "size overflow: %lld * %lld does not fit "
+                     "in 64 bits", (long long)a, (long long)b);
+  return TNS_OK;
+}
+
+int tns_shape_count(int rank, const int64_t *dims, int64_t *out) {
+  if (rank < 0 || rank > TNS_MAX_RANK)
+    return tns_error(TNS_ERR_ARG, "rank %d is outside 0..%d", rank,
+                     TNS_MAX_RANK);
+  int64_t n = 1;
+  for (int i = 0; i < rank; i++) {
+    int st = tns_mul_sizes(n, dims[i], &n);
+    if (st)
+      return st;
+  }
+  *out = n;
+  return TNS_OK;
+}
+
+/* ---- Arena ---- */
+
+typedef struct ArenaBlock {
+  struct ArenaBlock *next;
+  int64_t cap;
+  int64_t used;
+  char *mem;
+} ArenaBlock;
+
+struct TnsArena {
+  ArenaBlock *head;    /* current block; older ones follow */
+  int64_t block_bytes; /* minimum size of a new block */
+  int64_t used;        /* bytes handed out since the last reset */
+};
+
+/* One block of at least cap bytes, memory 64-byte aligned. */
+static ArenaBlock *block_new(int64_t cap) {
+  ArenaBlock *b = malloc(sizeof *b);
+  if (!b) {
+    tns_error(TNS_ERR_OOM, "out of memory creating an arena block");
+    return NULL;
+  }
+  b->mem = tns_alloc(cap);
+  if (!b->mem) {
+    free(b);
+    return NULL;
+  }
+  b->cap = cap;
+  b->used = 0;
+  b->next = NULL;
+  return b;
+}
+
+/* Frees a chain of blocks. */
+static void blocks_free(ArenaBlock *b) {
+  while (b) {
+    ArenaBlock *next = b->next;
+    tns_free(b->mem);
+    free(b);
+    b = next;
+  }
+}
+
+TnsArena *tns_arena_create(int64_t block_bytes) {
+  if (block_bytes < 0) {
+    tns_error(TNS_ERR_ARG, "arena block size %lld is negative",
+              (long long)block_bytes);
+    return NULL;
+  }
+  TnsArena *a = malloc(sizeof *a);
+  if (!a) {
+    tns_error(TNS_ERR_OOM, "out of memory creating an arena");
+    return NULL;
+  }
+  a->block_bytes = block_bytes ? block_bytes : ARENA_DEFAULT_BLOCK;
+  a->used = 0;
+  a->head = block_new(a->block_bytes);
+  if (!a->head) {
+    free(a);
+    return NULL;
+  }
+  return a;
+}
+
+/* Bytes rounded up to the alignment (callers checked the range). */
+static int64_t align_up(int64_t n) {
+  return (n + TNS_ALIGN - 1) & ~(int64_t)(TNS_ALIGN - 1);
+}
+
+void *tns_arena_alloc(TnsArena *a, int64_t bytes) {
+  if (!a || bytes < 0 || bytes > ALLOC_MAX) {
+    tns_error(bytes > ALLOC_MAX ? TNS_ERR_OOM : TNS_ERR_ARG,
+              "invalid arena allocation of %lld bytes", (long long)bytes);
+    return NULL;
+  }
+  int64_t need = align_up(bytes ? bytes : 1);
+  ArenaBlock *b = a->head;
+  if (b->cap - b->used < need) {
+    b = block_new(need > a->block_bytes ? need : a->block_bytes);
+    if (!b)
+      return NULL;
+    b->next = a->head;
+    a->head = b;
+  }
+  char *p = b->mem + b->used;
+  b->used += need;
+  a->used += need;
+  memset(p, 0, (size_t)bytes);
+  return p;
+}
+
+/* Several blocks mean the first was too small: merge them into one block
+ * as large as all of them, so the next round needs a single block. */
+void tns_arena_reset(TnsArena *a) {
+  if (!a)
+    return;
+  a->used = 0;
+  if (!a->head->next) {
+    a->head->used = 0;
+    return;
+  }
+  int64_t total = 0;
+  for (ArenaBlock *b = a->head; b; b = b->next)
+    total += b->cap;
+  ArenaBlock *merged = block_new(total);
+  if (!merged) { /* keep the old blocks; they still work */
+    for (ArenaBlock *b = a->head; b; b = b->next)
+      b->used = 0;
+    return;
+  }
+  blocks_free(a->head);
+  a->head = merged;
+}
+
+void tns_arena_destroy(TnsArena *a) {
+  if (!a)
+    return;
+  blocks_free(a->head);
+  free(a);
+}
+
+int64_t tns_arena_used(const TnsArena *a) { return a ? a->used : 0; }
