@@ -1,6 +1,7 @@
 /* compile.c — wiring of the front end: file -> AST -> typed AST. */
 #include "compile.h"
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include "sema.h"
 
@@ -42,7 +43,16 @@ int compiler_add_include(Compiler *c, const char *dir) {
 Node *compiler_parse_file(Compiler *c, const char *path) {
   Source *src = source_load(c->arena, &c->diag, path);
   if (!src) return NULL;
+  ptrvec_push(c->arena, &c->sources, src);
   return parse_source(&c->ast, src);
+}
+
+const Source *compiler_source(Compiler *c, const char *path) {
+  for (int i = 0; i < c->sources.n; i++) {
+    const Source *s = c->sources.items[i];
+    if (strcmp(s->path, path) == 0) return s;
+  }
+  return NULL;
 }
 
 Node *compiler_check_file(Compiler *c, const char *path) {

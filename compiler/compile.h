@@ -15,6 +15,7 @@ typedef struct Compiler {
   const char *include_dirs[MAX_INCLUDE_DIRS];
   int ninclude;
   const char *stdlib_dir;
+  PtrVec sources;       /* every Source read, for run-time error carets */
 } Compiler;
 
 Compiler *compiler_new(FILE *diag_out);
@@ -22,6 +23,8 @@ void compiler_free(Compiler *c);
 int compiler_add_include(Compiler *c, const char *dir);
 /* Parses a file; NULL when it cannot be read or nothing parsed. */
 Node *compiler_parse_file(Compiler *c, const char *path);
+/* The Source of a path read by this compilation, or NULL. */
+const Source *compiler_source(Compiler *c, const char *path);
 /* Parse + semantic analysis; returns the typed program, or NULL on errors. */
 Node *compiler_check_file(Compiler *c, const char *path);
 

@@ -6,22 +6,25 @@
 #include <llvm-c/Core.h>
 #include "compile.h"
 #include "tir.h"
+#include "run.h"
+#include <llvm-c/TargetMachine.h>
 
 typedef int (*CommandFn)(int argc, char **argv);
 
 static int cmd_check(int argc, char **argv);
 static int cmd_emit(int argc, char **argv);
 static int cmd_config(int argc, char **argv);
+static int cmd_run(int argc, char **argv);
 
 /* CMD(name, function or NULL when not built yet, one-line help) */
 #define COMMANDS(CMD) \
-  CMD("run", NULL, "run FILE.tns [-O0..-O3]   compile and run a program (JIT)") \
+  CMD("run", cmd_run, "run FILE.tns [-O0..-O3]   compile and run a program (JIT)") \
   CMD("repl", NULL, "repl                      interactive session") \
   CMD("build", NULL, "build FILE.tns -o EXE     make an executable") \
   CMD("obj", NULL, "obj FILE.tns -o F.o [-H F.h]  C-callable object file") \
   CMD("lib", NULL, "lib FILE.tns -o libF.so [-H F.h]  shared library") \
   CMD("explain", NULL, "explain [--json] FILE.tns  contraction paths and costs") \
-  CMD("emit", cmd_emit, "emit tokens|ast|tir FILE.tns  print a compiler stage") \
+  CMD("emit", cmd_emit, "emit tokens|ast|tir|llvm|asm FILE.tns  print a compiler stage") \
   CMD("check", cmd_check, "check FILE.tns...        report errors, run nothing") \
   CMD("config", cmd_config, "config --cflags|--libs   flags for linking tnsc objects")
 
@@ -50,13 +53,17 @@ static void version(void) {
   printf("tnsc %s (LLVM %u.%u.%u)\n", TNS_VERSION, maj, min, patch);
 }
 
-/* Collects -I DIR options into c; leaves files in files[]. Returns the
+static int opt_level = 2;
+
+/* Collects -O and -I DIR options into c; leaves files in files[]. Returns the
  * number of files, or -1 after printing a usage error. */
 static int parse_common(Compiler *c, int argc, char **argv, char **files, int max) {
   int n = 0;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
-    if (strcmp(a, "-I") == 0 && i + 1 < argc) {
+    if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) {
+      opt_level = a[2] - '0';
+    } else if (strcmp(a, "-I") == 0 && i + 1 < argc) {
       compiler_add_include(c, argv[++i]);
     } else if (strncmp(a, "-I", 2) == 0 && a[2]) {
       compiler_add_include(c, a + 2);
@@ -86,10 +93,56 @@ static int cmd_check(int argc, char **argv) {
   return bad;
 }
 
-/* tnsc emit tokens|ast FILE */
+/* LLVM IR or assembly of a program, optimised at the -O level. */
+static int emit_code(Compiler *c, const char *path, int assembly) {
+  CgOptions o = {.opt_level = opt_level};
+  LLVMTargetMachineRef tm = cg_target_machine(&o);
+  LLVMContextRef ctx = LLVMContextCreate();
+  LLVMModuleRef m = tm ? run_compile(c, path, ctx, &o, tm) : NULL;
+  int rc = 1;
+  if (m && !assembly) {
+    char *text = LLVMPrintModuleToString(m);
+    fputs(text, stdout);
+    LLVMDisposeMessage(text);
+    rc = 0;
+  } else if (m) {
+    LLVMMemoryBufferRef buf;
+    char *err = NULL;
+    if (!LLVMTargetMachineEmitToMemoryBuffer(tm, m, LLVMAssemblyFile, &err, &buf)) {
+      fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), stdout);
+      LLVMDisposeMemoryBuffer(buf);
+      rc = 0;
+    } else {
+      fprintf(stderr, "tnsc: %s\n", err);
+      LLVMDisposeMessage(err);
+    }
+  }
+  if (m) LLVMDisposeModule(m);
+  LLVMContextDispose(ctx);
+  if (tm) LLVMDisposeTargetMachine(tm);
+  return rc;
+}
+
+/* tnsc run [-O0..-O3] FILE: 0 ran, 1 compile error, 2 run-time error */
+static int cmd_run(int argc, char **argv) {
+  char *files[1];
+  Compiler *c = compiler_new(stderr);
+  int n = parse_common(c, argc, argv, files, 1);
+  int rc = 2;
+  if (n == 1) {
+    CgOptions o = {.opt_level = opt_level};
+    rc = run_file(c, files[0], &o);
+  } else {
+    fputs("tnsc run: expected one program: tnsc run [-O0..-O3] FILE.tns\n", stderr);
+  }
+  compiler_free(c);
+  return rc;
+}
+
+/* tnsc emit tokens|ast|tir|llvm|asm FILE */
 static int cmd_emit(int argc, char **argv) {
   if (argc < 1) {
-    fputs("tnsc emit: say what to emit: tokens or ast\n", stderr);
+    fputs("tnsc emit: say what to emit: tokens, ast, tir, llvm or asm\n", stderr);
     return 2;
   }
   const char *what = argv[0];
@@ -109,12 +162,14 @@ static int cmd_emit(int argc, char **argv) {
     TirProgram *p = prog ? tir_build(c->arena, &c->names, prog, 1) : NULL;
     if (p && tir_verify(p, stderr) == 0) tir_print(stdout, p);
     rc = p ? 0 : 1;
+  } else if (strcmp(what, "llvm") == 0 || strcmp(what, "asm") == 0) {
+    rc = emit_code(c, files[0], strcmp(what, "asm") == 0);
   } else if (strcmp(what, "ast") == 0) {
     Node *prog = compiler_check_file(c, files[0]);
     if (prog) ast_dump(stdout, prog, 0);
     rc = prog ? 0 : 1;
   } else {
-    fprintf(stderr, "tnsc emit: unknown stage '%s' (tokens, ast, tir)\n", what);
+    fprintf(stderr, "tnsc emit: unknown stage '%s' (tokens, ast, tir, llvm, asm)\n", what);
     rc = 2;
   }
   compiler_free(c);

@@ -185,7 +185,8 @@ static void check_annotated(Sema *s, Node *st) {
   Dim *dims = arena_alloc(s->arena, sizeof(Dim) * (size_t)(tn->list.n + 1));
   for (int i = 0; ok && i < tn->list.n; i++) annot_dim(s, target, tn->list.items[i], i, vt, &dims[i], &ok);
   if (ok && !value_is_dynamic(vt) && vt->elem != elem) {
-    if (st->a->kind == N_LITERAL || sema_is_weak(st->a)) sema_retype_literal(s, st->a, elem);
+    if (sema_is_weak(st->a))
+      ok = sema_adopt_literal(s, st->a, elem, tn->name, arena_printf(s->arena, "'%s'", target->name));
     else {
       ERR(s, st->a->span, E_ANNOT_ELEM, target->name, ast_elem_name(elem), ast_elem_name(vt->elem));
       ok = 0;
@@ -241,13 +242,14 @@ static void check_pluseq(Sema *s, Node *st, Node *target, Type *vt) {
         type_to_string(s->arena, vt));
     return;
   }
-  if (!converts_to(vt->elem, want->elem) && !sema_is_weak(st->a)) {
+  if (sema_is_weak(st->a)) {
+    if (!sema_adopt_literal(s, st->a, want->elem, want->tparam, arena_printf(s->arena, "'+=' into '%s'", name))) return;
+  } else if (!converts_to(vt->elem, want->elem)) {
     const char *to = want->elem == ELEM_PARAM ? want->tparam : ast_elem_name(want->elem);
     const char *from = vt->elem == ELEM_PARAM ? vt->tparam : ast_elem_name(vt->elem);
     ERR(s, st->a->span, E_NARROWING, arena_printf(s->arena, "'+=' into '%s'", name), from, to, to);
     return;
   }
-  if (sema_is_weak(st->a)) sema_retype_literal(s, st->a, want->elem);
   target->type = want;
   if (target->kind == N_INDEX) target->a->sym = y;
   else target->sym = y;
@@ -343,6 +345,23 @@ static Type *result_type(Sema *s, int n, Type **items) {
   return type_tuple(s->arena, n, items);
 }
 
+/* A later return of a def without declared results: the same types as
+ * the first one (plain numbers adapt). */
+static void check_inferred_return(Sema *s, Node *st, Symbol *fn, int n, Type **items, int want) {
+  int same = want == n;
+  for (int i = 0; same && i < n; i++) {
+    Type *w = fn->result->kind == T_TUPLE ? fn->result->items[i] : fn->result;
+    Node *v = st->list.items[i];
+    if (sema_is_weak(v) && w->kind == T_TENSOR && w->rank == items[i]->rank &&
+        sema_adopt_literal(s, v, w->elem, w->tparam, arena_printf(s->arena, "result %d of '%s'", i + 1, fn->name)))
+      items[i] = v->type;
+    same = same_type(w, items[i]);
+  }
+  if (!same)
+    ERR(s, st->span, E_RETURN_INFERRED, fn->name, type_to_string(s->arena, fn->result),
+        type_to_string(s->arena, result_type(s, n, items)));
+}
+
 /* stmt = "return" expr, ... — checked against the declared or first result */
 static void check_return(Sema *s, Node *st) {
   if (!s->cur_def) { ERR(s, st->span, E_RETURN_OUTSIDE); return; }
@@ -357,12 +376,14 @@ static void check_return(Sema *s, Node *st) {
   if (bad) return;
   if (!fn->result) { fn->result = result_type(s, n, items); return; }
   int want = fn->result->kind == T_TUPLE ? fn->result->n : fn->result->kind == T_VOID ? 0 : 1;
+  if (!s->cur_def->list2.n) { check_inferred_return(s, st, fn, n, items, want); return; }
   if (want != n) { ERR(s, st->span, E_RETURN_COUNT, fn->name, n, want); return; }
   for (int i = 0; i < n; i++) {
     Type *w = fn->result->kind == T_TUPLE ? fn->result->items[i] : fn->result;
-    if (sema_is_weak(st->list.items[i]) && type_is_scalar(w)) {
-      sema_retype_literal(s, st->list.items[i], w->elem);
-      continue;
+    if (sema_is_weak(st->list.items[i]) && w->kind == T_TENSOR && w->rank == items[i]->rank) {
+      const char *what = arena_printf(s->arena, "result %d of '%s'", i + 1, fn->name);
+      if (!sema_adopt_literal(s, st->list.items[i], w->elem, w->tparam, what)) continue;
+      items[i] = st->list.items[i]->type;
     }
     if (!same_type(w, items[i]))
       ERR(s, st->list.items[i]->span, E_RETURN_TYPE, i + 1, fn->name,

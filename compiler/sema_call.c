@@ -48,44 +48,71 @@ static Dim subst(Binds *bs, Dim d, Dim *rest) {
 }
 
 /* One dimension of one argument: binds a new size name or checks it. */
+/* A dimension as written in a parameter's type: 2*n, m. */
+static const char *dim_text(Sema *s, Node *d) {
+  if (d->kind == N_INT) return arena_printf(s->arena, "%lld", (long long)d->ival);
+  if (d->kind == N_BINARY) return arena_printf(s->arena, "%s*%s", dim_text(s, d->a), dim_text(s, d->b));
+  return d->kind == N_NAME ? d->name : "?";
+}
+
 static int match_dim(Sema *s, Symbol *fn, Binds *bs, Dim pd, Node *arg, Node *param, int k) {
-  Dim rest, known = subst(bs, pd, &rest), ad = arg->type->dims[k];
-  if (rest.n == 1) {
-    Dim q;
-    Bind *b = add(bs, rest.syms[0], arg, param->name);
-    if (!b || !dim_div(ad, known, &q)) {
-      ERR(s, arg->span, E_SIZE_UNBINDABLE, dim_to_string(s->arena, pd), param->name);
-      return 0;
-    }
-    b->dim = q;
-    return 1;
+  Dim rest, known = subst(bs, pd, &rest), ad = arg->type->dims[k], q;
+  const char *what = dim_text(s, param->a->list.items[k]);
+  if (rest.n == 1 && dim_is_const(ad) && dim_is_const(known) && !dim_div(ad, known, &q)) {
+    ERR(s, arg->span, E_SIZE_NOT_MULTIPLE, k, param->name, fn->name,
+        dim_to_string(s->arena, ad), dim_to_string(s->arena, known));
+    return 0;
   }
-  if (rest.n > 1) {
-    ERR(s, arg->span, E_SIZE_UNBINDABLE, dim_to_string(s->arena, pd), param->name);
+  if (rest.n == 1 && dim_div(ad, known, &q)) {
+    Bind *b = add(bs, rest.syms[0], arg, param->name);
+    if (b) b->dim = q;
+    return b != NULL;
+  }
+  if (rest.n >= 1) {
+    ERR(s, arg->span, E_SIZE_UNBINDABLE, what, param->name);
     return 0;
   }
   if (dim_cmp(known, ad) != DIM_DIFFERENT) return 1;
   Bind *b = pd.n == 1 ? find(bs, pd.syms[0]) : NULL;
-  const char *what = dim_to_string(s->arena, pd);
   ERR(s, arg->span, E_SIZE_MISMATCH, what, fn->name, dim_to_string(s->arena, known),
       b ? b->param : param->name, dim_to_string(s->arena, ad), param->name);
-  if (b) ERR(s, b->arg->span, N_SIZE_BOUND, what, dim_to_string(s->arena, b->dim));
+  if (b && b->arg != arg) ERR(s, b->arg->span, N_SIZE_BOUND, what, dim_to_string(s->arena, b->dim));
   return 0;
+}
+
+static const char *elem_text(int elem, const char *tparam) {
+  return elem == ELEM_PARAM ? tparam : ast_elem_name(elem);
+}
+
+/* Type parameters are bound by the first typed argument that uses them;
+ * plain numbers (2.0) then adapt: axpy(2.0, x, y) with x: f32[n]. */
+static void bind_tparams(Symbol *fn, Binds *bs, Node *call) {
+  Node *def = fn->def;
+  for (int i = 0; i < call->list.n; i++) {
+    Node *arg = call->list.items[i], *param = def->list.items[i];
+    Type *pt = param->type, *at = arg->type;
+    if (type_is_error(pt) || type_is_error(at) || at->kind != T_TENSOR) continue;
+    if (pt->elem != ELEM_PARAM || sema_is_weak(arg) || find(bs, pt->tparam)) continue;
+    Bind *b = add(bs, pt->tparam, arg, param->name);
+    if (!b) return;
+    b->elem = at->elem;
+    b->tparam = at->tparam;
+  }
 }
 
 /* Element type of one argument against its parameter. */
 static int match_elem(Sema *s, Symbol *fn, Binds *bs, Type *pt, Node *arg, Node *param) {
   Type *at = arg->type;
+  const char *what = arena_printf(s->arena, "argument '%s' of '%s'", param->name, fn->name);
   if (pt->elem != ELEM_PARAM) {
     if (at->elem == pt->elem) return 1;
-    if (sema_is_weak(arg)) { sema_retype_literal(s, arg, pt->elem); return 1; }
+    if (sema_is_weak(arg)) return sema_adopt_literal(s, arg, pt->elem, NULL, what);
     ERR(s, arg->span, E_ARG_ELEM, param->name, fn->name, ast_elem_name(pt->elem),
         type_to_string(s->arena, at));
     return 0;
   }
   Bind *b = find(bs, pt->tparam);
-  if (!b) {
-    if (sema_is_weak(arg)) sema_retype_literal(s, arg, at->elem);
+  if (!b) { /* only plain numbers use it: they keep their own type */
     b = add(bs, pt->tparam, arg, param->name);
     if (!b) return 0;
     b->elem = at->elem;
@@ -93,16 +120,17 @@ static int match_elem(Sema *s, Symbol *fn, Binds *bs, Type *pt, Node *arg, Node 
     return 1;
   }
   if (b->elem == at->elem && b->tparam == at->tparam) return 1;
-  if (sema_is_weak(arg)) { sema_retype_literal(s, arg, b->elem); return 1; }
-  ERR(s, arg->span, E_TPARAM_MISMATCH, pt->tparam, fn->name, ast_elem_name(b->elem), b->param,
-      type_to_string(s->arena, at), param->name);
+  if (sema_is_weak(arg) && b->arg != arg) return sema_adopt_literal(s, arg, b->elem, b->tparam, what);
+  ERR(s, arg->span, E_TPARAM_MISMATCH, pt->tparam, fn->name, elem_text(b->elem, b->tparam), b->param,
+      elem_text(at->elem, at->tparam), param->name);
   return 0;
 }
 
 static int match_arg(Sema *s, Symbol *fn, Binds *bs, Node *arg, Node *param) {
-  Type *pt = param->type, *at = sema_expr(s, arg);
+  Type *pt = param->type, *at = arg->type;
   if (type_is_error(at) || type_is_error(pt)) return 0;
   if (at->kind != T_TENSOR || at->rank < 0) {
+    if (!sema_value_ok(s, arg, at)) return 0;
     ERR(s, arg->span, E_ARG_RANK, param->name, fn->name, pt->rank, type_to_string(s->arena, at));
     return 0;
   }
@@ -155,6 +183,8 @@ Type *sema_call_user(Sema *s, Node *call, Symbol *fn) {
     return sema_error_type(s);
   }
   Binds *bs = arena_alloc(s->arena, sizeof *bs);
+  for (int i = 0; i < na; i++) sema_expr(s, call->list.items[i]);
+  bind_tparams(fn, bs, call);
   for (int i = 0; i < na; i++) ok &= match_arg(s, fn, bs, call->list.items[i], def->list.items[i]);
   if (!ok || !fn->result) return sema_error_type(s);
   if (fn->result->kind == T_VOID) return fn->result;

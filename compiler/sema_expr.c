@@ -6,6 +6,13 @@
 #include "lex.h"
 #include "sema_int.h"
 
+/* An operator's spelling without the quotes tok_name adds: + for '+'. */
+const char *sema_op_text(Sema *s, int tok) {
+  const char *t = tok_name(tok);
+  size_t n = strlen(t);
+  return n > 2 && t[0] == '\'' ? arena_strndup(s->arena, t + 1, n - 2) : t;
+}
+
 const char *sema_node_text(Sema *s, Node *e) {
   if (e->kind == N_NAME) return e->name;
   const char *t = ast_to_string(s->arena, e);
@@ -31,10 +38,16 @@ int sema_is_weak(const Node *e) {
 
 /* Whether a weak value needs a float type: 2.5, 1 / 2, [1, 0.5]. */
 static int weak_is_float(const Node *e) {
-  if (e->kind != N_LITERAL) return e->type && elem_is_float(e->type->elem);
-  for (int i = 0; i < e->list.n; i++)
-    if (weak_is_float(e->list.items[i])) return 1;
-  return 0;
+  switch (e->kind) {
+  case N_FLOAT: return 1;
+  case N_UNARY: return weak_is_float(e->a);
+  case N_BINARY: return e->op == TK_SLASH || weak_is_float(e->a) || weak_is_float(e->b);
+  case N_LITERAL:
+    for (int i = 0; i < e->list.n; i++)
+      if (weak_is_float(e->list.items[i])) return 1;
+    return 0;
+  default: return 0;
+  }
 }
 
 /* Gives a weak value (see sema_is_weak) the element type elem, or the
@@ -137,7 +150,7 @@ static int elementwise_shape(Sema *s, Node *e, Type *a, Type *b, Type **shape) {
   int ok = a->rank == b->rank;
   for (int i = 0; ok && i < a->rank; i++) ok = dim_cmp(a->dims[i], b->dims[i]) != DIM_DIFFERENT;
   if (!ok) {
-    ERR(s, e->span, E_ELEMWISE_SHAPE, tok_name(e->op), shape_to_string(s->arena, a),
+    ERR(s, e->span, E_ELEMWISE_SHAPE, sema_op_text(s, e->op), shape_to_string(s->arena, a),
         shape_to_string(s->arena, b));
     return 0;
   }
@@ -189,7 +202,7 @@ static Type *check_unary(Sema *s, Node *e) {
 
 /* A name: an index of the current statement, or a symbol. */
 static Type *check_name(Sema *s, Node *e) {
-  IndexVar *iv = sema_index_lookup(s, e->name);
+  IndexVar *iv = sema_index_lookup(s, e->name, e->span);
   if (iv) {
     e->sym = iv;
     iv->uses++;
@@ -252,12 +265,21 @@ static int literal_shape(Sema *s, Node *e, int depth, Literal *li) {
   if (li->rank >= 0 && depth >= li->rank) { ERR(s, e->span, E_LITERAL_DEPTH); return 0; }
   if (li->dims[depth].k == 0) li->dims[depth] = dim_const(e->list.n);
   else if (li->dims[depth].k != e->list.n) {
-    ERR(s, e->span, E_LITERAL_RAGGED, (int)li->dims[depth].k, e->list.n);
+    ERR(s, e->span, E_LITERAL_RAGGED, (int)li->dims[depth].k, li->dims[depth].k == 1 ? "" : "s", e->list.n);
     return 0;
   }
   for (int i = 0; i < e->list.n; i++)
     if (!literal_shape(s, e->list.items[i], depth + 1, li)) return 0;
   return 1;
+}
+
+/* Types the literal e at depth d of a literal of type t, and its rows;
+ * plain numbers take t's element type. */
+static void type_rows(Sema *s, Node *e, Type *t, int d) {
+  if (e->kind != N_LITERAL) { retype(s, e, t->elem, t->tparam); return; }
+  e->type = type_tensor(s->arena, t->elem, t->rank - d, t->dims + d);
+  e->type->tparam = t->tparam;
+  for (int i = 0; i < e->list.n; i++) type_rows(s, e->list.items[i], t, d + 1);
 }
 
 /* primary = "[" expr, ... "]" — f64 unless an element or the context says */
@@ -271,8 +293,7 @@ static Type *check_literal(Sema *s, Node *e) {
   else if (li.weak && elem == ELEM_BOOL) elem = ELEM_I64;
   Type *t = type_tensor(s->arena, elem, li.rank, li.dims);
   t->tparam = elem == ELEM_PARAM ? li.tparam : NULL;
-  e->type = t;
-  for (int i = 0; i < e->list.n; i++) retype(s, e->list.items[i], elem, t->tparam);
+  type_rows(s, e, t, 0);
   return t;
 }
 
@@ -306,7 +327,7 @@ static int has_label_arg(Sema *s, Node *e) {
 /* i(x) where i is an index, x(1) where x is a variable or a size */
 static Type *not_a_function(Sema *s, Node *e, Symbol *y) {
   Span at = e->b ? e->b->span : e->span;
-  if (sema_index_lookup(s, e->name)) ERR(s, at, E_INDEX_TPARAM, e->name);
+  if (sema_index_lookup(s, e->name, at)) ERR(s, at, E_INDEX_TPARAM, e->name);
   else if (!y) ERR(s, at, E_UNDEFINED_FUNC, e->name);
   else ERR(s, at, E_NOT_FUNC, e->name, y->kind == SYM_SIZE ? "a size name" : "a variable");
   for (int i = 0; i < e->list.n; i++) sema_expr(s, e->list.items[i]);

@@ -21,13 +21,14 @@ typedef struct Group {
 
 /* ---- which names are indices ---- */
 
-/* Scalar variables and size names inside brackets are values (A[n - 1]);
+/* Variables and size names inside brackets are values (A[n - 1]);
  * every other name there is an index. */
 static int is_value_name(Sema *s, const char *name) {
   Symbol *y = sema_lookup(s, name);
   if (!y) return 0;
-  if (y->kind == SYM_SIZE) return 1;
-  return y->kind == SYM_VAR && y->type && y->type->kind == T_TENSOR && y->type->rank == 0;
+  /* a tensor variable is a value too: A[i, x] with x a vector is an error
+   * about x, not a new index that hides it */
+  return y->kind == SYM_SIZE || y->kind == SYM_VAR;
 }
 
 static void add_candidate(Sema *s, const char *name) {
@@ -115,8 +116,8 @@ static IndexVar *lookup_at(Sema *s, const char *name, Span sp) {
   return v;
 }
 
-IndexVar *sema_index_lookup(Sema *s, const char *name) {
-  return lookup_at(s, name, span_none());
+IndexVar *sema_index_lookup(Sema *s, const char *name, Span sp) {
+  return lookup_at(s, name, sp);
 }
 
 /* ---- ranges ---- */
@@ -382,8 +383,7 @@ static const char *culprit(Sema *s, const Node *n) {
   if (n->kind == N_CALL || n->kind == N_REDUCE) return n->name ? n->name : ast_reduce_name(n->op);
   if (n->kind == N_INDEX) return arena_printf(s->arena, "%s[...]", sema_node_text(s, n->a));
   if (n->kind == N_UNARY || n->kind == N_BINARY) {
-    const char *t = tok_name(n->op);
-    return arena_strndup(s->arena, t + 1, strlen(t) - 2);
+    return sema_op_text(s, n->op);
   }
   return "this expression";
 }

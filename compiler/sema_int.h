@@ -64,6 +64,7 @@ int sema_adopt_literal(Sema *s, Node *e, int elem, const char *tparam, const cha
 int sema_unify_elem(Sema *s, Node *a, Node *b, Span where, int *out);
 int sema_dim_of_expr(Sema *s, Node *e, int bind, Dim *out);
 const char *sema_node_text(Sema *s, Node *e);
+const char *sema_op_text(Sema *s, int tok);
 
 /* sema_index.c */
 /* Types the right side of an assignment or expression statement (and the
@@ -72,7 +73,7 @@ Type *sema_stmt_rhs(Sema *s, Node *stmt, Node *lhs);
 /* The same for a value that is not a statement (condition, bound, result). */
 Type *sema_index_value(Sema *s, Node **slot);
 int sema_is_index_name(Sema *s, const char *name);
-IndexVar *sema_index_lookup(Sema *s, const char *name);
+IndexVar *sema_index_lookup(Sema *s, const char *name, Span sp);
 Type *sema_access(Sema *s, Node *e);
 Type *sema_reduce(Sema *s, Node *e);
 

@@ -1,19 +1,57 @@
 #!/bin/sh
-# Every example must check clean (and, once tnsc can run programs, run
-# and pass its own asserts). Prints `N passed, N failed`.
-TNSC=$1
+# Every example runs at -O0 (the naive oracle) and at -O2, passes its own
+# asserts, and prints the same numbers at both levels (within a relative
+# 1e-6, or the `# tolerance: X` the example states).
+# Usage: run.sh TNSC DIR [check]   ("check" only type-checks, for stdlib/)
+TNSC=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 DIR=$2
+MODE=${3:-run}
 pass=0
 fail=0
+tmp=${TMPDIR:-/tmp}/tns_examples.$$
+mkdir -p "$tmp"
+# compare two outputs token by token; numbers within a relative tolerance
+same_output() {
+  awk -v tol="$3" '
+    NR == FNR { a[NR] = $0; n = NR; next }
+    { b[FNR] = $0; m = FNR }
+    END {
+      if (n != m) exit 1
+      for (i = 1; i <= n; i++) {
+        gsub(/[\[\],]/, " ", a[i]); gsub(/[\[\],]/, " ", b[i])
+        k = split(a[i], x, " "); l = split(b[i], y, " ")
+        if (k != l) exit 1
+        for (j = 1; j <= k; j++) {
+          if (x[j] == y[j]) continue
+          if (x[j] !~ /^[-+0-9.eE]+$/ || y[j] !~ /^[-+0-9.eE]+$/) exit 1
+          d = x[j] - y[j]; if (d < 0) d = -d
+          s = x[j] < 0 ? -x[j] : x[j]
+          if (d > tol * (s > 1e-300 ? s : 1) && d > 1e-300) exit 1
+        }
+      }
+    }' "$1" "$2"
+}
 for f in "$DIR"/*.tns; do
-  if "$TNSC" check "$f" >/dev/null 2>err.$$; then
-    pass=$((pass + 1))
-  else
-    fail=$((fail + 1))
-    echo "FAIL: $f"
-    cat err.$$
+  name=$(basename "$f")
+  if [ "$MODE" = check ]; then
+    if "$TNSC" check "$f" >"$tmp/out" 2>&1; then pass=$((pass + 1)); else
+      fail=$((fail + 1)); echo "FAIL: $f"; cat "$tmp/out"; fi
+    continue
   fi
+  tol=$(sed -n 's/^# tolerance: *//p' "$f" | head -1)
+  tol=${tol:-1e-6}
+  ok=1
+  for O in -O0 -O2; do
+    if ! (cd "$DIR" && "$TNSC" run $O "$name") >"$tmp/out$O" 2>"$tmp/err$O"; then
+      ok=0; echo "FAIL: $f at $O"; cat "$tmp/err$O"
+    fi
+  done
+  if [ $ok = 1 ] && ! same_output "$tmp/out-O0" "$tmp/out-O2" "$tol"; then
+    ok=0; echo "FAIL: $f prints different results at -O0 and -O2"
+    diff "$tmp/out-O0" "$tmp/out-O2" | head -10
+  fi
+  if [ $ok = 1 ]; then pass=$((pass + 1)); else fail=$((fail + 1)); fi
 done
-rm -f err.$$
+rm -rf "$tmp"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ] && [ "$pass" -gt 0 ]

@@ -1,0 +1,516 @@
+/* cg.c — TIR to LLVM IR: functions, buffers and ops.
+ * Needs: a verified TIR program. Guarantees: one LLVM function per TIR
+ * function, `i32 name(i64 sizes..., ptr inputs..., ptr outputs...)`
+ * returning 0 or a TNS_ERR_* status (language.md section 9); every buffer
+ * a function allocates is freed on every path out of it. Blocks are named
+ * after the source (`i.loop`, `sum.j.body`) so `tnsc emit llvm` reads
+ * like the program. */
+#include <stdlib.h>
+#include <string.h>
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+#include "cg_int.h"
+#include "tns_runtime.h"
+
+/* ---- types and small helpers ---- */
+
+LLVMTypeRef cg_reg_type(Cg *g, int elem) {
+  switch (elem) {
+  case ELEM_BOOL: return g->i1;
+  case ELEM_I32: return g->i32;
+  case ELEM_I64: return g->i64;
+  case ELEM_F32: return g->f32;
+  default: return g->f64;
+  }
+}
+
+LLVMTypeRef cg_mem_type(Cg *g, int elem) { return elem == ELEM_BOOL ? g->i8 : cg_reg_type(g, elem); }
+
+LLVMValueRef cg_dtype(Cg *g, int elem) {
+  static const int map[] = {[ELEM_BOOL] = TNS_BOOL, [ELEM_I32] = TNS_I32, [ELEM_I64] = TNS_I64,
+                            [ELEM_F32] = TNS_F32, [ELEM_F64] = TNS_F64};
+  return LLVMConstInt(g->i32, (unsigned long long)map[elem], 0);
+}
+
+LLVMBasicBlockRef cg_block(Cg *g, const char *name) {
+  return LLVMAppendBasicBlockInContext(g->ctx, g->llfn, name);
+}
+
+/* A declared (or existing) function of the module. */
+LLVMValueRef cg_fn(Cg *g, const char *name, LLVMTypeRef ret, LLVMTypeRef *params, int n, int vararg) {
+  LLVMValueRef f = LLVMGetNamedFunction(g->mod, name);
+  if (f) return f;
+  return LLVMAddFunction(g->mod, name, LLVMFunctionType(ret, params, (unsigned)n, vararg));
+}
+
+LLVMValueRef cg_call(Cg *g, const char *name, LLVMTypeRef ret, LLVMTypeRef *pt, LLVMValueRef *args, int n) {
+  LLVMValueRef f = cg_fn(g, name, ret, pt, n, 0);
+  return LLVMBuildCall2(g->b, LLVMGlobalGetValueType(f), f, args, (unsigned)n, "");
+}
+
+LLVMValueRef cg_cstring(Cg *g, const char *s) {
+  return LLVMBuildGlobalStringPtr(g->b, s ? s : "", "str");
+}
+
+/* Continues when st == 0, else stores it and leaves through the exit. */
+void cg_check_status(Cg *g, LLVMValueRef st, const char *what) {
+  LLVMBasicBlockRef ok = cg_block(g, what), bad = cg_block(g, "fail");
+  LLVMValueRef isbad = LLVMBuildICmp(g->b, LLVMIntNE, st, LLVMConstInt(g->i32, 0, 0), "failed");
+  LLVMBuildCondBr(g->b, isbad, bad, ok);
+  LLVMPositionBuilderAtEnd(g->b, bad);
+  LLVMBuildStore(g->b, st, g->status);
+  LLVMBuildBr(g->b, g->exit_bb);
+  LLVMPositionBuilderAtEnd(g->b, ok);
+}
+
+/* The value of a dimension k * s1 * s2 ... */
+LLVMValueRef cg_dim(Cg *g, Dim d) {
+  LLVMValueRef v = LLVMConstInt(g->i64, (unsigned long long)d.k, 0);
+  for (int i = 0; i < d.n; i++) {
+    TirSize *s = tir_size_find(g->fn, d.syms[i]);
+    if (!s) TNS_BUG("size without a value");
+    int at = 0;
+    for (; at < g->fn->sizes.n && g->fn->sizes.items[at] != s; at++) {}
+    LLVMValueRef sv = LLVMBuildLoad2(g->b, g->i64, g->size_slot[at], s->name);
+    v = d.k == 1 && i == 0 ? sv : LLVMBuildMul(g->b, v, sv, "dim");
+  }
+  return v;
+}
+
+LLVMValueRef cg_load_elem(Cg *g, int elem, LLVMValueRef base, LLVMValueRef off) {
+  LLVMTypeRef mt = cg_mem_type(g, elem);
+  LLVMValueRef p = LLVMBuildGEP2(g->b, mt, base, &off, 1, "at");
+  LLVMValueRef v = LLVMBuildLoad2(g->b, mt, p, "elem");
+  return elem == ELEM_BOOL ? LLVMBuildTrunc(g->b, v, g->i1, "b") : v;
+}
+
+void cg_store_elem(Cg *g, int elem, LLVMValueRef v, LLVMValueRef base, LLVMValueRef off) {
+  LLVMTypeRef mt = cg_mem_type(g, elem);
+  LLVMValueRef p = LLVMBuildGEP2(g->b, mt, base, &off, 1, "at");
+  if (elem == ELEM_BOOL) v = LLVMBuildZExt(g->b, v, g->i8, "b8");
+  LLVMBuildStore(g->b, v, p);
+}
+
+/* A stack slot made in the entry block, so loops do not grow the stack. */
+LLVMValueRef cg_entry_alloca(Cg *g, LLVMTypeRef t, const char *name) {
+  LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(g->llfn);
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(g->ctx);
+  LLVMValueRef first = LLVMGetFirstInstruction(entry);
+  if (first) LLVMPositionBuilderBefore(b, first);
+  else LLVMPositionBuilderAtEnd(b, entry);
+  LLVMValueRef a = LLVMBuildAlloca(b, t, name);
+  LLVMDisposeBuilder(b);
+  return a;
+}
+
+/* ---- loops ---- */
+
+void cg_loop_begin(Cg *g, CgLoop *l, const char *name, LLVMValueRef lo, LLVMValueRef hi) {
+  char buf[96];
+  l->name = name;
+  l->pre = LLVMGetInsertBlock(g->b);
+  snprintf(buf, sizeof buf, "%s.loop", name);
+  l->head = cg_block(g, buf);
+  snprintf(buf, sizeof buf, "%s.body", name);
+  LLVMBasicBlockRef body = cg_block(g, buf);
+  snprintf(buf, sizeof buf, "%s.exit", name);
+  l->exit = cg_block(g, buf);
+  LLVMBuildBr(g->b, l->head);
+  LLVMPositionBuilderAtEnd(g->b, l->head);
+  l->phi = LLVMBuildPhi(g->b, g->i64, name);
+  LLVMAddIncoming(l->phi, &lo, &l->pre, 1);
+  l->iv = l->phi;
+  LLVMValueRef more = LLVMBuildICmp(g->b, LLVMIntSLT, l->phi, hi, "more");
+  LLVMBuildCondBr(g->b, more, body, l->exit);
+  LLVMPositionBuilderAtEnd(g->b, body);
+}
+
+void cg_loop_end(Cg *g, CgLoop *l) {
+  LLVMValueRef next = LLVMBuildAdd(g->b, l->phi, LLVMConstInt(g->i64, 1, 0), "next");
+  LLVMBasicBlockRef from = LLVMGetInsertBlock(g->b);
+  LLVMBuildBr(g->b, l->head);
+  LLVMAddIncoming(l->phi, &next, &from, 1);
+  LLVMPositionBuilderAtEnd(g->b, l->exit);
+}
+
+/* ---- buffers ---- */
+
+static LLVMValueRef count_of(Cg *g, const Type *t) {
+  LLVMValueRef n = LLVMConstInt(g->i64, 1, 0);
+  for (int i = 0; i < t->rank; i++) n = LLVMBuildMul(g->b, n, cg_dim(g, t->dims[i]), "count");
+  return n;
+}
+
+static LLVMValueRef bytes_of(Cg *g, const Type *t) {
+  LLVMValueRef sz = LLVMConstInt(g->i64, (unsigned long long)elem_size(t->elem), 0);
+  return LLVMBuildMul(g->b, count_of(g, t), sz, "bytes");
+}
+
+/* A fresh zeroed buffer for v's shape; leaves on failure. */
+static LLVMValueRef alloc_buffer(Cg *g, const TirVar *v) {
+  LLVMValueRef n = bytes_of(g, v->type);
+  LLVMValueRef p = cg_call(g, "tns_alloc", g->ptr, &g->i64, &n, 1);
+  LLVMValueRef null = LLVMBuildIsNull(g->b, p, "oom");
+  LLVMValueRef st = LLVMBuildSelect(g->b, null, LLVMConstInt(g->i32, TNS_ERR_OOM, 0), LLVMConstInt(g->i32, 0, 0), "st");
+  cg_check_status(g, st, "alloc.ok");
+  return p;
+}
+
+/* Makes p the buffer of v, freeing the one it replaces if ours. */
+static void replace_buffer(Cg *g, const TirVar *v, LLVMValueRef p) {
+  LLVMValueRef old = LLVMBuildLoad2(g->b, g->ptr, g->slot[v->id], "old");
+  LLVMValueRef own = LLVMBuildLoad2(g->b, g->i1, g->owned[v->id], "own");
+  LLVMValueRef tofree = LLVMBuildSelect(g->b, own, old, LLVMConstNull(g->ptr), "tofree");
+  cg_call(g, "tns_free", g->voidt, &g->ptr, &tofree, 1);
+  LLVMBuildStore(g->b, p, g->slot[v->id]);
+  LLVMBuildStore(g->b, LLVMConstInt(g->i1, 1, 0), g->owned[v->id]);
+}
+
+static LLVMValueRef buffer_of(Cg *g, const TirVar *v) {
+  return LLVMBuildLoad2(g->b, g->ptr, g->slot[v->id], v->name ? v->name : "tmp");
+}
+
+/* ---- ops ---- */
+
+static void cg_block_ops(Cg *g, const TirBlock *b);
+
+/* Loops over the output indices in order, then stores body at opos. */
+static void einsum_loops(Cg *g, const TirOp *op, LLVMValueRef buf, int k) {
+  if (k < op->noidx) {
+    TirIndex *ix = op->oidx[k];
+    CgLoop l;
+    cg_loop_begin(g, &l, ix->name, LLVMConstInt(g->i64, 0, 0), cg_dim(g, ix->range));
+    g->index[ix->id] = l.iv;
+    einsum_loops(g, op, buf, k + 1);
+    cg_loop_end(g, &l);
+    return;
+  }
+  int elem = op->out->type->elem;
+  LLVMValueRef v = cg_expr(g, op->body);
+  LLVMValueRef off = cg_offset(g, op->out, op->opos, op->span, NULL);
+  if (op->accumulate) v = cg_add(g, elem, cg_load_elem(g, elem, buf, off), v);
+  cg_store_elem(g, elem, v, buf, off);
+}
+
+/* out[i, j] = body  /  out[i, j] += body */
+static void cg_einsum(Cg *g, const TirOp *op) {
+  const TirVar *v = op->out;
+  if (v->type->rank == 0) {
+    LLVMValueRef x = cg_expr(g, op->body);
+    if (op->accumulate)
+      x = cg_add(g, v->type->elem, LLVMBuildLoad2(g->b, cg_reg_type(g, v->type->elem), g->slot[v->id], "acc"), x);
+    LLVMBuildStore(g->b, x, g->slot[v->id]);
+    return;
+  }
+  LLVMValueRef buf = op->accumulate ? buffer_of(g, v) : alloc_buffer(g, v);
+  einsum_loops(g, op, buf, 0);
+  if (!op->accumulate) replace_buffer(g, v, buf);
+}
+
+static void cg_literal(Cg *g, const TirOp *op) {
+  const TirVar *v = op->out;
+  if (v->type->rank == 0) {
+    LLVMBuildStore(g->b, cg_expr(g, op->elems[0]), g->slot[v->id]);
+    return;
+  }
+  LLVMValueRef buf = alloc_buffer(g, v);
+  for (int i = 0; i < op->nelems; i++)
+    cg_store_elem(g, v->type->elem, cg_expr(g, op->elems[i]), buf, LLVMConstInt(g->i64, (unsigned long long)i, 0));
+  replace_buffer(g, v, buf);
+}
+
+/* check d0 == d1, else a shape error at the op's location */
+static void cg_check(Cg *g, const TirOp *op) {
+  LLVMValueRef a = cg_dim(g, op->dims[0]), b = cg_dim(g, op->dims[1]);
+  LLVMBasicBlockRef bad = cg_block(g, "shape.bad"), ok = cg_block(g, "shape.ok");
+  LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, a, b, "same"), ok, bad);
+  LLVMPositionBuilderAtEnd(g->b, bad);
+  LLVMTypeRef pt[] = {g->ptr, g->i32, g->ptr};
+  LLVMValueRef f = cg_fn(g, "tns_error_at", g->i32, pt, 3, 1);
+  LLVMValueRef args[] = {cg_cstring(g, op->loc), LLVMConstInt(g->i32, TNS_ERR_SHAPE, 0),
+                         cg_cstring(g, "%s (%lld vs %lld)"), cg_cstring(g, op->msg), a, b};
+  LLVMValueRef st = LLVMBuildCall2(g->b, LLVMGlobalGetValueType(f), f, args, 6, "st");
+  LLVMBuildStore(g->b, st, g->status);
+  LLVMBuildBr(g->b, g->exit_bb);
+  LLVMPositionBuilderAtEnd(g->b, ok);
+}
+
+/* Pointer to a scalar argument: its value in a stack slot. */
+static LLVMValueRef arg_pointer(Cg *g, const TirVar *v) {
+  if (v->type->rank > 0) return buffer_of(g, v);
+  return g->slot[v->id];
+}
+
+/* results = fn(sizes..., args..., outs...) */
+static void cg_call_op(Cg *g, const TirOp *op) {
+  const TirFunc *f = op->fn;
+  int n = op->nsargs + op->nargs + op->nresults;
+  LLVMValueRef *args = calloc((size_t)n + 1, sizeof *args), *bufs = calloc((size_t)op->nresults + 1, sizeof *bufs);
+  LLVMTypeRef *pt = calloc((size_t)n + 1, sizeof *pt);
+  int k = 0;
+  for (int i = 0; i < op->nsargs; i++, k++) { pt[k] = g->i64; args[k] = cg_dim(g, op->sargs[i]); }
+  for (int i = 0; i < op->nargs; i++, k++) { pt[k] = g->ptr; args[k] = arg_pointer(g, op->args[i]); }
+  for (int i = 0; i < op->nresults; i++, k++) {
+    const TirVar *r = op->results[i];
+    pt[k] = g->ptr;
+    if (r->type->rank > 0) bufs[i] = alloc_buffer(g, r);
+    else bufs[i] = g->slot[r->id]; /* scalars come back in their own slot */
+    args[k] = bufs[i];
+  }
+  LLVMValueRef callee = cg_fn(g, f->name, g->i32, pt, n, 0);
+  LLVMValueRef st = LLVMBuildCall2(g->b, LLVMGlobalGetValueType(callee), callee, args, (unsigned)n, "st");
+  /* results are ours even when the call failed, so that exit frees them */
+  for (int i = 0; i < op->nresults; i++)
+    if (op->results[i]->type->rank > 0) replace_buffer(g, op->results[i], bufs[i]);
+  cg_check_status(g, st, "call.ok");
+  free(args);
+  free(bufs);
+  free(pt);
+}
+
+/* return a, b — copies into the caller's buffers, then leaves */
+static void cg_return(Cg *g, const TirOp *op) {
+  for (int i = 0; i < op->nargs; i++) {
+    const TirVar *v = op->args[i];
+    if (v->type->rank == 0) {
+      LLVMBuildStore(g->b, LLVMBuildLoad2(g->b, cg_reg_type(g, v->type->elem), g->slot[v->id], "r"), g->outs[i]);
+      continue;
+    }
+    LLVMBuildMemCpy(g->b, g->outs[i], 64, buffer_of(g, v), 64, bytes_of(g, v->type));
+  }
+  LLVMBuildBr(g->b, g->exit_bb);
+  LLVMPositionBuilderAtEnd(g->b, cg_block(g, "after.return"));
+}
+
+static void cg_for(Cg *g, const TirOp *op) {
+  LLVMValueRef lo = cg_expr(g, op->body), hi = cg_expr(g, op->hi);
+  CgLoop l;
+  cg_loop_begin(g, &l, op->out->name, lo, hi);
+  LLVMBuildStore(g->b, l.iv, g->slot[op->out->id]);
+  cg_block_ops(g, &op->body_ops);
+  cg_loop_end(g, &l);
+}
+
+static void cg_while(Cg *g, const TirOp *op) {
+  LLVMBasicBlockRef head = cg_block(g, "while.cond"), body = cg_block(g, "while.body"), done = cg_block(g, "while.exit");
+  LLVMBuildBr(g->b, head);
+  LLVMPositionBuilderAtEnd(g->b, head);
+  cg_block_ops(g, &op->else_ops);
+  LLVMBuildCondBr(g->b, cg_expr(g, op->body), body, done);
+  LLVMPositionBuilderAtEnd(g->b, body);
+  cg_block_ops(g, &op->body_ops);
+  LLVMBuildBr(g->b, head);
+  LLVMPositionBuilderAtEnd(g->b, done);
+}
+
+static void cg_if(Cg *g, const TirOp *op) {
+  LLVMBasicBlockRef then = cg_block(g, "if.then"), els = cg_block(g, "if.else"), done = cg_block(g, "if.end");
+  LLVMBuildCondBr(g->b, cg_expr(g, op->body), then, els);
+  LLVMPositionBuilderAtEnd(g->b, then);
+  cg_block_ops(g, &op->body_ops);
+  LLVMBuildBr(g->b, done);
+  LLVMPositionBuilderAtEnd(g->b, els);
+  cg_block_ops(g, &op->else_ops);
+  LLVMBuildBr(g->b, done);
+  LLVMPositionBuilderAtEnd(g->b, done);
+}
+
+static void cg_op(Cg *g, const TirOp *op) {
+  switch (op->kind) {
+  case TO_EINSUM: cg_einsum(g, op); break;
+  case TO_CALL: cg_call_op(g, op); break;
+  case TO_BUILTIN: cg_builtin(g, op); break;
+  case TO_LITERAL: cg_literal(g, op); break;
+  case TO_CHECK: cg_check(g, op); break;
+  case TO_FOR: cg_for(g, op); break;
+  case TO_WHILE: cg_while(g, op); break;
+  case TO_IF: cg_if(g, op); break;
+  case TO_RETURN: cg_return(g, op); break;
+  }
+}
+
+static void cg_block_ops(Cg *g, const TirBlock *b) {
+  for (int i = 0; i < b->n; i++) cg_op(g, b->ops[i]);
+}
+
+/* ---- functions ---- */
+
+static LLVMTypeRef func_type(Cg *g, const TirFunc *f) {
+  int n = f->nsize_params + f->params.n + f->results.n;
+  LLVMTypeRef *pt = calloc((size_t)n + 1, sizeof *pt);
+  for (int i = 0; i < n; i++) pt[i] = i < f->nsize_params ? g->i64 : g->ptr;
+  LLVMTypeRef t = LLVMFunctionType(g->i32, pt, (unsigned)n, 0);
+  free(pt);
+  return t;
+}
+
+static void declare_func(Cg *g, const TirFunc *f) {
+  LLVMValueRef fn = LLVMGetNamedFunction(g->mod, f->name);
+  if (!fn) fn = LLVMAddFunction(g->mod, f->name, func_type(g, f));
+  if (f != g->prog->main && !f->exported) LLVMSetLinkage(fn, LLVMInternalLinkage);
+}
+
+/* Stack slots for every variable and size, made in the entry block. */
+static void make_slots(Cg *g, const TirFunc *f) {
+  g->slot = calloc((size_t)f->vars.n + 1, sizeof *g->slot);
+  g->owned = calloc((size_t)f->vars.n + 1, sizeof *g->owned);
+  g->size_slot = calloc((size_t)f->sizes.n + 1, sizeof *g->size_slot);
+  g->index = calloc((size_t)f->nindices + 1, sizeof *g->index);
+  for (int i = 0; i < f->vars.n; i++) {
+    const TirVar *v = f->vars.items[i];
+    const char *name = v->name ? v->name : "tmp";
+    if (v->type->rank == 0) {
+      g->slot[i] = LLVMBuildAlloca(g->b, cg_reg_type(g, v->type->elem), name);
+      LLVMBuildStore(g->b, cg_zero(g, v->type->elem), g->slot[i]);
+      continue;
+    }
+    g->slot[i] = LLVMBuildAlloca(g->b, g->ptr, name);
+    g->owned[i] = LLVMBuildAlloca(g->b, g->i1, "owned");
+    LLVMBuildStore(g->b, LLVMConstNull(g->ptr), g->slot[i]);
+    LLVMBuildStore(g->b, LLVMConstInt(g->i1, 0, 0), g->owned[i]);
+  }
+  for (int i = 0; i < f->sizes.n; i++) {
+    const TirSize *s = f->sizes.items[i];
+    g->size_slot[i] = LLVMBuildAlloca(g->b, g->i64, s->name);
+    LLVMBuildStore(g->b, LLVMConstInt(g->i64, 0, 0), g->size_slot[i]);
+  }
+  g->status = LLVMBuildAlloca(g->b, g->i32, "status");
+  LLVMBuildStore(g->b, LLVMConstInt(g->i32, 0, 0), g->status);
+}
+
+/* Parameters: sizes into their slots, tensors by pointer (not ours),
+ * scalars by value. */
+static void bind_params(Cg *g, const TirFunc *f) {
+  int k = 0;
+  for (int i = 0; i < f->sizes.n; i++) {
+    const TirSize *s = f->sizes.items[i];
+    if (s->kind == TS_PARAM) LLVMBuildStore(g->b, LLVMGetParam(g->llfn, (unsigned)s->param), g->size_slot[i]);
+  }
+  k = f->nsize_params;
+  for (int i = 0; i < f->params.n; i++, k++) {
+    const TirVar *v = f->params.items[i];
+    LLVMValueRef p = LLVMGetParam(g->llfn, (unsigned)k);
+    LLVMSetValueName2(p, v->name, strlen(v->name));
+    if (v->type->rank > 0) LLVMBuildStore(g->b, p, g->slot[v->id]);
+    else LLVMBuildStore(g->b, LLVMBuildLoad2(g->b, cg_reg_type(g, v->type->elem), p, v->name), g->slot[v->id]);
+  }
+  g->outs = calloc((size_t)f->results.n + 1, sizeof *g->outs);
+  for (int i = 0; i < f->results.n; i++, k++) {
+    g->outs[i] = LLVMGetParam(g->llfn, (unsigned)k);
+    LLVMSetValueName2(g->outs[i], "out", 3);
+  }
+}
+
+/* exit: free every buffer we own, return the status */
+static void emit_exit(Cg *g, const TirFunc *f) {
+  LLVMPositionBuilderAtEnd(g->b, g->exit_bb);
+  for (int i = 0; i < f->vars.n; i++) {
+    const TirVar *v = f->vars.items[i];
+    if (v->type->rank == 0 || v->param) continue;
+    LLVMValueRef p = LLVMBuildLoad2(g->b, g->ptr, g->slot[i], "p");
+    LLVMValueRef own = LLVMBuildLoad2(g->b, g->i1, g->owned[i], "own");
+    LLVMValueRef q = LLVMBuildSelect(g->b, own, p, LLVMConstNull(g->ptr), "q");
+    cg_call(g, "tns_free", g->voidt, &g->ptr, &q, 1);
+  }
+  LLVMBuildRet(g->b, LLVMBuildLoad2(g->b, g->i32, g->status, "status"));
+}
+
+static void emit_func(Cg *g, const TirFunc *f) {
+  g->fn = f;
+  g->llfn = LLVMGetNamedFunction(g->mod, f->name);
+  LLVMBasicBlockRef entry = cg_block(g, "entry");
+  g->exit_bb = cg_block(g, "exit");
+  LLVMPositionBuilderAtEnd(g->b, entry);
+  make_slots(g, f);
+  bind_params(g, f);
+  LLVMBasicBlockRef start = cg_block(g, "start");
+  LLVMBuildBr(g->b, start);
+  LLVMPositionBuilderAtEnd(g->b, start);
+  LLVMMoveBasicBlockAfter(g->exit_bb, start);
+  cg_block_ops(g, &f->body);
+  LLVMBuildBr(g->b, g->exit_bb);
+  LLVMMoveBasicBlockAfter(g->exit_bb, LLVMGetInsertBlock(g->b));
+  emit_exit(g, f);
+  free(g->slot);
+  free(g->owned);
+  free(g->size_slot);
+  free(g->index);
+  free(g->outs);
+}
+
+LLVMModuleRef cg_module(LLVMContextRef ctx, const TirProgram *p, const CgOptions *o) {
+  Cg g;
+  memset(&g, 0, sizeof g);
+  g.ctx = ctx;
+  g.prog = p;
+  g.opt = o;
+  g.mod = LLVMModuleCreateWithNameInContext("tns", ctx);
+  g.b = LLVMCreateBuilderInContext(ctx);
+  g.i1 = LLVMInt1TypeInContext(ctx);
+  g.i8 = LLVMInt8TypeInContext(ctx);
+  g.i32 = LLVMInt32TypeInContext(ctx);
+  g.i64 = LLVMInt64TypeInContext(ctx);
+  g.f32 = LLVMFloatTypeInContext(ctx);
+  g.f64 = LLVMDoubleTypeInContext(ctx);
+  g.ptr = LLVMPointerTypeInContext(ctx, 0);
+  g.voidt = LLVMVoidTypeInContext(ctx);
+  for (int i = 0; i < p->funcs.n; i++) declare_func(&g, p->funcs.items[i]);
+  for (int i = 0; i < p->funcs.n; i++) emit_func(&g, p->funcs.items[i]);
+  LLVMDisposeBuilder(g.b);
+  return g.mod;
+}
+
+/* ---- target and optimisation ---- */
+
+LLVMTargetMachineRef cg_target_machine(const CgOptions *o) {
+  LLVMInitializeNativeTarget();
+  LLVMInitializeNativeAsmPrinter();
+  char *triple = LLVMGetDefaultTargetTriple(), *err = NULL;
+  LLVMTargetRef target;
+  if (LLVMGetTargetFromTriple(triple, &target, &err)) {
+    fprintf(stderr, "tnsc: %s\n", err);
+    LLVMDisposeMessage(err);
+    LLVMDisposeMessage(triple);
+    return NULL;
+  }
+  char *cpu = o->cpu ? NULL : LLVMGetHostCPUName();
+  char *features = o->cpu ? NULL : LLVMGetHostCPUFeatures();
+  LLVMTargetMachineRef tm = LLVMCreateTargetMachine(
+      target, triple, o->cpu ? o->cpu : cpu, o->features ? o->features : features ? features : "",
+      o->opt_level ? LLVMCodeGenLevelAggressive : LLVMCodeGenLevelNone,
+      o->pic ? LLVMRelocPIC : LLVMRelocDefault, LLVMCodeModelDefault);
+  LLVMDisposeMessage(triple);
+  if (cpu) LLVMDisposeMessage(cpu);
+  if (features) LLVMDisposeMessage(features);
+  return tm;
+}
+
+int cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, const CgOptions *o) {
+  char *err = NULL;
+  char *triple = LLVMGetTargetMachineTriple(tm);
+  LLVMSetTarget(m, triple);
+  LLVMDisposeMessage(triple);
+  LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
+  char *dls = LLVMCopyStringRepOfTargetData(dl);
+  LLVMSetDataLayout(m, dls);
+  LLVMDisposeMessage(dls);
+  LLVMDisposeTargetData(dl);
+  if (LLVMVerifyModule(m, LLVMReturnStatusAction, &err)) {
+    fprintf(stderr, "tnsc: internal error: invalid LLVM module:\n%s\n", err);
+    LLVMDisposeMessage(err);
+    return 1;
+  }
+  LLVMDisposeMessage(err);
+  char passes[32];
+  snprintf(passes, sizeof passes, "default<O%d>", o->opt_level);
+  LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+  LLVMErrorRef e = LLVMRunPasses(m, passes, tm, po);
+  LLVMDisposePassBuilderOptions(po);
+  if (e) {
+    char *msg = LLVMGetErrorMessage(e);
+    fprintf(stderr, "tnsc: internal error: %s\n", msg);
+    LLVMDisposeErrorMessage(msg);
+    return 1;
+  }
+  return 0;
+}

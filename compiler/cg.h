@@ -1,0 +1,24 @@
+/* cg.h — LLVM code generation from TIR (through the LLVM C API).
+ * cg.c lowers functions and ops, cg_expr.c scalar expressions and
+ * reductions; both share cg_int.h. */
+#ifndef TNS_CG_H
+#define TNS_CG_H
+#include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
+#include "tir.h"
+
+typedef struct CgOptions {
+  int opt_level;        /* 0: the naive loop nests as written; 1..3 */
+  const char *cpu;      /* NULL: the host */
+  const char *features; /* NULL: the host's */
+  int pic;              /* position-independent code (objects, libraries) */
+} CgOptions;
+
+/* Builds the module for p in ctx; every function returns an i32 status. */
+LLVMModuleRef cg_module(LLVMContextRef ctx, const TirProgram *p, const CgOptions *o);
+/* A TargetMachine for the options (host CPU unless o->cpu). */
+LLVMTargetMachineRef cg_target_machine(const CgOptions *o);
+/* Verifies and optimises the module; 0 on success, message on stderr. */
+int cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, const CgOptions *o);
+
+#endif

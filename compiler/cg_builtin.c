@@ -1,0 +1,259 @@
+/* cg_builtin.c — BUILTIN ops: calls into the runtime (random numbers,
+ * .npy and FROSTT files, printing, assert, reshape, LAPACK). */
+#include <string.h>
+#include "cg_int.h"
+#include "tns_runtime.h"
+
+/* Offsets in TnsArray: dtype, rank, dims[16], data. */
+enum { ARR_DIMS = 8, ARR_DATA = 8 + 8 * TNS_MAX_RANK, ARR_SIZE = ARR_DATA + 8 };
+
+static LLVMValueRef i32c(Cg *g, long v) { return LLVMConstInt(g->i32, (unsigned long long)v, 1); }
+static LLVMValueRef i64c(Cg *g, long v) { return LLVMConstInt(g->i64, (unsigned long long)v, 1); }
+
+static LLVMValueRef buffer(Cg *g, const TirVar *v) {
+  return LLVMBuildLoad2(g->b, g->ptr, g->slot[v->id], v->name ? v->name : "tmp");
+}
+
+static LLVMValueRef count(Cg *g, const Type *t) {
+  LLVMValueRef n = i64c(g, 1);
+  for (int i = 0; i < t->rank; i++) n = LLVMBuildMul(g->b, n, cg_dim(g, t->dims[i]), "n");
+  return n;
+}
+
+/* A new buffer for v (zeroed); leaves on failure. */
+static LLVMValueRef fresh(Cg *g, const TirVar *v) {
+  LLVMValueRef n = LLVMBuildMul(g->b, count(g, v->type), i64c(g, elem_size(v->type->elem)), "bytes");
+  LLVMValueRef p = cg_call(g, "tns_alloc", g->ptr, &g->i64, &n, 1);
+  LLVMValueRef st = LLVMBuildSelect(g->b, LLVMBuildIsNull(g->b, p, "oom"), i32c(g, TNS_ERR_OOM), i32c(g, 0), "st");
+  cg_check_status(g, st, "alloc.ok");
+  return p;
+}
+
+static void own(Cg *g, const TirVar *v, LLVMValueRef p) {
+  LLVMValueRef old = buffer(g, v);
+  LLVMValueRef was = LLVMBuildLoad2(g->b, g->i1, g->owned[v->id], "own");
+  LLVMValueRef q = LLVMBuildSelect(g->b, was, old, LLVMConstNull(g->ptr), "q");
+  cg_call(g, "tns_free", g->voidt, &g->ptr, &q, 1);
+  LLVMBuildStore(g->b, p, g->slot[v->id]);
+  LLVMBuildStore(g->b, LLVMConstInt(g->i1, 1, 0), g->owned[v->id]);
+}
+
+/* Pointer to the data of a var: its buffer, or its scalar slot. */
+static LLVMValueRef data_of(Cg *g, const TirVar *v) {
+  if (v->type->rank > 0) return buffer(g, v);
+  LLVMValueRef slot = cg_entry_alloca(g, cg_mem_type(g, v->type->elem), "scalar");
+  LLVMValueRef x = LLVMBuildLoad2(g->b, cg_reg_type(g, v->type->elem), g->slot[v->id], "x");
+  if (v->type->elem == ELEM_BOOL) x = LLVMBuildZExt(g->b, x, g->i8, "b");
+  LLVMBuildStore(g->b, x, slot);
+  return slot;
+}
+
+/* An i64 array holding v's dimensions. */
+static LLVMValueRef dims_array(Cg *g, const Type *t) {
+  LLVMValueRef arr = cg_entry_alloca(g, LLVMArrayType2(g->i64, (unsigned)(t->rank + 1)), "dims");
+  for (int i = 0; i < t->rank; i++) {
+    LLVMValueRef at = LLVMBuildGEP2(g->b, g->i64, arr, (LLVMValueRef[]){i64c(g, i)}, 1, "d");
+    LLVMBuildStore(g->b, cg_dim(g, t->dims[i]), at);
+  }
+  return arr;
+}
+
+static int size_index(Cg *g, const char *name) {
+  for (int i = 0; i < g->fn->sizes.n; i++)
+    if (((TirSize *)g->fn->sizes.items[i])->name == name) return i;
+  TNS_BUG("unknown size");
+}
+
+/* rand(T, seed), randn(T, seed) */
+static void cg_random(Cg *g, const TirOp *op) {
+  const TirVar *r = op->results[0];
+  LLVMValueRef seed = op->nargs > 1 && op->args[1]
+      ? cg_convert(g, LLVMBuildLoad2(g->b, cg_reg_type(g, op->args[1]->type->elem), g->slot[op->args[1]->id], "seed"), op->args[1]->type->elem, ELEM_I64)
+      : i64c(g, 0);
+  const char *fill = op->builtin == B_RAND ? "tns_rand_fill" : "tns_randn_fill";
+  LLVMValueRef p = r->type->rank ? fresh(g, r) : cg_entry_alloca(g, cg_reg_type(g, r->type->elem), "x");
+  LLVMTypeRef pt[] = {g->i32, g->i64, g->i64, g->ptr};
+  LLVMValueRef args[] = {cg_dtype(g, r->type->elem), count(g, r->type), seed, p};
+  LLVMValueRef st = cg_call(g, fill, g->i32, pt, args, 4);
+  if (r->type->rank) own(g, r, p);
+  else LLVMBuildStore(g->b, LLVMBuildLoad2(g->b, cg_reg_type(g, r->type->elem), p, "x"), g->slot[r->id]);
+  cg_check_status(g, st, "random.ok");
+}
+
+/* A: f64[n, d] = load("a.npy"): checks the file against the annotation
+ * and binds the sizes it names for the first time. */
+static void cg_load(Cg *g, const TirOp *op) {
+  const TirVar *r = op->results[0];
+  LLVMValueRef arr = cg_entry_alloca(g, LLVMArrayType2(g->i8, ARR_SIZE), "array");
+  LLVMTypeRef pt[] = {g->ptr, g->ptr, g->i32, g->i32, g->ptr, g->ptr};
+  LLVMValueRef path = cg_cstring(g, op->strs[0]);
+  LLVMValueRef st = cg_call(g, "tns_npy_load", g->i32, pt, (LLVMValueRef[]){path, arr}, 2);
+  cg_check_status(g, st, "load.ok");
+  /* -1 for a dimension this load binds, else the value it must have */
+  LLVMValueRef want = cg_entry_alloca(g, LLVMArrayType2(g->i64, (unsigned)(r->type->rank + 1)), "want");
+  for (int k = 0; k < r->type->rank; k++) {
+    LLVMValueRef at = LLVMBuildGEP2(g->b, g->i64, want, (LLVMValueRef[]){i64c(g, k)}, 1, "w");
+    LLVMBuildStore(g->b, op->bind[k] ? i64c(g, -1) : cg_dim(g, r->type->dims[k]), at);
+  }
+  LLVMValueRef args[] = {arr, cg_dtype(g, r->type->elem), i32c(g, r->type->rank), want, path};
+  LLVMTypeRef ct[] = {g->ptr, g->i32, g->i32, g->ptr, g->ptr};
+  LLVMValueRef data = LLVMBuildLoad2(g->b, g->ptr, LLVMBuildGEP2(g->b, g->i8, arr, (LLVMValueRef[]){i64c(g, ARR_DATA)}, 1, "pdata"), "data");
+  st = cg_call(g, "tns_array_check", g->i32, ct, args, 5);
+  LLVMBasicBlockRef bad = cg_block(g, "load.bad"), ok = cg_block(g, "load.checked");
+  LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntNE, st, i32c(g, 0), "bad"), bad, ok);
+  LLVMPositionBuilderAtEnd(g->b, bad);
+  cg_call(g, "tns_free", g->voidt, &g->ptr, &data, 1);
+  LLVMBuildStore(g->b, st, g->status);
+  LLVMBuildBr(g->b, g->exit_bb);
+  LLVMPositionBuilderAtEnd(g->b, ok);
+  for (int k = 0; k < r->type->rank; k++) {
+    if (!op->bind[k]) continue;
+    LLVMValueRef d = LLVMBuildLoad2(g->b, g->i64, LLVMBuildGEP2(g->b, g->i8, arr, (LLVMValueRef[]){i64c(g, ARR_DIMS + 8 * k)}, 1, "pd"), op->bind[k]);
+    LLVMBuildStore(g->b, d, g->size_slot[size_index(g, op->bind[k])]);
+  }
+  if (r->type->rank) { own(g, r, data); return; }
+  LLVMBuildStore(g->b, cg_load_elem(g, r->type->elem, data, i64c(g, 0)), g->slot[r->id]);
+  cg_call(g, "tns_free", g->voidt, &g->ptr, &data, 1);
+}
+
+/* save("y.npy", Y) */
+static void cg_save(Cg *g, const TirOp *op) {
+  const TirVar *v = op->args[1];
+  LLVMTypeRef pt[] = {g->ptr, g->i32, g->i32, g->ptr, g->ptr};
+  LLVMValueRef args[] = {cg_cstring(g, op->strs[0]), cg_dtype(g, v->type->elem), i32c(g, v->type->rank),
+                         dims_array(g, v->type), data_of(g, v)};
+  cg_check_status(g, cg_call(g, "tns_npy_save", g->i32, pt, args, 5), "save.ok");
+}
+
+/* load_frostt("t.tns", d0, d1, ...) */
+static void cg_frostt(Cg *g, const TirOp *op) {
+  const TirVar *r = op->results[0];
+  LLVMValueRef p = fresh(g, r);
+  own(g, r, p);
+  LLVMTypeRef pt[] = {g->ptr, g->i32, g->ptr, g->ptr};
+  LLVMValueRef args[] = {cg_cstring(g, op->strs[0]), i32c(g, r->type->rank), dims_array(g, r->type), p};
+  cg_check_status(g, cg_call(g, "tns_frostt_load", g->i32, pt, args, 4), "frostt.ok");
+}
+
+static LLVMValueRef std_out(Cg *g) {
+  LLVMValueRef gv = LLVMGetNamedGlobal(g->mod, "stdout");
+  if (!gv) gv = LLVMAddGlobal(g->mod, g->ptr, "stdout");
+  return LLVMBuildLoad2(g->b, g->ptr, gv, "stdout");
+}
+
+static void put(Cg *g, LLVMValueRef s) {
+  LLVMTypeRef pt[] = {g->ptr, g->ptr};
+  cg_call(g, "fputs", g->i32, pt, (LLVMValueRef[]){s, std_out(g)}, 2);
+}
+
+/* print(a, "text", ...): like Python's print of numpy values */
+static void cg_print(Cg *g, const TirOp *op) {
+  for (int i = 0; i < op->nargs; i++) {
+    if (i) put(g, cg_cstring(g, " "));
+    if (op->strs[i]) { put(g, cg_cstring(g, op->strs[i])); continue; }
+    const TirVar *v = op->args[i];
+    if (v->type->rank == 0) {
+      LLVMValueRef buf = cg_entry_alloca(g, LLVMArrayType2(g->i8, 64), "num");
+      LLVMTypeRef pt[] = {g->ptr, g->i64, g->i32, g->ptr};
+      LLVMValueRef args[] = {buf, i64c(g, 64), cg_dtype(g, v->type->elem), data_of(g, v)};
+      cg_call(g, "tns_format_scalar", g->i32, pt, args, 4);
+      put(g, buf);
+      continue;
+    }
+    LLVMTypeRef pt[] = {g->i32, g->i32, g->ptr, g->ptr};
+    LLVMValueRef args[] = {cg_dtype(g, v->type->elem), i32c(g, v->type->rank), dims_array(g, v->type), buffer(g, v)};
+    LLVMValueRef s = cg_call(g, "tns_format_array", g->ptr, pt, args, 4);
+    LLVMValueRef st = LLVMBuildSelect(g->b, LLVMBuildIsNull(g->b, s, "nos"), i32c(g, TNS_ERR_OOM), i32c(g, 0), "st");
+    cg_check_status(g, st, "format.ok");
+    put(g, s);
+    cg_call(g, "tns_free", g->voidt, &g->ptr, &s, 1);
+  }
+  put(g, cg_cstring(g, "\n"));
+}
+
+/* assert(cond, "message") */
+static void cg_assert(Cg *g, const TirOp *op) {
+  LLVMValueRef c = LLVMBuildLoad2(g->b, g->i1, g->slot[op->args[0]->id], "cond");
+  LLVMBasicBlockRef bad = cg_block(g, "assert.fail"), ok = cg_block(g, "assert.ok");
+  LLVMBuildCondBr(g->b, c, ok, bad);
+  LLVMPositionBuilderAtEnd(g->b, bad);
+  LLVMTypeRef pt[] = {g->ptr, g->ptr};
+  LLVMValueRef st = cg_call(g, "tns_assert_fail", g->i32, pt, (LLVMValueRef[]){cg_cstring(g, op->loc), cg_cstring(g, op->msg)}, 2);
+  LLVMBuildStore(g->b, st, g->status);
+  LLVMBuildBr(g->b, g->exit_bb);
+  LLVMPositionBuilderAtEnd(g->b, ok);
+}
+
+/* reshape(X, T): the same elements, row-major */
+static void cg_reshape(Cg *g, const TirOp *op) {
+  const TirVar *r = op->results[0], *x = op->args[0];
+  LLVMValueRef bytes = LLVMBuildMul(g->b, count(g, x->type), i64c(g, elem_size(x->type->elem)), "bytes");
+  LLVMValueRef same = LLVMBuildICmp(g->b, LLVMIntEQ, count(g, x->type), count(g, r->type), "same");
+  LLVMValueRef st = LLVMBuildSelect(g->b, same, i32c(g, 0), i32c(g, TNS_ERR_SHAPE), "st");
+  cg_check_status(g, st, "reshape.ok");
+  if (r->type->rank == 0) {
+    LLVMBuildStore(g->b, cg_load_elem(g, r->type->elem, data_of(g, x), i64c(g, 0)), g->slot[r->id]);
+    return;
+  }
+  LLVMValueRef p = fresh(g, r);
+  LLVMBuildMemCpy(g->b, p, 1, data_of(g, x), 1, bytes);
+  own(g, r, p);
+}
+
+/* solve, cholesky, eigh, svd, qr through the runtime's LAPACK wrappers */
+static void cg_linalg(Cg *g, const TirOp *op) {
+  const TirVar *a = op->args[0];
+  LLVMValueRef m = cg_dim(g, a->type->dims[0]), n = cg_dim(g, a->type->dims[1]);
+  if (op->builtin == B_SVD || op->builtin == B_QR) { /* k = min(m, n), bound here */
+    LLVMValueRef k = LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, m, n, "lt"), m, n, "k");
+    for (int i = 0; i < op->nbind; i++)
+      if (op->bind[i]) LLVMBuildStore(g->b, k, g->size_slot[size_index(g, op->bind[i])]);
+  }
+  LLVMValueRef out[3];
+  for (int i = 0; i < op->nresults; i++) out[i] = fresh(g, op->results[i]);
+  for (int i = 0; i < op->nresults; i++) own(g, op->results[i], out[i]);
+  LLVMValueRef dt = cg_dtype(g, a->type->elem), A = buffer(g, a), st;
+  switch (op->builtin) {
+  case B_SOLVE: {
+    const TirVar *b = op->args[1];
+    LLVMValueRef k = b->type->rank == 2 ? cg_dim(g, b->type->dims[1]) : i64c(g, 1);
+    LLVMTypeRef pt[] = {g->i32, g->i64, g->i64, g->ptr, g->ptr, g->ptr};
+    st = cg_call(g, "tns_solve", g->i32, pt, (LLVMValueRef[]){dt, m, k, A, buffer(g, b), out[0]}, 6);
+    break;
+  }
+  case B_CHOLESKY: {
+    LLVMTypeRef pt[] = {g->i32, g->i64, g->ptr, g->ptr};
+    st = cg_call(g, "tns_cholesky", g->i32, pt, (LLVMValueRef[]){dt, m, A, out[0]}, 4);
+    break;
+  }
+  case B_EIGH: {
+    LLVMTypeRef pt[] = {g->i32, g->i64, g->ptr, g->ptr, g->ptr};
+    st = cg_call(g, "tns_eigh", g->i32, pt, (LLVMValueRef[]){dt, m, A, out[0], out[1]}, 5);
+    break;
+  }
+  case B_SVD: {
+    LLVMTypeRef pt[] = {g->i32, g->i64, g->i64, g->ptr, g->ptr, g->ptr, g->ptr};
+    st = cg_call(g, "tns_svd", g->i32, pt, (LLVMValueRef[]){dt, m, n, A, out[0], out[1], out[2]}, 7);
+    break;
+  }
+  default: {
+    LLVMTypeRef pt[] = {g->i32, g->i64, g->i64, g->ptr, g->ptr, g->ptr};
+    st = cg_call(g, "tns_qr", g->i32, pt, (LLVMValueRef[]){dt, m, n, A, out[0], out[1]}, 6);
+  }
+  }
+  cg_check_status(g, st, "linalg.ok");
+}
+
+void cg_builtin(Cg *g, const TirOp *op) {
+  switch (op->builtin) {
+  case B_RAND: case B_RANDN: cg_random(g, op); break;
+  case B_LOAD: cg_load(g, op); break;
+  case B_SAVE: cg_save(g, op); break;
+  case B_LOAD_FROSTT: cg_frostt(g, op); break;
+  case B_PRINT: cg_print(g, op); break;
+  case B_ASSERT: cg_assert(g, op); break;
+  case B_RESHAPE: cg_reshape(g, op); break;
+  case B_SOLVE: case B_CHOLESKY: case B_EIGH: case B_SVD: case B_QR: cg_linalg(g, op); break;
+  default: TNS_BUG("builtin without code generation");
+  }
+}

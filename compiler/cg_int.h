@@ -1,0 +1,56 @@
+/* cg_int.h — state shared by cg.c and cg_expr.c (not for other modules). */
+#ifndef TNS_CG_INT_H
+#define TNS_CG_INT_H
+#include "cg.h"
+
+typedef struct Cg {
+  LLVMContextRef ctx;
+  LLVMModuleRef mod;
+  LLVMBuilderRef b;
+  const TirProgram *prog;
+  const CgOptions *opt;
+  const TirFunc *fn;
+  LLVMValueRef llfn;
+  LLVMTypeRef i1, i8, i32, i64, f32, f64, ptr, voidt;
+  LLVMValueRef *slot;        /* per TirVar: buffer pointer (rank > 0) or value */
+  LLVMValueRef *owned;       /* per TirVar: i1, the buffer is ours to free */
+  LLVMValueRef *size_slot;   /* per TirSize */
+  LLVMValueRef *index;       /* per TirIndex: its current value */
+  LLVMValueRef status;       /* i32 slot */
+  LLVMBasicBlockRef exit_bb; /* frees owned buffers, returns status */
+  LLVMValueRef *outs;        /* result pointers of the function */
+} Cg;
+
+/* cg.c */
+LLVMTypeRef cg_reg_type(Cg *g, int elem);
+LLVMTypeRef cg_mem_type(Cg *g, int elem);
+LLVMValueRef cg_dim(Cg *g, Dim d);
+LLVMValueRef cg_fn(Cg *g, const char *name, LLVMTypeRef ret, LLVMTypeRef *params, int n, int vararg);
+LLVMValueRef cg_call(Cg *g, const char *name, LLVMTypeRef ret, LLVMTypeRef *pt, LLVMValueRef *args, int n);
+void cg_check_status(Cg *g, LLVMValueRef st, const char *what);
+LLVMBasicBlockRef cg_block(Cg *g, const char *name);
+LLVMValueRef cg_cstring(Cg *g, const char *s);
+LLVMValueRef cg_load_elem(Cg *g, int elem, LLVMValueRef base, LLVMValueRef off);
+void cg_store_elem(Cg *g, int elem, LLVMValueRef v, LLVMValueRef base, LLVMValueRef off);
+LLVMValueRef cg_dtype(Cg *g, int elem);
+LLVMValueRef cg_entry_alloca(Cg *g, LLVMTypeRef t, const char *name);
+void cg_builtin(Cg *g, const TirOp *op);
+
+/* Counted loops: `for name in lo..hi`; the body goes between begin/end. */
+typedef struct CgLoop {
+  LLVMBasicBlockRef head, exit;
+  LLVMValueRef iv, phi;
+  LLVMBasicBlockRef pre;
+  const char *name;
+} CgLoop;
+void cg_loop_begin(Cg *g, CgLoop *l, const char *name, LLVMValueRef lo, LLVMValueRef hi);
+void cg_loop_end(Cg *g, CgLoop *l);
+
+/* cg_expr.c */
+LLVMValueRef cg_expr(Cg *g, const TirExpr *x);
+LLVMValueRef cg_convert(Cg *g, LLVMValueRef v, int from, int to);
+LLVMValueRef cg_offset(Cg *g, const TirVar *v, const TirPos *pos, Span sp, const char *loc);
+LLVMValueRef cg_zero(Cg *g, int elem);
+LLVMValueRef cg_add(Cg *g, int elem, LLVMValueRef a, LLVMValueRef b);
+
+#endif
