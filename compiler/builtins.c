@@ -103,10 +103,11 @@ static Type *check_where(Sema *s, Node *call, Type **a) {
     ERR(s, ARG(0)->span, E_NOT_BOOL, "the condition of where", TS(a[0]));
     return fail(s);
   }
-  if (a[1]->kind != T_TENSOR || a[2]->kind != T_TENSOR) {
-    ERR(s, call->span, E_ARG_KIND, 2, call->name, "a tensor or a scalar");
-    return fail(s);
-  }
+  for (int i = 1; i <= 2; i++)
+    if (a[i]->kind != T_TENSOR || a[i]->rank < 0) {
+      ERR(s, ARG(i)->span, E_ARG_KIND, i + 1, call->name, "a tensor or a scalar");
+      return fail(s);
+    }
   int e;
   if (!sema_unify_elem(s, ARG(1), ARG(2), call->span, &e)) return fail(s);
   Type *sh = combine(s, call, a[1], a[2]);
@@ -510,6 +511,10 @@ Type *builtin_check(Sema *s, int id, Node *call) {
   for (int i = 0; i < n; i++) {
     a[i] = sema_expr(s, ARG(i));
     bad |= type_is_error(a[i]);
+  }
+  if (n == 1 && table[id].lo == 2 && ast_reduce_lookup(call->name) >= 0) {
+    ERR(s, call->span, E_REDUCE_FORM, call->name, call->name); /* max(x) */
+    return fail(s);
   }
   if (n < table[id].lo || n > table[id].hi) {
     const char *want = table[id].lo == table[id].hi ? arena_printf(s->arena, "%d", table[id].lo)

@@ -423,6 +423,7 @@ static void emit_func(Cg *g, const TirFunc *f) {
   LLVMPositionBuilderAtEnd(g->b, entry);
   make_slots(g, f);
   bind_params(g, f);
+  if (f->exported) cg_abi_checks(g, f); /* C callers get checked arguments */
   LLVMBasicBlockRef start = cg_block(g, "start");
   LLVMBuildBr(g->b, start);
   LLVMPositionBuilderAtEnd(g->b, start);
@@ -456,6 +457,7 @@ LLVMModuleRef cg_module(LLVMContextRef ctx, const TirProgram *p, const CgOptions
   g.voidt = LLVMVoidTypeInContext(ctx);
   for (int i = 0; i < p->funcs.n; i++) declare_func(&g, p->funcs.items[i]);
   for (int i = 0; i < p->funcs.n; i++) emit_func(&g, p->funcs.items[i]);
+  if (o->exe_main) cg_exe_main(&g);
   LLVMDisposeBuilder(g.b);
   return g.mod;
 }

@@ -12,6 +12,7 @@ typedef struct CgOptions {
   const char *cpu;      /* NULL: the host */
   const char *features; /* NULL: the host's */
   int pic;              /* position-independent code (objects, libraries) */
+  int exe_main;         /* add `main` running the top-level statements */
 } CgOptions;
 
 /* Builds the module for p in ctx; every function returns an i32 status. */

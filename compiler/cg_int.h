@@ -46,6 +46,10 @@ typedef struct CgLoop {
 void cg_loop_begin(Cg *g, CgLoop *l, const char *name, LLVMValueRef lo, LLVMValueRef hi);
 void cg_loop_end(Cg *g, CgLoop *l);
 
+/* cg_abi.c */
+void cg_abi_checks(Cg *g, const TirFunc *f);
+void cg_exe_main(Cg *g);
+
 /* cg_expr.c */
 LLVMValueRef cg_expr(Cg *g, const TirExpr *x);
 LLVMValueRef cg_convert(Cg *g, LLVMValueRef v, int from, int to);

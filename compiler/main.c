@@ -7,6 +7,8 @@
 #include "compile.h"
 #include "tir.h"
 #include "run.h"
+#include "emit.h"
+#include "config.h"
 #include <llvm-c/TargetMachine.h>
 
 typedef int (*CommandFn)(int argc, char **argv);
@@ -15,14 +17,17 @@ static int cmd_check(int argc, char **argv);
 static int cmd_emit(int argc, char **argv);
 static int cmd_config(int argc, char **argv);
 static int cmd_run(int argc, char **argv);
+static int cmd_obj(int argc, char **argv);
+static int cmd_lib(int argc, char **argv);
+static int cmd_build(int argc, char **argv);
 
 /* CMD(name, function or NULL when not built yet, one-line help) */
 #define COMMANDS(CMD) \
   CMD("run", cmd_run, "run FILE.tns [-O0..-O3]   compile and run a program (JIT)") \
   CMD("repl", NULL, "repl                      interactive session") \
-  CMD("build", NULL, "build FILE.tns -o EXE     make an executable") \
-  CMD("obj", NULL, "obj FILE.tns -o F.o [-H F.h]  C-callable object file") \
-  CMD("lib", NULL, "lib FILE.tns -o libF.so [-H F.h]  shared library") \
+  CMD("build", cmd_build, "build FILE.tns -o EXE     an executable running the top-level statements") \
+  CMD("obj", cmd_obj, "obj FILE.tns -o F.o [-H F.h]  C-callable object file") \
+  CMD("lib", cmd_lib, "lib FILE.tns -o libF.so [-H F.h]  shared library") \
   CMD("explain", NULL, "explain [--json] FILE.tns  contraction paths and costs") \
   CMD("emit", cmd_emit, "emit tokens|ast|tir|llvm|asm FILE.tns  print a compiler stage") \
   CMD("check", cmd_check, "check FILE.tns...        report errors, run nothing") \
@@ -43,6 +48,11 @@ static void usage(FILE *f) {
     fprintf(f, "  %s%s\n", commands[i].help, commands[i].fn ? "" : "  (not built yet)");
   fputs("\noptions:\n"
         "  -I DIR        search DIR for imports\n"
+        "  -O0..-O3      optimisation level (default -O2; -O0 is the naive reference)\n"
+        "  -o FILE       output of obj, lib, build\n"
+        "  -H FILE       also write a C header (obj, lib)\n"
+        "  --target-cpu=CPU     native, x86-64-v3 (default for obj/lib/build), ...\n"
+        "  --instantiate NAME:T export generic NAME for element type T as NAME_T\n"
         "  --help        this text\n"
         "  --version     version of tnsc and of its LLVM\n", f);
 }
@@ -176,13 +186,55 @@ static int cmd_emit(int argc, char **argv) {
   return rc;
 }
 
-/* tnsc config --cflags | --libs */
+/* tnsc config --cflags | --libs: what a C build needs for a tnsc object */
 static int cmd_config(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  fputs("tnsc config: not built yet (comes with C objects)\n", stderr);
-  return 2;
+  TnsPaths p;
+  config_paths(&p);
+  if (argc < 1) {
+    fputs("tnsc config: say --cflags or --libs\n", stderr);
+    return 2;
+  }
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--cflags") == 0) printf("-I%s\n", p.include_dir);
+    else if (strcmp(argv[i], "--libs") == 0) printf("%s/libtnsrt.a %s\n", p.lib_dir, config_system_libs());
+    else if (strcmp(argv[i], "--stdlib") == 0) printf("%s\n", p.stdlib_dir);
+    else {
+      fprintf(stderr, "tnsc config: unknown option '%s' (--cflags, --libs, --stdlib)\n", argv[i]);
+      return 2;
+    }
+  }
+  return 0;
 }
+
+/* obj/lib/build FILE.tns -o OUT [-H HEADER] [--target-cpu=CPU] [--instantiate N:T] */
+static int cmd_emit_kind(int argc, char **argv, EmitKind kind, const char *what) {
+  EmitOptions o = {.kind = kind, .opt_level = 2};
+  char **rest = calloc((size_t)argc + 1, sizeof *rest);
+  int nrest = 0;
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "-o") == 0 && i + 1 < argc) o.out = argv[++i];
+    else if (strcmp(a, "-H") == 0 && i + 1 < argc) o.header = argv[++i];
+    else if (strncmp(a, "--target-cpu=", 13) == 0) o.cpu = a + 13;
+    else if (strcmp(a, "--instantiate") == 0 && i + 1 < argc && o.ninstantiate < 32) o.instantiate[o.ninstantiate++] = argv[++i];
+    else if (strncmp(a, "--instantiate=", 14) == 0 && o.ninstantiate < 32) o.instantiate[o.ninstantiate++] = a + 14;
+    else rest[nrest++] = argv[i];
+  }
+  char *files[1];
+  Compiler *c = compiler_new(stderr);
+  int n = parse_common(c, nrest, rest, files, 1), rc = 2;
+  o.opt_level = opt_level;
+  if (n != 1 || !o.out) fprintf(stderr, "tnsc %s: usage: tnsc %s FILE.tns -o OUT%s\n", what, what, kind == EMIT_EXE ? "" : " [-H HEADER.h]");
+  else if (kind == EMIT_EXE && o.header) fprintf(stderr, "tnsc build: -H is for obj and lib\n");
+  else rc = emit_file(c, files[0], &o);
+  compiler_free(c);
+  free(rest);
+  return rc;
+}
+
+static int cmd_obj(int argc, char **argv) { return cmd_emit_kind(argc, argv, EMIT_OBJ, "obj"); }
+static int cmd_lib(int argc, char **argv) { return cmd_emit_kind(argc, argv, EMIT_LIB, "lib"); }
+static int cmd_build(int argc, char **argv) { return cmd_emit_kind(argc, argv, EMIT_EXE, "build"); }
 
 int main(int argc, char **argv) {
   if (argc < 2) {

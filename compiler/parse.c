@@ -13,7 +13,12 @@ void *TnsParseAlloc(void *(*mallocProc)(size_t));
 void TnsParse(void *p, int major, Token minor, ParseState *ps);
 void TnsParseFree(void *p, void (*freeProc)(void *));
 
-enum { MAX_NEST = 256 };
+/* MAX_OPERATORS: binary operators (and postfix "[") after an operand
+ * build left-leaning chains that neither bracket nesting nor the Lemon
+ * stack bounds; sema and later passes recurse over the tree, so one
+ * statement may hold only so many (a sum of 100000 terms would overflow
+ * the C stack). */
+enum { MAX_NEST = 256, MAX_OPERATORS = 4000 };
 
 typedef struct Driver {
   ParseState ps;          /* first: the grammar's hooks get &d->ps */
@@ -24,6 +29,7 @@ typedef struct Driver {
   int last_kind;          /* last token fed (0 at start) */
   int pending_nl;         /* a newline that ends a statement, held back */
   Token nl;
+  int operators;          /* chain operators in this statement */
   int quiet;              /* a bracket error was reported in this statement:
                              the parser's own error for it is not repeated */
 } Driver;
@@ -47,12 +53,34 @@ static int continues_line(int kind) {
 
 /* ps.last is still the previous token while the parser runs, so that a
  * syntax error at a newline can name what the statement ended after. */
+static int ends_operand(int kind) {
+  switch (kind) {
+  case TK_IDENT: case TK_INT: case TK_FLOAT: case TK_STRING: case TK_TRUE:
+  case TK_FALSE: case TK_TYPE: case TK_RPAREN: case TK_RBRACKET:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* A binary operator or an index "[" right after an operand. */
+static int extends_chain(int kind, int prev) {
+  switch (kind) {
+  case TK_PLUS: case TK_MINUS: case TK_STAR: case TK_SLASH: case TK_PERCENT:
+  case TK_EQ: case TK_NE: case TK_LT: case TK_LE: case TK_GT: case TK_GE:
+  case TK_ANDAND: case TK_OROR: case TK_LBRACKET:
+    return ends_operand(prev);
+  default:
+    return 0;
+  }
+}
+
 static void feed(Driver *d, int kind, Token t) {
   t.kind = kind;
   d->last_kind = kind;
   TnsParse(d->parser, kind, t, &d->ps);
   d->ps.last = t;
-  if (kind == TK_NEWLINE) d->quiet = 0;
+  if (kind == TK_NEWLINE) d->quiet = d->operators = 0;
 }
 
 static Token synthetic(int kind, Span sp) {
@@ -98,6 +126,19 @@ static int in_brackets(Driver *d) {
   return d->depth > 0 && d->open[d->depth - 1].kind != TK_LBRACE;
 }
 
+/* Too many open brackets or too long an operator chain: reported once,
+ * and parsing stops (the rest would only repeat it). */
+static int over_limits(Driver *d, const Token *t) {
+  int opens = t->kind == TK_LPAREN || t->kind == TK_LBRACKET || t->kind == TK_LBRACE;
+  int chain = extends_chain(t->kind, d->last_kind);
+  if ((opens && d->depth == MAX_NEST) || (chain && ++d->operators > MAX_OPERATORS)) {
+    diag_report(d->ps.ast->diag, t->span, E_TOO_DEEP);
+    d->ps.too_deep = 1;
+    return 1;
+  }
+  return 0;
+}
+
 /* Decides what one lexer token means for the parser and feeds it. */
 static void drive_token(Driver *d, Token *t) {
   if (t->kind == TK_NEWLINE) {
@@ -110,12 +151,8 @@ static void drive_token(Driver *d, Token *t) {
   /* `else` and `->` at the start of a line continue the statement above */
   if (d->pending_nl && t->kind != TK_ELSE && t->kind != TK_ARROW) feed(d, TK_NEWLINE, d->nl);
   d->pending_nl = 0;
+  if (over_limits(d, t)) return;
   if (t->kind == TK_LPAREN || t->kind == TK_LBRACKET || t->kind == TK_LBRACE) {
-    if (d->depth == MAX_NEST) {
-      diag_report(d->ps.ast->diag, t->span, E_TOO_DEEP);
-      d->ps.too_deep = 1;
-      return;
-    }
     d->open[d->depth++] = *t;
   } else if (t->kind == TK_RPAREN || t->kind == TK_RBRACKET || t->kind == TK_RBRACE) {
     if (!close_bracket(d, t)) return;

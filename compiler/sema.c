@@ -166,7 +166,7 @@ static void annot_dim(Sema *s, Node *an, Node *dn, int i, const Type *vt, Dim *o
 static void check_annotated(Sema *s, Node *st) {
   Node *target = st->list.items[0], *tn = st->b;
   if (target->kind != N_NAME) { ERR(s, target->span, E_BAD_TARGET); return; }
-  Type *vt = sema_expr(s, st->a);
+  Type *vt = sema_index_value(s, &st->a);
   if (type_is_error(vt)) { bind_var(s, target->name, target->span, vt); return; }
   int elem = tn->op, ok = 1;
   if (elem == ELEM_PARAM) {
@@ -204,7 +204,7 @@ static void check_annotated(Sema *s, Node *st) {
 
 /* stmt = a, b, ... "=" call */
 static void check_multi(Sema *s, Node *st) {
-  Type *vt = sema_expr(s, st->a);
+  Type *vt = sema_index_value(s, &st->a);
   int n = st->list.n;
   if (!type_is_error(vt) && (vt->kind != T_TUPLE || st->a->kind != N_CALL)) {
     ERR(s, st->a->span, E_MULTI_TARGET);
@@ -377,7 +377,7 @@ static void check_return(Sema *s, Node *st) {
   if (!fn->result) { fn->result = result_type(s, n, items); return; }
   int want = fn->result->kind == T_TUPLE ? fn->result->n : fn->result->kind == T_VOID ? 0 : 1;
   if (!s->cur_def->list2.n) { check_inferred_return(s, st, fn, n, items, want); return; }
-  if (want != n) { ERR(s, st->span, E_RETURN_COUNT, fn->name, n, want); return; }
+  if (want != n) { ERR(s, st->span, E_RETURN_COUNT, fn->name, want, want == 1 ? "" : "s", n); return; }
   for (int i = 0; i < n; i++) {
     Type *w = fn->result->kind == T_TUPLE ? fn->result->items[i] : fn->result;
     if (sema_is_weak(st->list.items[i]) && w->kind == T_TENSOR && w->rank == items[i]->rank) {

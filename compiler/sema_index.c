@@ -147,13 +147,18 @@ static IndexVar *use_index(Sema *s, Node *p) {
   return v;
 }
 
+/* "'i: n'" for messages about the range it gives */
+static const char *range_text(Sema *s, Node *p) {
+  return arena_printf(s->arena, "'%s'", ast_to_string(s->arena, p));
+}
+
 /* idx = ident ":" dim — an explicit range */
 static IndexVar *ranged_index(Sema *s, Node *p) {
   if (p->a->kind != N_NAME) { ERR(s, p->span, E_INDEX_POSITION); return NULL; }
   IndexVar *v = use_index(s, p->a);
   Dim d;
   if (!v) { ERR(s, p->a->span, E_INDEX_POSITION); return NULL; }
-  if (sema_dim_of_expr(s, p->b, 0, &d)) give_range(s, v, d, p->b->span, "its range");
+  if (sema_dim_of_expr(s, p->b, 0, &d)) give_range(s, v, d, p->b->span, range_text(s, p));
   p->type = p->a->type;
   return v;
 }
@@ -231,6 +236,17 @@ Type *sema_access(Sema *s, Node *e) {
 
 /* ---- grouped-index constraints ---- */
 
+/* The names in a group with (has_range == 1) or without a range:
+ * "'i' and 'k'", or "i, k" with plain. */
+static char *group_names(Sema *s, Group *g, int ranged, int plain) {
+  char *names = "";
+  for (int k = 0; k < g->n; k++)
+    if (g->v[k]->has_range == ranged || ranged < 0)
+      names = arena_printf(s->arena, plain ? "%s%s%s" : "%s%s'%s'", names,
+                           *names ? (plain ? ", " : " and ") : "", g->v[k]->name);
+  return names;
+}
+
 static int solve_group(Sema *s, Group *g) {
   Dim known = dim_const(1), q;
   IndexVar *open = NULL;
@@ -243,13 +259,12 @@ static int solve_group(Sema *s, Group *g) {
   g->done = 1;
   if (nopen == 0) {
     if (dim_cmp(known, g->dim) == DIM_DIFFERENT)
-      ERR(s, g->span, E_GROUP_SPLIT, dim_to_string(s->arena, g->dim), g->of,
-          g->v[0]->name, dim_to_string(s->arena, g->v[0]->range));
+      ERR(s, g->span, E_GROUP_SIZE, group_names(s, g, -1, 1), dim_to_string(s->arena, known),
+          g->of, dim_to_string(s->arena, g->dim));
     return 1;
   }
   if (!dim_div(g->dim, known, &q)) {
-    IndexVar *k = g->v[0] == open ? g->v[g->n - 1] : g->v[0];
-    ERR(s, g->span, E_GROUP_SPLIT, dim_to_string(s->arena, g->dim), g->of, k->name,
+    ERR(s, g->span, E_GROUP_SPLIT, dim_to_string(s->arena, g->dim), g->of, group_names(s, g, 1, 0),
         dim_to_string(s->arena, known));
     return 1;
   }
@@ -268,13 +283,10 @@ static void solve_groups(Sema *s) {
   for (int i = 0; i < s->groups.n; i++) {
     Group *g = s->groups.items[i];
     if (g->done) continue;
-    char *names = "";
+    char *names = group_names(s, g, 0, 0);
     const char *first = NULL;
-    for (int k = 0; k < g->n; k++)
-      if (!g->v[k]->has_range) {
-        names = arena_printf(s->arena, "%s%s'%s'", names, *names ? " and " : "", g->v[k]->name);
-        if (!first) first = g->v[k]->name;
-      }
+    for (int k = 0; k < g->n && !first; k++)
+      if (!g->v[k]->has_range) first = g->v[k]->name;
     ERR(s, g->span, E_GROUP_NEEDS_RANGE, dim_to_string(s->arena, g->dim), g->of, names, first);
   }
 }
@@ -330,17 +342,15 @@ Type *sema_reduce(Sema *s, Node *e) {
   else s->ienv = env = bound_indices(s, e);
   int errors = s->diag->nerrors;
   Type *t = sema_expr(s, e->a);
-  if (env && s->diag->nerrors == errors) {
-    for (int i = 0; i < env->vars.n; i++) {
-      IndexVar *v = env->vars.items[i];
-      if (!v->has_range) ERR(s, v->range_span, E_INDEX_NO_RANGE, v->name, v->name);
-    }
-  }
   s->ienv = outer;
   if (type_is_error(t)) return t;
   if (t->kind != T_TENSOR || t->rank != 0) {
     ERR(s, e->a->span, E_REDUCE_BODY, ast_reduce_name(e->op), type_to_string(s->arena, t));
     return sema_error_type(s);
+  }
+  for (int i = 0; env && s->diag->nerrors == errors && i < env->vars.n; i++) {
+    IndexVar *v = env->vars.items[i];
+    if (!v->has_range) ERR(s, v->range_span, E_INDEX_NO_RANGE, v->name);
   }
   if (t->elem == ELEM_BOOL && e->op != RED_SUM && e->op != RED_PROD && e->op != RED_ARGMAX && e->op != RED_ARGMIN) {
     ERR(s, e->a->span, E_NOT_NUMERIC, ast_reduce_name(e->op), "bool");
@@ -453,7 +463,7 @@ static IndexVar *lhs_index(Sema *s, Node *p) {
   nm->type = type_scalar(s->arena, ELEM_I64);
   add_candidate(s, nm->name);
   Dim d;
-  if (p->kind == N_RANGED && sema_dim_of_expr(s, p->b, 0, &d)) give_range(s, v, d, p->b->span, "its range");
+  if (p->kind == N_RANGED && sema_dim_of_expr(s, p->b, 0, &d)) give_range(s, v, d, p->b->span, range_text(s, p));
   return v;
 }
 
@@ -550,7 +560,7 @@ static void check_ranges(Sema *s) {
     IndexVar *v = s->stmt_vars.items[i];
     if (v->has_range || v->reduce) continue;
     if (v->on_lhs) ERR(s, v->range_span, E_LHS_NEEDS_RANGE, v->name, v->name);
-    else ERR(s, v->range_span, E_INDEX_NO_RANGE, v->name, v->name);
+    else ERR(s, v->range_span, E_INDEX_NO_RANGE, v->name);
   }
 }
 

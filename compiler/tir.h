@@ -169,6 +169,9 @@ typedef struct TirProgram {
 
 /* tir_build.c: typed AST -> TIR. Specialises generic functions per call. */
 TirProgram *tir_build(Arena *a, StrTab *names, Node *prog, int with_main);
+/* An exported instance NAME_f32 (...) of a generic def, for C callers
+ * (`--instantiate NAME:f32`); NULL when there is no such def. */
+TirFunc *tir_instantiate(TirProgram *p, StrTab *names, Node *prog, const char *name, const int *elems, int n);
 /* tir_print.c: `tnsc emit tir` */
 void tir_print(FILE *f, const TirProgram *p);
 /* tir_verify.c: structural invariants; returns the number of problems and

@@ -28,6 +28,8 @@ typedef struct Builder {
   int telems[MAX_TPARAMS];
   int ntparams;
   int ntemps;
+  const int *forced;    /* tir_instantiate: element types asked for */
+  int nforced;
 } Builder;
 
 static TirExpr *build_expr(Builder *b, Node *e);
@@ -887,7 +889,8 @@ static void collect_tparams(Builder *b, Node *def, Node *call) {
     if (seen || n == MAX_TPARAMS) continue;
     Type *at = call ? call->list.items[i]->type : NULL;
     names[n] = pt->tparam;
-    elems[n++] = at ? concrete_elem(b, at->elem, at->tparam) : ELEM_F64;
+    elems[n] = at ? concrete_elem(b, at->elem, at->tparam) : n < b->nforced ? b->forced[n] : ELEM_F64;
+    n++;
   }
   b->ntparams = n;
   memcpy(b->tparams, names, sizeof(char *) * (size_t)n);
@@ -988,4 +991,35 @@ TirProgram *tir_build(Arena *a, StrTab *names, Node *prog, int with_main) {
   b.prog->arena = a;
   build_module(&b, prog, with_main);
   return b.prog;
+}
+
+/* Finds a def by name, in the program or what it imports. */
+static Node *find_def(Node *prog, const char *name) {
+  for (int i = 0; i < prog->list.n; i++) {
+    Node *st = prog->list.items[i];
+    if (st->kind == N_DEF && st->sym && strcmp(st->name, name) == 0) return st;
+    if (st->kind == N_IMPORT && st->c) {
+      Node *d = find_def(st->c, name);
+      if (d) return d;
+    }
+  }
+  return NULL;
+}
+
+TirFunc *tir_instantiate(TirProgram *p, StrTab *names, Node *prog, const char *name, const int *elems, int n) {
+  Node *def = find_def(prog, name);
+  if (!def) return NULL;
+  Builder b;
+  memset(&b, 0, sizeof b);
+  b.a = p->arena;
+  b.names = names;
+  b.prog = p;
+  b.forced = elems;
+  b.nforced = n;
+  TirFunc *f = get_func(&b, def->sym, NULL);
+  char *sym = arena_printf(b.a, "%s", name);
+  for (int i = 0; i < n; i++) sym = arena_printf(b.a, "%s_%s", sym, ast_elem_name(elems[i]));
+  f->name = strtab_cstr(names, sym);
+  f->exported = 1;
+  return f;
 }

@@ -216,6 +216,20 @@ int tns_svd(TnsDtype dtype, int64_t m, int64_t n, const void *A, void *U,
 int tns_qr(TnsDtype dtype, int64_t m, int64_t n, const void *A, void *Q,
            void *R);
 
+/* ---- Exported functions and executables ---- */
+
+/* Checks a size argument of an exported function: TNS_ERR_ARG when it is
+ * negative ("attention: size 'n' is negative (-3)"). */
+int tns_arg_size(const char *func, const char *name, int64_t value);
+/* Checks a tensor argument: dimensions non-negative, element count (and
+ * its byte size) fits, data non-NULL when it holds elements. */
+int tns_arg_tensor(const char *func, const char *name, int rank,
+                   const int64_t *dims, const void *data);
+/* Runs a program's top-level statements (tnsc build): flushes stdout,
+ * prints "file.tns:3:14: error: message" on failure; returns the process
+ * exit status (0, or 2 on a run-time error). */
+int tns_run_main(int (*entry)(void));
+
 /* ---- Misc ---- */
 
 /* Monotonic clock in seconds (for time() in programs). */

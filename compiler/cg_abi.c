@@ -1,0 +1,49 @@
+/* cg_abi.c — the C side of exported functions: argument checks at entry
+ * (negative sizes, overflowing shapes, NULL tensors), and `main` for
+ * executables. */
+#include "cg_int.h"
+#include "tns_runtime.h"
+
+static LLVMValueRef i32c(Cg *g, long v) { return LLVMConstInt(g->i32, (unsigned long long)v, 1); }
+
+/* tns_arg_tensor(func, name, rank, dims, data) for one pointer argument */
+static void check_tensor(Cg *g, const TirFunc *f, const char *name, const Type *t, LLVMValueRef data) {
+  LLVMValueRef dims = cg_entry_alloca(g, LLVMArrayType2(g->i64, (unsigned)(t->rank + 1)), "dims");
+  for (int i = 0; i < t->rank; i++) {
+    LLVMValueRef idx = LLVMConstInt(g->i64, (unsigned long long)i, 0);
+    LLVMBuildStore(g->b, cg_dim(g, t->dims[i]), LLVMBuildGEP2(g->b, g->i64, dims, &idx, 1, "d"));
+  }
+  LLVMTypeRef pt[] = {g->ptr, g->ptr, g->i32, g->ptr, g->ptr};
+  LLVMValueRef args[] = {cg_cstring(g, f->name), cg_cstring(g, name), i32c(g, t->rank), dims, data};
+  cg_check_status(g, cg_call(g, "tns_arg_tensor", g->i32, pt, args, 5), "arg.ok");
+}
+
+void cg_abi_checks(Cg *g, const TirFunc *f) {
+  for (int i = 0; i < f->sizes.n; i++) {
+    const TirSize *s = f->sizes.items[i];
+    if (s->kind != TS_PARAM) continue;
+    LLVMTypeRef pt[] = {g->ptr, g->ptr, g->i64};
+    LLVMValueRef args[] = {cg_cstring(g, f->name), cg_cstring(g, s->name), LLVMGetParam(g->llfn, (unsigned)s->param)};
+    cg_check_status(g, cg_call(g, "tns_arg_size", g->i32, pt, args, 3), "size.ok");
+  }
+  for (int i = 0; i < f->params.n; i++) {
+    const TirVar *v = f->params.items[i];
+    check_tensor(g, f, v->name, v->type, LLVMGetParam(g->llfn, (unsigned)(f->nsize_params + i)));
+  }
+  for (int i = 0; i < f->results.n; i++) {
+    char name[16];
+    snprintf(name, sizeof name, f->results.n == 1 ? "out" : "out%d", i);
+    check_tensor(g, f, name, f->results.items[i], g->outs[i]);
+  }
+}
+
+/* int main(void) { return tns_run_main(tns_main); } */
+void cg_exe_main(Cg *g) {
+  LLVMValueRef entry = LLVMGetNamedFunction(g->mod, "tns_main");
+  if (!entry) return;
+  LLVMValueRef m = LLVMAddFunction(g->mod, "main", LLVMFunctionType(g->i32, NULL, 0, 0));
+  g->llfn = m;
+  LLVMPositionBuilderAtEnd(g->b, cg_block(g, "entry"));
+  LLVMValueRef st = cg_call(g, "tns_run_main", g->i32, &g->ptr, &entry, 1);
+  LLVMBuildRet(g->b, st);
+}
