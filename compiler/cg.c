@@ -146,15 +146,27 @@ static LLVMValueRef bytes_of(Cg *g, const Type *t) {
   return LLVMBuildMul(g->b, count_of(g, t), sz, "bytes");
 }
 
-/* A fresh zeroed buffer for v's shape; leaves on failure. */
-static LLVMValueRef alloc_buffer(Cg *g, const TirVar *v) {
-  LLVMValueRef n = bytes_of(g, v->type);
-  LLVMValueRef p = cg_call(g, "tns_alloc", g->ptr, &g->i64, &n, 1);
+/* A fresh zeroed buffer for v's shape; leaves on failure. The element
+ * count is multiplied with overflow checks: sizes come from C callers. */
+LLVMValueRef cg_alloc(Cg *g, const Type *t) {
+  LLVMTypeRef pair = LLVMStructTypeInContext(g->ctx, (LLVMTypeRef[]){g->i64, g->i1}, 2, 0);
+  LLVMValueRef n = LLVMConstInt(g->i64, 1, 0), ovf = LLVMConstInt(g->i1, 0, 0);
+  for (int i = 0; i < t->rank; i++) {
+    LLVMValueRef args[] = {n, cg_dim(g, t->dims[i])};
+    LLVMValueRef r = cg_call(g, "llvm.smul.with.overflow.i64", pair, (LLVMTypeRef[]){g->i64, g->i64}, args, 2);
+    n = LLVMBuildExtractValue(g->b, r, 0, "count");
+    ovf = LLVMBuildOr(g->b, ovf, LLVMBuildExtractValue(g->b, r, 1, "ovf"), "ovf");
+  }
+  LLVMTypeRef pt[] = {g->i64, g->i64, g->i1};
+  LLVMValueRef args[] = {n, LLVMConstInt(g->i64, (unsigned long long)elem_size(t->elem), 0), ovf};
+  LLVMValueRef p = cg_call(g, "tns_alloc_elems", g->ptr, pt, args, 3);
   LLVMValueRef null = LLVMBuildIsNull(g->b, p, "oom");
   LLVMValueRef st = LLVMBuildSelect(g->b, null, LLVMConstInt(g->i32, TNS_ERR_OOM, 0), LLVMConstInt(g->i32, 0, 0), "st");
   cg_check_status(g, st, "alloc.ok");
   return p;
 }
+
+static LLVMValueRef alloc_buffer(Cg *g, const TirVar *v) { return cg_alloc(g, v->type); }
 
 /* Makes p the buffer of v, freeing the one it replaces if ours. */
 static void replace_buffer(Cg *g, const TirVar *v, LLVMValueRef p) {

@@ -21,13 +21,7 @@ static LLVMValueRef count(Cg *g, const Type *t) {
 }
 
 /* A new buffer for v (zeroed); leaves on failure. */
-static LLVMValueRef fresh(Cg *g, const TirVar *v) {
-  LLVMValueRef n = LLVMBuildMul(g->b, count(g, v->type), i64c(g, elem_size(v->type->elem)), "bytes");
-  LLVMValueRef p = cg_call(g, "tns_alloc", g->ptr, &g->i64, &n, 1);
-  LLVMValueRef st = LLVMBuildSelect(g->b, LLVMBuildIsNull(g->b, p, "oom"), i32c(g, TNS_ERR_OOM), i32c(g, 0), "st");
-  cg_check_status(g, st, "alloc.ok");
-  return p;
-}
+static LLVMValueRef fresh(Cg *g, const TirVar *v) { return cg_alloc(g, v->type); }
 
 static void own(Cg *g, const TirVar *v, LLVMValueRef p) {
   LLVMValueRef old = buffer(g, v);

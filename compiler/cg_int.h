@@ -33,6 +33,7 @@ LLVMValueRef cg_cstring(Cg *g, const char *s);
 LLVMValueRef cg_load_elem(Cg *g, int elem, LLVMValueRef base, LLVMValueRef off);
 void cg_store_elem(Cg *g, int elem, LLVMValueRef v, LLVMValueRef base, LLVMValueRef off);
 LLVMValueRef cg_dtype(Cg *g, int elem);
+LLVMValueRef cg_alloc(Cg *g, const Type *t);
 LLVMValueRef cg_entry_alloca(Cg *g, LLVMTypeRef t, const char *name);
 void cg_builtin(Cg *g, const TirOp *op);
 

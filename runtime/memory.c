@@ -188,3 +188,15 @@ void tns_arena_destroy(TnsArena *a) {
 }
 
 int64_t tns_arena_used(const TnsArena *a) { return a ? a->used : 0; }
+
+/* count elements of size bytes each; overflowed says the caller's count
+ * itself did not fit. NULL with TNS_ERR_OOM "... too large" when it does
+ * not fit in memory or in int64_t. */
+void *tns_alloc_elems(int64_t count, int64_t size, int overflowed) {
+  int64_t bytes;
+  if (overflowed || count < 0 || __builtin_mul_overflow(count, size, &bytes)) {
+    tns_error(TNS_ERR_OOM, "a tensor is too large: its size in bytes does not fit in int64_t");
+    return NULL;
+  }
+  return tns_alloc(bytes);
+}

@@ -103,6 +103,9 @@ const char *tns_dtype_name(TnsDtype t);
 /* 64-byte aligned, zero-filled block; NULL (TNS_ERR_ARG for a negative
  * size, TNS_ERR_OOM otherwise) on failure. 0 bytes gives a unique pointer. */
 void *tns_alloc(int64_t bytes);
+/* tns_alloc(count * size) with overflow checks; overflowed != 0 reports
+ * that count itself overflowed (TNS_ERR_OOM, "too large"). */
+void *tns_alloc_elems(int64_t count, int64_t size, int overflowed);
 /* Frees a block from tns_alloc (and everything the runtime hands out);
  * NULL is ignored. */
 void tns_free(void *p);
