@@ -52,12 +52,17 @@ LLVMValueRef cg_cstring(Cg *g, const char *s) {
   return LLVMBuildGlobalStringPtr(g->b, s ? s : "", "str");
 }
 
-/* Continues when st == 0, else stores it and leaves through the exit. */
+/* Continues when st == 0, else stores it and leaves through the exit;
+ * an error without a source location gets the current op's. */
 void cg_check_status(Cg *g, LLVMValueRef st, const char *what) {
   LLVMBasicBlockRef ok = cg_block(g, what), bad = cg_block(g, "fail");
   LLVMValueRef isbad = LLVMBuildICmp(g->b, LLVMIntNE, st, LLVMConstInt(g->i32, 0, 0), "failed");
   LLVMBuildCondBr(g->b, isbad, bad, ok);
   LLVMPositionBuilderAtEnd(g->b, bad);
+  if (g->loc && *g->loc) {
+    LLVMTypeRef pt[] = {g->i32, g->ptr};
+    st = cg_call(g, "tns_error_locate", g->i32, pt, (LLVMValueRef[]){st, cg_cstring(g, g->loc)}, 2);
+  }
   LLVMBuildStore(g->b, st, g->status);
   LLVMBuildBr(g->b, g->exit_bb);
   LLVMPositionBuilderAtEnd(g->b, ok);
@@ -219,13 +224,43 @@ static void cg_einsum(Cg *g, const TirOp *op) {
   if (!op->accumulate) replace_buffer(g, v, buf);
 }
 
+/* A literal whose elements are all constants, as a private constant
+ * array in memory layout; NULL when some element is computed. */
+static LLVMValueRef literal_global(Cg *g, const TirOp *op) {
+  int elem = op->out->type->elem;
+  LLVMTypeRef mt = cg_mem_type(g, elem);
+  for (int i = 0; i < op->nelems; i++)
+    if (op->elems[i]->kind != TX_CONST || op->elems[i]->elem != elem) return NULL;
+  LLVMValueRef *vals = calloc((size_t)op->nelems + 1, sizeof *vals);
+  for (int i = 0; i < op->nelems; i++) {
+    const TirExpr *x = op->elems[i];
+    vals[i] = elem_is_float(elem) ? LLVMConstReal(mt, x->fval) : LLVMConstInt(mt, (unsigned long long)x->ival, 1);
+  }
+  LLVMValueRef init = LLVMConstArray2(mt, vals, (uint64_t)op->nelems);
+  free(vals);
+  LLVMValueRef gv = LLVMAddGlobal(g->mod, LLVMTypeOf(init), "literal");
+  LLVMSetInitializer(gv, init);
+  LLVMSetGlobalConstant(gv, 1);
+  LLVMSetLinkage(gv, LLVMPrivateLinkage);
+  LLVMSetUnnamedAddress(gv, LLVMGlobalUnnamedAddr);
+  return gv;
+}
+
+/* out = [[...], ...]: constant elements are copied from a global, others
+ * computed one by one */
 static void cg_literal(Cg *g, const TirOp *op) {
   const TirVar *v = op->out;
   if (v->type->rank == 0) {
     LLVMBuildStore(g->b, cg_expr(g, op->elems[0]), g->slot[v->id]);
     return;
   }
-  LLVMValueRef buf = alloc_buffer(g, v);
+  LLVMValueRef buf = alloc_buffer(g, v), gv = op->nelems > 0 ? literal_global(g, op) : NULL;
+  if (gv) {
+    unsigned long long bytes = (unsigned long long)op->nelems * (unsigned long long)elem_size(v->type->elem);
+    LLVMBuildMemCpy(g->b, buf, 8, gv, 8, LLVMConstInt(g->i64, bytes, 0));
+    replace_buffer(g, v, buf);
+    return;
+  }
   for (int i = 0; i < op->nelems; i++)
     cg_store_elem(g, v->type->elem, cg_expr(g, op->elems[i]), buf, LLVMConstInt(g->i64, (unsigned long long)i, 0));
   replace_buffer(g, v, buf);
@@ -281,8 +316,29 @@ static void cg_call_op(Cg *g, const TirOp *op) {
 }
 
 /* return a, b — copies into the caller's buffers, then leaves */
+/* A result handed over as a TnsArray: a fresh copy with its shape. */
+static void return_array(Cg *g, const TirVar *v, LLVMValueRef arr) {
+  LLVMValueRef p = cg_alloc(g, v->type);
+  if (v->type->rank == 0)
+    cg_store_elem(g, v->type->elem, LLVMBuildLoad2(g->b, cg_reg_type(g, v->type->elem), g->slot[v->id], "r"), p,
+                  LLVMConstInt(g->i64, 0, 0));
+  else
+    LLVMBuildMemCpy(g->b, p, 64, buffer_of(g, v), 64, bytes_of(g, v->type));
+  LLVMValueRef at;
+  LLVMBuildStore(g->b, cg_dtype(g, v->type->elem), arr);
+  at = LLVMBuildGEP2(g->b, g->i8, arr, (LLVMValueRef[]){LLVMConstInt(g->i64, 4, 0)}, 1, "rank");
+  LLVMBuildStore(g->b, LLVMConstInt(g->i32, (unsigned long long)v->type->rank, 0), at);
+  for (int k = 0; k < v->type->rank; k++) {
+    at = LLVMBuildGEP2(g->b, g->i8, arr, (LLVMValueRef[]){LLVMConstInt(g->i64, (unsigned long long)(8 + 8 * k), 0)}, 1, "dim");
+    LLVMBuildStore(g->b, cg_dim(g, v->type->dims[k]), at);
+  }
+  at = LLVMBuildGEP2(g->b, g->i8, arr, (LLVMValueRef[]){LLVMConstInt(g->i64, 8 + 8 * TNS_MAX_RANK, 0)}, 1, "data");
+  LLVMBuildStore(g->b, p, at);
+}
+
 static void cg_return(Cg *g, const TirOp *op) {
-  for (int i = 0; i < op->nargs; i++) {
+  for (int i = 0; i < op->nargs && g->fn->array_results; i++) return_array(g, op->args[i], g->outs[i]);
+  for (int i = 0; i < op->nargs && !g->fn->array_results; i++) {
     const TirVar *v = op->args[i];
     if (v->type->rank == 0) {
       LLVMBuildStore(g->b, LLVMBuildLoad2(g->b, cg_reg_type(g, v->type->elem), g->slot[v->id], "r"), g->outs[i]);
@@ -328,6 +384,11 @@ static void cg_if(Cg *g, const TirOp *op) {
 }
 
 static void cg_op(Cg *g, const TirOp *op) {
+  char loc[512];
+  if (op->span.src) {
+    snprintf(loc, sizeof loc, "%s:%d:%d", op->span.src->path, op->span.line, op->span.col);
+    g->loc = loc;
+  }
   switch (op->kind) {
   case TO_EINSUM: cg_einsum(g, op); break;
   case TO_CALL: cg_call_op(g, op); break;
@@ -339,6 +400,7 @@ static void cg_op(Cg *g, const TirOp *op) {
   case TO_IF: cg_if(g, op); break;
   case TO_RETURN: cg_return(g, op); break;
   }
+  g->loc = NULL;
 }
 
 static void cg_block_ops(Cg *g, const TirBlock *b) {

@@ -30,7 +30,7 @@ void cg_abi_checks(Cg *g, const TirFunc *f) {
     const TirVar *v = f->params.items[i];
     check_tensor(g, f, v->name, v->type, LLVMGetParam(g->llfn, (unsigned)(f->nsize_params + i)));
   }
-  for (int i = 0; i < f->results.n; i++) {
+  for (int i = 0; i < f->results.n && !f->array_results; i++) {
     char name[16];
     snprintf(name, sizeof name, f->results.n == 1 ? "out" : "out%d", i);
     check_tensor(g, f, name, f->results.items[i], g->outs[i]);

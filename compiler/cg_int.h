@@ -19,6 +19,7 @@ typedef struct Cg {
   LLVMValueRef status;       /* i32 slot */
   LLVMBasicBlockRef exit_bb; /* frees owned buffers, returns status */
   LLVMValueRef *outs;        /* result pointers of the function */
+  const char *loc;           /* "file:line:col" of the op being lowered */
 } Cg;
 
 /* cg.c */

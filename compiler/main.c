@@ -9,6 +9,7 @@
 #include "run.h"
 #include "emit.h"
 #include "config.h"
+#include "repl.h"
 #include <llvm-c/TargetMachine.h>
 
 typedef int (*CommandFn)(int argc, char **argv);
@@ -17,6 +18,7 @@ static int cmd_check(int argc, char **argv);
 static int cmd_emit(int argc, char **argv);
 static int cmd_config(int argc, char **argv);
 static int cmd_run(int argc, char **argv);
+static int cmd_repl(int argc, char **argv);
 static int cmd_obj(int argc, char **argv);
 static int cmd_lib(int argc, char **argv);
 static int cmd_build(int argc, char **argv);
@@ -24,7 +26,7 @@ static int cmd_build(int argc, char **argv);
 /* CMD(name, function or NULL when not built yet, one-line help) */
 #define COMMANDS(CMD) \
   CMD("run", cmd_run, "run FILE.tns [-O0..-O3]   compile and run a program (JIT)") \
-  CMD("repl", NULL, "repl                      interactive session") \
+  CMD("repl", cmd_repl, "repl [--strict]           interactive session (also bare tnsc on a terminal)") \
   CMD("build", cmd_build, "build FILE.tns -o EXE     an executable running the top-level statements") \
   CMD("obj", cmd_obj, "obj FILE.tns -o F.o [-H F.h]  C-callable object file") \
   CMD("lib", cmd_lib, "lib FILE.tns -o libF.so [-H F.h]  shared library") \
@@ -186,6 +188,24 @@ static int cmd_emit(int argc, char **argv) {
   return rc;
 }
 
+/* tnsc repl [--strict] [-O..] [-I DIR]: prompts only on a terminal */
+static int cmd_repl(int argc, char **argv) {
+  ReplOptions o = {.interactive = isatty(0) && isatty(1), .opt_level = 2};
+  const char *dirs[64];
+  for (int i = 0; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "--strict") == 0) o.strict = 1;
+    else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) o.opt_level = a[2] - '0';
+    else if (strcmp(a, "-I") == 0 && i + 1 < argc && o.ninclude < 64) dirs[o.ninclude++] = argv[++i];
+    else {
+      fprintf(stderr, "tnsc repl: unknown option '%s'\n", a);
+      return 2;
+    }
+  }
+  o.include_dirs = dirs;
+  return repl_run(stdin, &o);
+}
+
 /* tnsc config --cflags | --libs: what a C build needs for a tnsc object */
 static int cmd_config(int argc, char **argv) {
   TnsPaths p;
@@ -238,6 +258,7 @@ static int cmd_build(int argc, char **argv) { return cmd_emit_kind(argc, argv, E
 
 int main(int argc, char **argv) {
   if (argc < 2) {
+    if (isatty(0)) return cmd_repl(0, NULL);
     usage(stderr);
     return 2;
   }

@@ -291,30 +291,56 @@ Source *source_from_string(Arena *a, const char *path, const char *text) {
   return s;
 }
 
+enum { MAX_SOURCE = 256 * 1024 * 1024 };
+
+/* Reads all of f into a malloc'ed, NUL-terminated buffer. NULL when it
+ * grows past MAX_SOURCE (or memory runs out); *err is set on a read
+ * error (a directory, an I/O error). */
+static char *read_all(FILE *f, size_t *n, int *err) {
+  size_t cap = 4096;
+  char *buf = malloc(cap);
+  *n = 0;
+  *err = 0;
+  while (buf) {
+    size_t got = fread(buf + *n, 1, cap - *n - 1, f);
+    *n += got;
+    if (got == 0) break;
+    if (*n + 1 < cap) continue;
+    char *bigger = cap > MAX_SOURCE ? NULL : realloc(buf, cap * 2);
+    if (!bigger) free(buf);
+    buf = bigger;
+    cap *= 2;
+  }
+  if (buf && ferror(f)) *err = errno ? errno : EIO;
+  if (buf) buf[*n] = 0;
+  return buf;
+}
+
 Source *source_load(Arena *a, DiagSink *d, const char *path) {
   FILE *f = fopen(path, "rb");
   if (!f) {
     diag_report(d, span_none(), E_CANNOT_OPEN, path, strerror(errno));
     return NULL;
   }
-  size_t cap = 4096, n = 0;
-  char *buf = malloc(cap);
-  for (size_t got; buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
-    n += got;
-    if (n + 1 == cap) buf = realloc(buf, cap *= 2);
-  }
+  size_t n;
+  int err;
+  errno = 0;
+  char *buf = read_all(f, &n, &err);
   fclose(f);
-  if (!buf || n > 256u * 1024 * 1024) {
+  if (buf && err) {
+    free(buf);
+    diag_report(d, span_none(), E_CANNOT_OPEN, path, strerror(err));
+    return NULL;
+  }
+  if (!buf || n > MAX_SOURCE) {
     free(buf);
     diag_report(d, span_none(), E_TOO_LARGE, path);
     return NULL;
   }
   Source *s = arena_alloc(a, sizeof *s);
   s->path = arena_strndup(a, path, strlen(path));
-  char *text = arena_alloc(a, n + 1);
-  memcpy(text, buf, n);
-  free(buf);
-  s->text = text;
+  s->text = arena_strndup(a, buf, n);
   s->len = (int)n;
+  free(buf);
   return s;
 }

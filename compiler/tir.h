@@ -159,6 +159,8 @@ struct TirFunc {
   TirBlock body;
   int nindices;
   int exported;         /* visible to C (tnsc obj/lib) */
+  int array_results;    /* results are TnsArray* filled by the callee (the
+                           REPL: shapes may be known only at run time) */
 };
 
 typedef struct TirProgram {

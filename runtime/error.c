@@ -92,3 +92,11 @@ int tns_assert_fail(const char *loc, const char *msg) {
   return tns_error_at(loc, TNS_ERR_ASSERT, "assertion failed: %s",
                       msg ? msg : "");
 }
+
+/* Gives the last error a source location when it has none yet (a runtime
+ * call that failed inside a statement); returns status unchanged. */
+int tns_error_locate(int status, const char *loc) {
+  if (status != TNS_OK && err_loc[0] == '\0' && loc)
+    snprintf(err_loc, sizeof err_loc, "%s", loc);
+  return status;
+}

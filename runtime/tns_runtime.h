@@ -77,6 +77,8 @@ int tns_error(int code, const char *fmt, ...) TNS_PRINTF_LIKE(2, 3);
 /* Like tns_error, but also records a source location (may be NULL). */
 int tns_error_at(const char *loc, int code, const char *fmt, ...)
     TNS_PRINTF_LIKE(3, 4);
+/* Sets the location of the last error when it has none; returns status. */
+int tns_error_locate(int status, const char *loc);
 /* Forgets the last error of this thread. */
 void tns_clear_error(void);
 /* "TNS_ERR_SHAPE" for TNS_ERR_SHAPE; "TNS_ERR_UNKNOWN" for other values. */
