@@ -5,9 +5,9 @@
 #define TNS_CONFIG_H
 
 typedef struct TnsPaths {
-  char include_dir[1024];   /* holds tns_runtime.h */
-  char lib_dir[1024];       /* holds libtnsrt.a and libtnsrt.so */
-  char stdlib_dir[1024];
+  char include_dir[4200];   /* holds tns_runtime.h */
+  char lib_dir[4200];       /* holds libtnsrt.a and libtnsrt.so */
+  char stdlib_dir[4200];
 } TnsPaths;
 
 void config_paths(TnsPaths *p);

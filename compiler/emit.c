@@ -142,7 +142,7 @@ static int run_tool(char **argv) {
 static int link_output(const EmitOptions *o, const char *obj) {
   TnsPaths paths;
   config_paths(&paths);
-  char rt[1200], libs[2048];
+  char rt[4300], libs[2048];
   snprintf(rt, sizeof rt, "%s/libtnsrt.a", paths.lib_dir);
   snprintf(libs, sizeof libs, "%s", config_system_libs());
   char *argv[64];
@@ -188,7 +188,7 @@ int emit_file(Compiler *c, const char *path, const EmitOptions *o) {
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMModuleRef m = cg_module(ctx, p, &co);
   int rc = cg_optimize(m, tm, &co) ? 2 : 0;
-  char obj[1100];
+  char obj[4300];
   if (o->kind == EMIT_OBJ) snprintf(obj, sizeof obj, "%s", o->out);
   else snprintf(obj, sizeof obj, "%s.tnsc-%d.o", o->out, (int)getpid());
   if (!rc) rc = write_object(tm, m, obj);

@@ -194,9 +194,19 @@ typedef struct Input {
   int has_value;        /* a bare expression: `_` is printed */
 } Input;
 
-/* Parses prior defs again (fresh trees for this compilation). */
-static void add_session_defs(Session *s, Compiler *c, NodeList *out) {
+static int defines(Node *parsed, const char *name) {
+  for (int i = 0; parsed && name && i < parsed->list.n; i++) {
+    Node *st = parsed->list.items[i];
+    if (st->kind == N_DEF && strcmp(st->name, name) == 0) return 1;
+  }
+  return 0;
+}
+
+/* Parses prior defs again (fresh trees for this compilation), except the
+ * ones this input defines anew. */
+static void add_session_defs(Session *s, Compiler *c, NodeList *out, Node *parsed) {
   for (int i = 0; i < s->ndefs; i++) {
+    if (defines(parsed, s->defs[i].name)) continue;
     Node *p = parse_source(&c->ast, s->defs[i].src);
     if (p && s->defs[i].index < p->list.n) ast_list_push(&c->ast, out, p->list.items[s->defs[i].index]);
   }
@@ -205,7 +215,7 @@ static void add_session_defs(Session *s, Compiler *c, NodeList *out) {
 static void build_input(Session *s, Compiler *c, Node *parsed, Input *in, Mode mode) {
   Ast *t = &c->ast;
   NodeList top = {0}, body = {0}, params = {0}, rets = {0};
-  add_session_defs(s, c, &top);
+  add_session_defs(s, c, &top, parsed);
   for (int i = 0; i < parsed->list.n; i++) {
     Node *st = parsed->list.items[i];
     if (st->kind == N_DEF || st->kind == N_IMPORT) { ast_list_push(t, &top, st); continue; }
@@ -432,7 +442,7 @@ static void show_vars(Session *s) {
 static int show_llvm(Session *s, const char *name) {
   Compiler *c = compiler_new(stderr);
   NodeList top = {0};
-  add_session_defs(s, c, &top);
+  add_session_defs(s, c, &top, NULL);
   Node *prog = ast_block(&c->ast, span_none(), top, span_none());
   sema_program(c, prog, "<session>");
   int rc = 1;

@@ -95,10 +95,11 @@ static void emit(Builder *b, TirOp *op) { tir_block_append(b->a, b->block, op); 
 static TirVar *target_var(Builder *b, Symbol *y, Type *t) {
   TirVar *v = map_get(&b->vars, y);
   if (v && !v->param && same_shape(v->type, t)) return v;
-  v = tir_var_new(b->a, b->fn, y->name, t);
-  map_put(b, &b->vars, y, v);
-  return v;
+  return tir_var_new(b->a, b->fn, y->name, t);
 }
+
+/* After the value is built (it may read the old binding): y is now v. */
+static void rebind(Builder *b, Symbol *y, TirVar *v) { map_put(b, &b->vars, y, v); }
 
 static TirVar *var_of(Builder *b, Node *name) {
   TirVar *v = map_get(&b->vars, name->sym);
@@ -703,6 +704,7 @@ static void build_index_assign(Builder *b, Node *st, Node *target) {
   }
   op->body = xconvert(b, build_expr(b, st->a), dst->type->elem);
   emit(b, op);
+  rebind(b, nm->sym, dst);
 }
 
 /* x = e, x += e, x: T = e */
@@ -715,6 +717,7 @@ static void build_assign(Builder *b, Node *st) {
     int id = builtin_lookup(st->a->name);
     if (id >= 0) builtin_op(b, st->a, id, res, st->list.n);
     else build_call(b, st->a, res, st->list.n);
+    for (int i = 0; i < st->list.n; i++) rebind(b, st->list.items[i]->sym, res[i]);
     return;
   }
   if (target->kind == N_INDEX) { build_index_assign(b, st, target); return; }
@@ -736,6 +739,7 @@ static void build_assign(Builder *b, Node *st) {
   /* ops always write a fresh buffer, so x = f(x) reads the old x */
   TirVar *dst = target_var(b, y, t);
   build_into(b, st->a, dst);
+  rebind(b, y, dst);
 }
 
 /* stmt = expr — print, assert, save, or a value that is dropped */
