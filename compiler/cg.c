@@ -174,7 +174,7 @@ LLVMValueRef cg_alloc(Cg *g, const Type *t) {
 static LLVMValueRef alloc_buffer(Cg *g, const TirVar *v) { return cg_alloc(g, v->type); }
 
 /* Makes p the buffer of v, freeing the one it replaces if ours. */
-static void replace_buffer(Cg *g, const TirVar *v, LLVMValueRef p) {
+void cg_replace_buffer(Cg *g, const TirVar *v, LLVMValueRef p) {
   LLVMValueRef old = LLVMBuildLoad2(g->b, g->ptr, g->slot[v->id], "old");
   LLVMValueRef own = LLVMBuildLoad2(g->b, g->i1, g->owned[v->id], "own");
   LLVMValueRef tofree = LLVMBuildSelect(g->b, own, old, LLVMConstNull(g->ptr), "tofree");
@@ -212,6 +212,7 @@ static void einsum_loops(Cg *g, const TirOp *op, LLVMValueRef buf, int k) {
 /* out[i, j] = body  /  out[i, j] += body */
 static void cg_einsum(Cg *g, const TirOp *op) {
   const TirVar *v = op->out;
+  if (cg_try_gemm(g, op)) return; /* a matrix product: one library call */
   if (v->type->rank == 0) {
     LLVMValueRef x = cg_expr(g, op->body);
     if (op->accumulate)
@@ -221,7 +222,7 @@ static void cg_einsum(Cg *g, const TirOp *op) {
   }
   LLVMValueRef buf = op->accumulate ? buffer_of(g, v) : alloc_buffer(g, v);
   einsum_loops(g, op, buf, 0);
-  if (!op->accumulate) replace_buffer(g, v, buf);
+  if (!op->accumulate) cg_replace_buffer(g, v, buf);
 }
 
 /* A literal whose elements are all constants, as a private constant
@@ -258,12 +259,12 @@ static void cg_literal(Cg *g, const TirOp *op) {
   if (gv) {
     unsigned long long bytes = (unsigned long long)op->nelems * (unsigned long long)elem_size(v->type->elem);
     LLVMBuildMemCpy(g->b, buf, 8, gv, 8, LLVMConstInt(g->i64, bytes, 0));
-    replace_buffer(g, v, buf);
+    cg_replace_buffer(g, v, buf);
     return;
   }
   for (int i = 0; i < op->nelems; i++)
     cg_store_elem(g, v->type->elem, cg_expr(g, op->elems[i]), buf, LLVMConstInt(g->i64, (unsigned long long)i, 0));
-  replace_buffer(g, v, buf);
+  cg_replace_buffer(g, v, buf);
 }
 
 /* check d0 == d1, else a shape error at the op's location */
@@ -308,7 +309,7 @@ static void cg_call_op(Cg *g, const TirOp *op) {
   LLVMValueRef st = LLVMBuildCall2(g->b, LLVMGlobalGetValueType(callee), callee, args, (unsigned)n, "st");
   /* results are ours even when the call failed, so that exit frees them */
   for (int i = 0; i < op->nresults; i++)
-    if (op->results[i]->type->rank > 0) replace_buffer(g, op->results[i], bufs[i]);
+    if (op->results[i]->type->rank > 0) cg_replace_buffer(g, op->results[i], bufs[i]);
   cg_check_status(g, st, "call.ok");
   free(args);
   free(bufs);

@@ -280,13 +280,15 @@ static LLVMValueRef call_scalar(Cg *g, const TirExpr *x) {
 
 /* ---- reductions ---- */
 
+/* The loops of one reduction, one per index, however many. */
 typedef struct Nest {
-  CgLoop loops[16];
+  CgLoop *loops;
   int n;
 } Nest;
 
 static void nest_begin(Cg *g, Nest *ns, const TirExpr *x, const char *what) {
-  ns->n = x->n < 16 ? x->n : 16;
+  ns->n = x->n;
+  ns->loops = calloc((size_t)x->n + 1, sizeof *ns->loops);
   for (int i = 0; i < ns->n; i++) {
     char name[64];
     snprintf(name, sizeof name, "%s.%s", what, x->idx[i]->name);
@@ -297,6 +299,7 @@ static void nest_begin(Cg *g, Nest *ns, const TirExpr *x, const char *what) {
 
 static void nest_end(Cg *g, Nest *ns) {
   for (int i = ns->n - 1; i >= 0; i--) cg_loop_end(g, &ns->loops[i]);
+  free(ns->loops);
 }
 
 static double identity(int op, int elem, int *is_int_extreme) {
@@ -368,11 +371,12 @@ static LLVMValueRef logsumexp(Cg *g, const TirExpr *x) {
 /* softmax(j: e) at the current j: exp(e - m) / sum(j': exp(e' - m)) */
 static LLVMValueRef softmax(Cg *g, const TirExpr *x) {
   int e = x->elem;
-  LLVMValueRef saved[16];
-  for (int i = 0; i < x->n && i < 16; i++) saved[i] = g->index[x->idx[i]->id];
+  LLVMValueRef *saved = calloc((size_t)x->n + 1, sizeof *saved);
+  for (int i = 0; i < x->n; i++) saved[i] = g->index[x->idx[i]->id];
   LLVMValueRef m = finite_shift(g, e, fold(g, x, RED_MAX, NULL, NULL));
   LLVMValueRef s = fold(g, x, RED_SUM, exp_shifted, m);
-  for (int i = 0; i < x->n && i < 16; i++) g->index[x->idx[i]->id] = saved[i];
+  for (int i = 0; i < x->n; i++) g->index[x->idx[i]->id] = saved[i];
+  free(saved);
   LLVMValueRef v = exp_shifted(g, cg_expr(g, x->a), m);
   return LLVMBuildFDiv(g->b, v, s, "softmax");
 }

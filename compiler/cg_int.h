@@ -35,6 +35,8 @@ LLVMValueRef cg_load_elem(Cg *g, int elem, LLVMValueRef base, LLVMValueRef off);
 void cg_store_elem(Cg *g, int elem, LLVMValueRef v, LLVMValueRef base, LLVMValueRef off);
 LLVMValueRef cg_dtype(Cg *g, int elem);
 LLVMValueRef cg_alloc(Cg *g, const Type *t);
+void cg_replace_buffer(Cg *g, const TirVar *v, LLVMValueRef p);
+int cg_try_gemm(Cg *g, const TirOp *op);
 LLVMValueRef cg_entry_alloca(Cg *g, LLVMTypeRef t, const char *name);
 void cg_builtin(Cg *g, const TirOp *op);
 

@@ -51,8 +51,7 @@ static int continues_line(int kind) {
   }
 }
 
-/* ps.last is still the previous token while the parser runs, so that a
- * syntax error at a newline can name what the statement ended after. */
+/* Tokens that can end an operand: a binary operator may follow them. */
 static int ends_operand(int kind) {
   switch (kind) {
   case TK_IDENT: case TK_INT: case TK_FLOAT: case TK_STRING: case TK_TRUE:
@@ -75,6 +74,8 @@ static int extends_chain(int kind, int prev) {
   }
 }
 
+/* ps.last is still the previous token while the parser runs, so that a
+ * syntax error at a newline can name what the statement ended after. */
 static void feed(Driver *d, int kind, Token t) {
   t.kind = kind;
   d->last_kind = kind;

@@ -456,6 +456,15 @@ static TirExpr *product(Builder *b, TirExpr *acc, TirExpr *x, int elem) {
   return m;
 }
 
+/* An operand of kron/einsum(): v[positions to fill], or a plain read
+ * when v is a scalar (a READ, never a rank-0 ACCESS). */
+static TirExpr *operand_expr(Builder *b, TirVar *v, Span sp) {
+  TirExpr *x = tir_expr_new(b->a, v->type->rank ? TX_ACCESS : TX_READ, v->type->elem, sp);
+  x->var = v;
+  if (v->type->rank) x->pos = arena_alloc(b->a, sizeof(TirPos) * (size_t)v->type->rank);
+  return x;
+}
+
 static TirPos index_pos(Builder *b, TirIndex **idx, int n) {
   TirPos p;
   memset(&p, 0, sizeof p);
@@ -491,9 +500,7 @@ static void build_kron(Builder *b, Node *e, int khatri_rao, TirVar *dst) {
   }
   TirExpr *body = NULL;
   for (int t = 0; t < n; t++) {
-    TirExpr *x = tir_expr_new(b->a, TX_ACCESS, ops[t]->type->elem, e->span);
-    x->var = ops[t];
-    x->pos = arena_alloc(b->a, sizeof(TirPos) * (size_t)r);
+    TirExpr *x = operand_expr(b, ops[t], e->span);
     for (int k = 0; k < r; k++) x->pos[k] = index_pos(b, &grid[t][k], 1);
     body = product(b, body, x, elem);
   }
@@ -508,9 +515,7 @@ static void build_einsum(Builder *b, Node *e, TirVar *dst) {
   TirIndex *letter[128] = {0};
   int count[128] = {0}, elem = dst->type->elem, t = 0, k = 0;
   TirVar *v = value_var(b, e->list.items[1]);
-  TirExpr *body = NULL, *acc = tir_expr_new(b->a, TX_ACCESS, v->type->elem, e->span);
-  acc->var = v;
-  acc->pos = arena_alloc(b->a, sizeof(TirPos) * (size_t)(v->type->rank + 1));
+  TirExpr *body = NULL, *acc = operand_expr(b, v, e->span);
   for (const char *p = spec;; p++) {
     if (*p == ',' || p == arrow || !*p) {
       body = product(b, body, acc, elem);
@@ -518,9 +523,7 @@ static void build_einsum(Builder *b, Node *e, TirVar *dst) {
       t++;
       k = 0;
       v = value_var(b, e->list.items[t + 1]);
-      acc = tir_expr_new(b->a, TX_ACCESS, v->type->elem, e->span);
-      acc->var = v;
-      acc->pos = arena_alloc(b->a, sizeof(TirPos) * (size_t)(v->type->rank + 1));
+      acc = operand_expr(b, v, e->span);
       continue;
     }
     if (*p == ' ') continue;
@@ -631,6 +634,13 @@ static void build_builtin_into(Builder *b, Node *e, int id, TirVar *dst) {
   case B_KHATRI_RAO: build_kron(b, e, 1, dst); return;
   case B_EINSUM: build_einsum(b, e, dst); return;
   default:
+    if (dst->type->rank == 0 && ((id >= B_EXP && id <= B_TO_BOOL) || id == B_TIME || id == B_DIM)) {
+      TirOp *op = tir_op_new(b->a, TO_EINSUM, e->span);   /* a scalar value */
+      op->out = dst;
+      op->body = xconvert(b, build_call_expr(b, e), dst->type->elem);
+      emit(b, op);
+      return;
+    }
     if ((id >= B_EXP && id <= B_TO_BOOL)) { build_elementwise_into(b, e, dst, 0); return; }
     builtin_op(b, e, id, &dst, 1);
   }

@@ -221,6 +221,15 @@ int tns_svd(TnsDtype dtype, int64_t m, int64_t n, const void *A, void *U,
 int tns_qr(TnsDtype dtype, int64_t m, int64_t n, const void *A, void *Q,
            void *R);
 
+/* ---- Matrix products (pairwise steps of contractions) ---- */
+
+/* For b < batch: C[b] = alpha op(A[b]) op(B[b]) + beta C[b], row-major,
+ * op(A) m x k (A stored k x m when ta), op(B) k x n (n x k when tb),
+ * matrices of one batch packed one after another. f32 or f64. */
+int tns_gemm(TnsDtype dtype, int64_t batch, int ta, int tb, int64_t m,
+             int64_t n, int64_t k, double alpha, const void *A,
+             const void *B, double beta, void *C);
+
 /* ---- Exported functions and executables ---- */
 
 /* Checks a size argument of an exported function: TNS_ERR_ARG when it is

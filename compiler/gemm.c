@@ -1,0 +1,124 @@
+/* gemm.c — the GEMM pattern of an EINSUM op. */
+#include "gemm.h"
+#include <string.h>
+#include "grammar.h"
+
+enum { MAXI = 32 };
+
+typedef struct Layout {
+  const TirIndex *idx[MAXI];
+  int n;
+} Layout;
+
+/* An access whose positions are all single, distinct indices. */
+static int plain_access(const TirExpr *x, Layout *l) {
+  if (x->kind != TX_ACCESS || x->var->type->rank > MAXI) return 0;
+  l->n = x->var->type->rank;
+  for (int i = 0; i < l->n; i++) {
+    if (x->pos[i].kind != TP_INDEX) return 0;
+    l->idx[i] = x->pos[i].idx[0];
+    for (int j = 0; j < i; j++)
+      if (l->idx[j] == l->idx[i]) return 0;
+  }
+  return 1;
+}
+
+static int has(const Layout *l, const TirIndex *ix) {
+  for (int i = 0; i < l->n; i++)
+    if (l->idx[i] == ix) return 1;
+  return 0;
+}
+
+/* Splits sum(k: X * Y) (times or divided by an index-free scalar). */
+static int product_core(const TirExpr *body, const TirExpr **prod, const TirExpr **alpha, int *divides) {
+  *alpha = NULL;
+  *divides = 0;
+  if (body->kind == TX_BINARY && (body->op == TK_STAR || body->op == TK_SLASH) &&
+      (body->b->kind == TX_CONST || body->b->kind == TX_READ || body->b->kind == TX_MATH ||
+       body->b->kind == TX_DIM || body->b->kind == TX_CONVERT) && body->a->kind == TX_REDUCE) {
+    *alpha = body->b;
+    *divides = body->op == TK_SLASH;
+    body = body->a;
+  }
+  if (body->kind == TX_REDUCE && body->op == RED_SUM) body = body->a;
+  if (body->kind != TX_BINARY || body->op != TK_STAR) return 0;
+  *prod = body;
+  return 1;
+}
+
+/* The sub-sequence of l made of indices in set s (in l's order). */
+static void only(const Layout *l, const Layout *s, Layout *out) {
+  out->n = 0;
+  for (int i = 0; i < l->n; i++)
+    if (has(s, l->idx[i])) out->idx[out->n++] = l->idx[i];
+}
+
+static int same_seq(const Layout *x, int at, const Layout *y) {
+  for (int i = 0; i < y->n; i++)
+    if (x->idx[at + i] != y->idx[i]) return 0;
+  return 1;
+}
+
+static Dim product(const Layout *l) {
+  Dim d = dim_const(1);
+  for (int i = 0; i < l->n; i++) dim_mul(d, l->idx[i]->range, &d);
+  return d;
+}
+
+/* Is x laid out as [batch, p, q] (flag 0) or [batch, q, p] (flag 1)? */
+static int blocks(const Layout *x, const Layout *batch, const Layout *p, const Layout *q, int *flag) {
+  if (x->n != batch->n + p->n + q->n || !same_seq(x, 0, batch)) return 0;
+  if (same_seq(x, batch->n, p) && same_seq(x, batch->n + p->n, q)) { *flag = 0; return 1; }
+  if (same_seq(x, batch->n, q) && same_seq(x, batch->n + q->n, p)) { *flag = 1; return 1; }
+  return 0;
+}
+
+/* Tries out[batch, M, N] = a[batch, M|K] b[batch, K|N]. */
+static int try_order(const Layout *o, const Layout *a, const Layout *b, GemmShape *g) {
+  Layout batch = {0}, m = {0}, n = {0}, k = {0};
+  for (int i = 0; i < o->n; i++) {
+    const TirIndex *ix = o->idx[i];
+    if (has(a, ix) && has(b, ix)) batch.idx[batch.n++] = ix;
+    else if (has(a, ix)) m.idx[m.n++] = ix;
+    else if (has(b, ix)) n.idx[n.n++] = ix;
+    else return 0;   /* a broadcast output index */
+  }
+  for (int i = 0; i < a->n; i++)
+    if (!has(o, a->idx[i])) {
+      if (!has(b, a->idx[i])) return 0;  /* summed in a alone */
+      k.idx[k.n++] = a->idx[i];
+    }
+  for (int i = 0; i < b->n; i++)
+    if (!has(o, b->idx[i]) && !has(a, b->idx[i])) return 0;
+  /* out must be [batch, M, N] */
+  if (!same_seq(o, 0, &batch) || !same_seq(o, batch.n, &m) || !same_seq(o, batch.n + m.n, &n)) return 0;
+  Layout kb;
+  only(b, &k, &kb);
+  if (kb.n != k.n || !same_seq(&kb, 0, &k)) return 0;  /* K in the same order in both */
+  if (!blocks(a, &batch, &m, &k, &g->ta) || !blocks(b, &batch, &k, &n, &g->tb)) return 0;
+  g->batch = product(&batch);
+  g->m = product(&m);
+  g->n = product(&n);
+  g->k = product(&k);
+  return 1;
+}
+
+int gemm_match(const TirOp *op, GemmShape *g) {
+  memset(g, 0, sizeof *g);
+  const TirVar *out = op->out;
+  if (op->kind != TO_EINSUM || !out || (out->type->elem != ELEM_F32 && out->type->elem != ELEM_F64)) return 0;
+  const TirExpr *prod;
+  if (!product_core(op->body, &prod, &g->alpha, &g->alpha_divides)) return 0;
+  Layout o = {0}, a, b;
+  for (int i = 0; i < out->type->rank; i++) {
+    if (op->opos[i].kind != TP_INDEX || o.n == MAXI) return 0;
+    o.idx[o.n++] = op->opos[i].idx[0];
+  }
+  if (!plain_access(prod->a, &a) || !plain_access(prod->b, &b)) return 0;
+  if (prod->a->elem != out->type->elem || prod->b->elem != out->type->elem) return 0;
+  /* += into an operand would read what it writes */
+  if (op->accumulate && (prod->a->var == out || prod->b->var == out)) return 0;
+  if (try_order(&o, &a, &b, g)) { g->a = prod->a->var; g->b = prod->b->var; return 1; }
+  if (try_order(&o, &b, &a, g)) { g->a = prod->b->var; g->b = prod->a->var; return 1; }
+  return 0;
+}
