@@ -3,6 +3,7 @@
 #   make check   install missing packages, build, run every test
 #   make demo    install missing packages, build, run an example
 #   make bench   benchmarks against numpy
+#   make install PREFIX=DIR   tnsc, runtime, header, tnsrt.pc, CMake helper, stdlib
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= 2

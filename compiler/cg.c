@@ -453,26 +453,29 @@ static void make_slots(Cg *g, const TirFunc *f) {
   LLVMBuildStore(g->b, LLVMConstInt(g->i32, 0, 0), g->status);
 }
 
-/* Parameters: sizes into their slots, tensors by pointer (not ours),
- * scalars by value. */
-static void bind_params(Cg *g, const TirFunc *f) {
-  int k = 0;
+/* Parameters: sizes into their slots, result pointers named. */
+static void bind_sizes(Cg *g, const TirFunc *f) {
   for (int i = 0; i < f->sizes.n; i++) {
     const TirSize *s = f->sizes.items[i];
     if (s->kind == TS_PARAM) LLVMBuildStore(g->b, LLVMGetParam(g->llfn, (unsigned)s->param), g->size_slot[i]);
   }
-  k = f->nsize_params;
+  int k = f->nsize_params + f->params.n;
+  g->outs = calloc((size_t)f->results.n + 1, sizeof *g->outs);
+  for (int i = 0; i < f->results.n; i++, k++) {
+    g->outs[i] = LLVMGetParam(g->llfn, (unsigned)k);
+    LLVMSetValueName2(g->outs[i], "out", 3);
+  }
+}
+
+/* Tensors by pointer (not ours to free), scalars by value. */
+static void bind_params(Cg *g, const TirFunc *f) {
+  int k = f->nsize_params;
   for (int i = 0; i < f->params.n; i++, k++) {
     const TirVar *v = f->params.items[i];
     LLVMValueRef p = LLVMGetParam(g->llfn, (unsigned)k);
     LLVMSetValueName2(p, v->name, strlen(v->name));
     if (v->type->rank > 0) LLVMBuildStore(g->b, p, g->slot[v->id]);
     else LLVMBuildStore(g->b, LLVMBuildLoad2(g->b, cg_reg_type(g, v->type->elem), p, v->name), g->slot[v->id]);
-  }
-  g->outs = calloc((size_t)f->results.n + 1, sizeof *g->outs);
-  for (int i = 0; i < f->results.n; i++, k++) {
-    g->outs[i] = LLVMGetParam(g->llfn, (unsigned)k);
-    LLVMSetValueName2(g->outs[i], "out", 3);
   }
 }
 
@@ -497,8 +500,9 @@ static void emit_func(Cg *g, const TirFunc *f) {
   g->exit_bb = cg_block(g, "exit");
   LLVMPositionBuilderAtEnd(g->b, entry);
   make_slots(g, f);
-  bind_params(g, f);
+  bind_sizes(g, f);
   if (f->exported) cg_abi_checks(g, f); /* C callers get checked arguments */
+  bind_params(g, f);                    /* ... before a scalar is read */
   LLVMBasicBlockRef start = cg_block(g, "start");
   LLVMBuildBr(g->b, start);
   LLVMPositionBuilderAtEnd(g->b, start);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "config.h"
 #include "sema.h"
 
 /* The stdlib is found beside the source tree in a build, under the install
@@ -10,8 +11,11 @@
 static const char *find_stdlib(void) {
   const char *env = getenv("TNS_STDLIB");
   if (env && *env) return env;
+  static TnsPaths paths;   /* beside the running tnsc: build tree or PREFIX */
+  config_paths(&paths);
   struct stat st;
-  if (stat(TNS_STDLIB_DIR, &st) == 0) return TNS_STDLIB_DIR;
+  if (stat(paths.stdlib_dir, &st) == 0) return paths.stdlib_dir;
+  if (stat(TNS_STDLIB_DIR, &st) == 0) return TNS_STDLIB_DIR;   /* unit tests */
   return TNS_INSTALL_STDLIB_DIR;
 }
 

@@ -31,7 +31,7 @@ static int instantiate(Compiler *c, TirProgram *p, Node *prog, const char *spec)
   }
   if (!n) goto bad;
   if (tir_instantiate(p, &c->names, prog, name, elems, n)) return 0;
-  fprintf(stderr, "tnsc: --instantiate %s: no function '%s'\n", spec, name);
+  fprintf(stderr, "tnsc: --instantiate %s: no generic function '%s' (a function without type parameters is exported as it is)\n", spec, name);
   return 1;
 bad:
   fprintf(stderr, "tnsc: --instantiate takes NAME:TYPE[,TYPE...], e.g. softmax_rows:f32 (got '%s')\n", spec);

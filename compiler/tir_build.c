@@ -28,6 +28,7 @@ typedef struct Builder {
   int telems[MAX_TPARAMS];
   int ntparams;
   int ntemps;
+  Node *root;           /* the main file: only its defs are exported */
   const int *forced;    /* tir_instantiate: element types asked for */
   int nforced;
 } Builder;
@@ -59,6 +60,9 @@ static int concrete_elem(Builder *b, int elem, const char *tparam) {
   if (elem != ELEM_PARAM) return elem;
   for (int i = 0; i < b->ntparams; i++)
     if (b->tparams[i] == tparam) return b->telems[i];
+  /* a builtin's result that lost the parameter's name: with one type
+   * parameter there is no doubt which it is */
+  if (!tparam && b->ntparams == 1) return b->telems[0];
   TNS_BUG("unbound type parameter after sema");
 }
 
@@ -299,8 +303,12 @@ static TirExpr *build_reduce(Builder *b, Node *e) {
   x->idx = arena_alloc(b->a, sizeof(TirIndex *) * (size_t)x->n);
   for (int i = 0; i < x->n; i++) x->idx[i] = index_of(b, e->list.items[i]->sym);
   x->a = build_expr(b, e->a);
+  int want = x->elem;
+  /* softmax and logsumexp of integers (a generic def instantiated for
+   * i32): computed in f64, converted back like numpy's astype */
+  if ((e->op == RED_SOFTMAX || e->op == RED_LOGSUMEXP) && !elem_is_float(want)) x->elem = ELEM_F64;
   if (e->op != RED_ARGMAX && e->op != RED_ARGMIN) x->a = xconvert(b, x->a, x->elem);
-  return x;
+  return xconvert(b, x, want);
 }
 
 static int is_compare(int op) {
@@ -934,6 +942,12 @@ static void func_sizes(Builder *b, TirFunc *f) {
   }
 }
 
+static int defined_in(Node *prog, Node *def) {
+  for (int i = 0; prog && i < prog->list.n; i++)
+    if (prog->list.items[i] == def) return 1;
+  return 0;
+}
+
 /* A def specialised for the element types its type parameters have at
  * this call (a caller's own parameters already resolved). */
 static TirFunc *get_func(Builder *b, Symbol *y, Node *call) {
@@ -945,7 +959,7 @@ static TirFunc *get_func(Builder *b, Symbol *y, Node *call) {
   f = arena_alloc(b->a, sizeof *f);
   f->def = def;
   f->source_name = def->name;
-  f->exported = def->name[0] != '_' && b->ntparams == 0;
+  f->exported = def->name[0] != '_' && b->ntparams == 0 && defined_in(b->root, def);
   f->elems = arena_alloc(b->a, sizeof(int) * (size_t)(b->ntparams + 1));
   memcpy(f->elems, b->telems, sizeof(int) * (size_t)b->ntparams);
   char *name = arena_printf(b->a, "%s", def->name);
@@ -973,11 +987,13 @@ static TirFunc *get_func(Builder *b, Symbol *y, Node *call) {
   return f;
 }
 
-static void build_module(Builder *b, Node *prog, int with_main) {
+/* Imported functions are compiled where used, never exported: two
+ * objects importing one module must link together. */
+static void build_module(Builder *b, Node *prog, int with_main, int imported) {
   for (int i = 0; i < prog->list.n; i++) {
     Node *st = prog->list.items[i];
-    if (st->kind == N_IMPORT && st->c) build_module(b, st->c, 0);
-    if (st->kind != N_DEF || !st->sym) continue;
+    if (st->kind == N_IMPORT && st->c) build_module(b, st->c, 0, 1);
+    if (st->kind != N_DEF || !st->sym || imported) continue;
     int generic = 0;
     for (int k = 0; k < st->list.n; k++) generic |= st->list.items[k]->type->elem == ELEM_PARAM;
     if (!generic) get_func(b, st->sym, NULL);
@@ -1003,7 +1019,8 @@ TirProgram *tir_build(Arena *a, StrTab *names, Node *prog, int with_main) {
   b.names = names;
   b.prog = arena_alloc(a, sizeof *b.prog);
   b.prog->arena = a;
-  build_module(&b, prog, with_main);
+  b.root = prog;
+  build_module(&b, prog, with_main, 0);
   return b.prog;
 }
 
@@ -1023,6 +1040,9 @@ static Node *find_def(Node *prog, const char *name) {
 TirFunc *tir_instantiate(TirProgram *p, StrTab *names, Node *prog, const char *name, const int *elems, int n) {
   Node *def = find_def(prog, name);
   if (!def) return NULL;
+  int generic = 0;
+  for (int k = 0; k < def->list.n; k++) generic |= def->list.items[k]->type->elem == ELEM_PARAM;
+  if (!generic) return NULL;
   Builder b;
   memset(&b, 0, sizeof b);
   b.a = p->arena;
@@ -1030,6 +1050,7 @@ TirFunc *tir_instantiate(TirProgram *p, StrTab *names, Node *prog, const char *n
   b.prog = p;
   b.forced = elems;
   b.nforced = n;
+  b.root = prog;
   TirFunc *f = get_func(&b, def->sym, NULL);
   char *sym = arena_printf(b.a, "%s", name);
   for (int i = 0; i < n; i++) sym = arena_printf(b.a, "%s_%s", sym, ast_elem_name(elems[i]));
