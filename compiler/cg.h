@@ -13,6 +13,8 @@ typedef struct CgOptions {
   const char *features; /* NULL: the host's */
   int pic;              /* position-independent code (objects, libraries) */
   int exe_main;         /* add `main` running the top-level statements */
+  double memory_limit;  /* contract pass: largest intermediate (elements) */
+  const char *dump_after; /* print TIR after this pass */
 } CgOptions;
 
 /* Builds the module for p in ctx; every function returns an i32 status. */

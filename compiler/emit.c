@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "cg.h"
 #include "config.h"
+#include "run.h"
 #include "tir.h"
 #include "tns_runtime.h"
 
@@ -178,8 +179,10 @@ int emit_file(Compiler *c, const char *path, const EmitOptions *o) {
   TirProgram *p = tir_build(c->arena, &c->names, prog, o->kind == EMIT_EXE);
   for (int i = 0; i < o->ninstantiate; i++)
     if (instantiate(c, p, prog, o->instantiate[i])) return 1;
+  CgOptions co = {.opt_level = o->opt_level, .pic = 1, .exe_main = o->kind == EMIT_EXE,
+                  .memory_limit = o->memory_limit};
+  run_passes(p, &co);
   if (tir_verify(p, stderr)) return 2;
-  CgOptions co = {.opt_level = o->opt_level, .pic = 1, .exe_main = o->kind == EMIT_EXE};
   int native = o->cpu && strcmp(o->cpu, "native") == 0;
   co.cpu = native ? NULL : o->cpu ? o->cpu : "x86-64-v3";
   co.features = native ? NULL : "";

@@ -12,6 +12,7 @@ typedef struct EmitOptions {
   const char *header;       /* -H, or NULL */
   const char *cpu;          /* --target-cpu; NULL: x86-64-v3 */
   int opt_level;
+  double memory_limit;
   const char *instantiate[32];  /* NAME:f32[,f64] */
   int ninstantiate;
 } EmitOptions;

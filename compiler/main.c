@@ -10,6 +10,8 @@
 #include "emit.h"
 #include "config.h"
 #include "repl.h"
+#include "explain.h"
+#include "passes.h"
 #include <llvm-c/TargetMachine.h>
 
 typedef int (*CommandFn)(int argc, char **argv);
@@ -19,6 +21,7 @@ static int cmd_emit(int argc, char **argv);
 static int cmd_config(int argc, char **argv);
 static int cmd_run(int argc, char **argv);
 static int cmd_repl(int argc, char **argv);
+static int cmd_explain(int argc, char **argv);
 static int cmd_obj(int argc, char **argv);
 static int cmd_lib(int argc, char **argv);
 static int cmd_build(int argc, char **argv);
@@ -30,7 +33,7 @@ static int cmd_build(int argc, char **argv);
   CMD("build", cmd_build, "build FILE.tns -o EXE     an executable running the top-level statements") \
   CMD("obj", cmd_obj, "obj FILE.tns -o F.o [-H F.h]  C-callable object file") \
   CMD("lib", cmd_lib, "lib FILE.tns -o libF.so [-H F.h]  shared library") \
-  CMD("explain", NULL, "explain [--json] FILE.tns  contraction paths and costs") \
+  CMD("explain", cmd_explain, "explain [--json] FILE.tns  contraction paths and costs") \
   CMD("emit", cmd_emit, "emit tokens|ast|tir|llvm|asm FILE.tns  print a compiler stage") \
   CMD("check", cmd_check, "check FILE.tns...        report errors, run nothing") \
   CMD("config", cmd_config, "config --cflags|--libs   flags for linking tnsc objects")
@@ -51,6 +54,9 @@ static void usage(FILE *f) {
   fputs("\noptions:\n"
         "  -I DIR        search DIR for imports\n"
         "  -O0..-O3      optimisation level (default -O2; -O0 is the naive reference)\n"
+        "  --memory-limit=N     largest intermediate of a contraction, in elements\n"
+        "  --dump-after=PASS    print the TIR after a pass (contract)\n"
+        "  --json        explain: machine-readable output\n"
         "  -o FILE       output of obj, lib, build\n"
         "  -H FILE       also write a C header (obj, lib)\n"
         "  --target-cpu=CPU     native, x86-64-v3 (default for obj/lib/build), ...\n"
@@ -66,6 +72,9 @@ static void version(void) {
 }
 
 static int opt_level = 2;
+static double memory_limit;
+static const char *dump_after;
+static int want_json;
 
 /* Collects -O and -I DIR options into c; leaves files in files[]. Returns the
  * number of files, or -1 after printing a usage error. */
@@ -75,6 +84,12 @@ static int parse_common(Compiler *c, int argc, char **argv, char **files, int ma
     const char *a = argv[i];
     if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) {
       opt_level = a[2] - '0';
+    } else if (strncmp(a, "--memory-limit=", 15) == 0) {
+      memory_limit = strtod(a + 15, NULL);
+    } else if (strncmp(a, "--dump-after=", 13) == 0) {
+      dump_after = a + 13;
+    } else if (strcmp(a, "--json") == 0) {
+      want_json = 1;
     } else if (strcmp(a, "-I") == 0 && i + 1 < argc) {
       compiler_add_include(c, argv[++i]);
     } else if (strncmp(a, "-I", 2) == 0 && a[2]) {
@@ -107,7 +122,7 @@ static int cmd_check(int argc, char **argv) {
 
 /* LLVM IR or assembly of a program, optimised at the -O level. */
 static int emit_code(Compiler *c, const char *path, int assembly) {
-  CgOptions o = {.opt_level = opt_level};
+  CgOptions o = {.opt_level = opt_level, .memory_limit = memory_limit, .dump_after = dump_after};
   LLVMTargetMachineRef tm = cg_target_machine(&o);
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMModuleRef m = tm ? run_compile(c, path, ctx, &o, tm) : NULL;
@@ -142,7 +157,7 @@ static int cmd_run(int argc, char **argv) {
   int n = parse_common(c, argc, argv, files, 1);
   int rc = 2;
   if (n == 1) {
-    CgOptions o = {.opt_level = opt_level};
+    CgOptions o = {.opt_level = opt_level, .memory_limit = memory_limit, .dump_after = dump_after};
     rc = run_file(c, files[0], &o);
   } else {
     fputs("tnsc run: expected one program: tnsc run [-O0..-O3] FILE.tns\n", stderr);
@@ -172,7 +187,9 @@ static int cmd_emit(int argc, char **argv) {
   } else if (strcmp(what, "tir") == 0) {
     Node *prog = compiler_check_file(c, files[0]);
     TirProgram *p = prog ? tir_build(c->arena, &c->names, prog, 1) : NULL;
-    if (p && tir_verify(p, stderr) == 0) tir_print(stdout, p);
+    CgOptions o = {.opt_level = opt_level, .memory_limit = memory_limit, .dump_after = dump_after};
+    if (p) run_passes(p, &o);
+    if (p && tir_verify(p, stderr) == 0 && !dump_after) tir_print(stdout, p);
     rc = p ? 0 : 1;
   } else if (strcmp(what, "llvm") == 0 || strcmp(what, "asm") == 0) {
     rc = emit_code(c, files[0], strcmp(what, "asm") == 0);
@@ -183,6 +200,28 @@ static int cmd_emit(int argc, char **argv) {
   } else {
     fprintf(stderr, "tnsc emit: unknown stage '%s' (tokens, ast, tir, llvm, asm)\n", what);
     rc = 2;
+  }
+  compiler_free(c);
+  return rc;
+}
+
+/* tnsc explain [--json] [--memory-limit=N] FILE: the contraction paths */
+static int cmd_explain(int argc, char **argv) {
+  char *files[1];
+  Compiler *c = compiler_new(stderr);
+  int n = parse_common(c, argc, argv, files, 1), rc = 2;
+  if (n == 1) {
+    Node *prog = compiler_check_file(c, files[0]);
+    rc = 1;
+    if (prog) {
+      TirProgram *p = tir_build(c->arena, &c->names, prog, 1);
+      PassOptions po = {.memory_limit = memory_limit, .dump_after = dump_after};
+      passes_run(p, &po);
+      explain_print(stdout, p, want_json);
+      rc = 0;
+    }
+  } else {
+    fputs("tnsc explain: usage: tnsc explain [--json] [--memory-limit=N] FILE.tns\n", stderr);
   }
   compiler_free(c);
   return rc;
@@ -244,6 +283,7 @@ static int cmd_emit_kind(int argc, char **argv, EmitKind kind, const char *what)
   Compiler *c = compiler_new(stderr);
   int n = parse_common(c, nrest, rest, files, 1), rc = 2;
   o.opt_level = opt_level;
+  o.memory_limit = memory_limit;
   if (n != 1 || !o.out) fprintf(stderr, "tnsc %s: usage: tnsc %s FILE.tns -o OUT%s\n", what, what, kind == EMIT_EXE ? "" : " [-H HEADER.h]");
   else if (kind == EMIT_EXE && o.header) fprintf(stderr, "tnsc build: -H is for obj and lib\n");
   else rc = emit_file(c, files[0], &o);

@@ -23,6 +23,7 @@
 #include "grammar.h"
 #include "jit.h"
 #include "run.h"
+#include "explain.h"
 #include "sema.h"
 #include "tir.h"
 #include "tns_runtime.h"
@@ -55,7 +56,7 @@ typedef struct Session {
   int quit, status;
 } Session;
 
-typedef enum Mode { RUN, TYPE_ONLY, SHOW_TIR, TIME_IT } Mode;
+typedef enum Mode { RUN, TYPE_ONLY, SHOW_TIR, EXPLAIN, TIME_IT } Mode;
 
 /* ---- values ---- */
 
@@ -320,8 +321,10 @@ static int execute(Session *s, Compiler *c, Input *in, Mode mode) {
   if (!entry) return 1;
   entry->exported = 1;
   entry->array_results = 1;
-  if (mode == SHOW_TIR) { tir_print(stdout, p); return 0; }
   CgOptions co = {.opt_level = s->o->opt_level};
+  run_passes(p, &co);
+  if (mode == SHOW_TIR) { tir_print(stdout, p); return 0; }
+  if (mode == EXPLAIN) { explain_print(stdout, p, 0); return 0; }
   LLVMTargetMachineRef tm = cg_target_machine(&co);
   LLVMModuleRef m = cg_module(jit_context(s->jit), p, &co);
   int bad = !tm || cg_optimize(m, tm, &co);
@@ -405,7 +408,7 @@ static const char *const help_text =
     "  :help            this text\n"
     "  :quit            leave (also Ctrl-D)\n"
     "  :type EXPR       the type of an expression, without running it\n"
-    "  :explain STMT    the tensor operations a statement becomes\n"
+    "  :explain STMT    contraction path, step kinds and FLOPs of a statement\n"
     "  :tir STMT        the tensor IR of a statement\n"
     "  :llvm NAME       the LLVM IR of function NAME\n"
     "  :time STMT       run a statement 7 times, print the median time\n"
@@ -489,7 +492,8 @@ static int command(Session *s, const char *line, int *quit) {
     free(t);
     return rc;
   }
-  if (IS(":tir") || IS(":explain")) return evaluate(s, arg, "<input>", SHOW_TIR);
+  if (IS(":tir")) return evaluate(s, arg, "<input>", SHOW_TIR);
+  if (IS(":explain")) return evaluate(s, arg, "<input>", EXPLAIN);
   if (IS(":time")) return evaluate(s, arg, "<input>", TIME_IT);
   if (IS(":llvm")) return show_llvm(s, arg);
   if (IS(":load")) {

@@ -3,14 +3,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include "jit.h"
+#include "passes.h"
 #include "tir.h"
 #include "tns_runtime.h"
+
+/* -O1 and above optimise the TIR; -O0 is the naive reference. */
+void run_passes(TirProgram *p, const CgOptions *o) {
+  if (o->opt_level == 0) return;
+  PassOptions po = {.memory_limit = o->memory_limit, .dump_after = o->dump_after};
+  passes_run(p, &po);
+}
 
 LLVMModuleRef run_compile(Compiler *c, const char *path, LLVMContextRef ctx, const CgOptions *o,
                           LLVMTargetMachineRef tm) {
   Node *prog = compiler_check_file(c, path);
   if (!prog) return NULL;
   TirProgram *p = tir_build(c->arena, &c->names, prog, 1);
+  run_passes(p, o);
 #ifndef NDEBUG
   if (tir_verify(p, stderr)) return NULL;
 #endif

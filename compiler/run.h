@@ -3,6 +3,7 @@
 #define TNS_RUN_H
 #include "cg.h"
 #include "compile.h"
+#include "tir.h"
 
 /* Exit status: 0 ran, 1 compile error, 2 run-time error (printed as
  * `file:line:col: error: message` with the source line). */
@@ -11,6 +12,8 @@ int run_file(Compiler *c, const char *path, const CgOptions *o);
  * after printing the errors. */
 LLVMModuleRef run_compile(Compiler *c, const char *path, LLVMContextRef ctx, const CgOptions *o,
                           LLVMTargetMachineRef tm);
+/* The TIR passes for the options' -O level. */
+void run_passes(TirProgram *p, const CgOptions *o);
 /* Prints the last run-time error with its source location. */
 void run_report_error(Compiler *c, const char *fallback_path);
 

@@ -167,6 +167,7 @@ typedef struct TirProgram {
   Arena *arena;
   PtrVec funcs;
   TirFunc *main;        /* top-level statements; NULL for a library */
+  PtrVec contracts;     /* ContractInfo (passes.h) of contracted statements */
 } TirProgram;
 
 /* tir_build.c: typed AST -> TIR. Specialises generic functions per call. */

@@ -67,13 +67,16 @@ static int line_length(const char *text, int n, int line) {
   return end - start;
 }
 
-/* Whether the diagnostics hold `path:LINE:COL: error:` inside text. */
+/* Whether the diagnostics hold `path:LINE:COL: error:` inside text, or an
+ * error in an imported file with a `note:` pointing into text (the
+ * import that brought it in). */
 static int has_located_error(const char *out, const char *path, const char *text, int n) {
   size_t plen = strlen(path);
   for (const char *p = out; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
     int line, col, used = 0;
     if (strncmp(p, path, plen) != 0 || p[plen] != ':') continue;
-    if (sscanf(p + plen + 1, "%d:%d: error:%n", &line, &col, &used) != 2 || used == 0) continue;
+    if (sscanf(p + plen + 1, "%d:%d: error:%n", &line, &col, &used) != 2 || used == 0)
+      if (sscanf(p + plen + 1, "%d:%d: note:%n", &line, &col, &used) != 2 || used == 0) continue;
     int len = line_length(text, n, line);
     if (len >= 0 && col >= 1 && col <= len + 1) return 1;
   }

@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""make bench: the contraction workloads of bench/workloads.tns, compiled by
+`tnsc lib` and called through the C ABI (ctypes), against numpy in the same
+run: einsum(optimize=True) and the best hand-written form. Medians of
+several runs, at 1 and 2 threads; prints times, GFLOP/s and speed-ups.
+
+usage: run.py TNSC [--threads 1,2] [--quick]"""
+import ctypes, math, os, subprocess, sys, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def parent(argv):
+    tnsc = os.path.abspath(argv[1])
+    quick = "--quick" in argv
+    threads = [1, 2]
+    if "--threads" in argv:
+        threads = [int(t) for t in argv[argv.index("--threads") + 1].split(",")]
+    out = tempfile.mkdtemp()
+    lib = os.path.join(out, "libworkloads.so")
+    subprocess.check_call([tnsc, "lib", os.path.join(HERE, "workloads.tns"), "-o", lib, "--target-cpu=native"])
+    rows = []
+    for t in threads:
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t), TNS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t))
+        env.pop("OPENBLAS_CORETYPE", None)   # they slow current numpy (see the env notes)
+        env.pop("OPENBLAS_L2_SIZE", None)
+        res = subprocess.run([sys.executable, __file__, "--child", lib, str(t)] + (["--quick"] if quick else []),
+                             env=env, capture_output=True, text=True)
+        sys.stderr.write(res.stderr)
+        if res.returncode:
+            print(res.stdout)
+            sys.exit(res.returncode)
+        rows += [line.split("\t") for line in res.stdout.strip().splitlines()]
+    report(rows)
+
+
+def report(rows):
+    print(f"{'workload':<28}{'thr':>4}{'tnsc ms':>11}{'numpy ms':>11}  {'numpy form':<22}{'GFLOP/s':>9}{'speed-up':>10}")
+    by_threads = {}
+    for name, t, ms, nms, form, gf, ok in rows:
+        sp = float(nms) / float(ms)
+        by_threads.setdefault(t, []).append((name, sp))
+        flag = "" if ok == "ok" else "  WRONG RESULT"
+        print(f"{name:<28}{t:>4}{float(ms):>11.3f}{float(nms):>11.3f}  {form:<22}{float(gf):>9.1f}{sp:>9.2f}x{flag}")
+    for t, sps in by_threads.items():
+        geo = math.exp(sum(math.log(s) for _, s in sps) / len(sps))
+        worst = min(sps, key=lambda x: x[1])
+        print(f"threads {t}: geometric mean speed-up {geo:.2f}x, lowest {worst[1]:.2f}x ({worst[0]})")
+    if any(r[6] != "ok" for r in rows):
+        sys.exit(1)
+
+
+def median_ms(fn, budget):
+    fn()  # warm up
+    times = []
+    start = time.perf_counter()
+    while len(times) < 3 or (len(times) < 15 and time.perf_counter() - start < budget):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def child(lib_path, threads, quick):
+    import numpy as np
+    lib = ctypes.CDLL(lib_path)
+    rng = np.random.default_rng(0)
+    budget = 0.3 if quick else 1.5
+
+    def call(name, sizes, args, out_shape, dtype=np.float64):
+        f = getattr(lib, name)
+        out = np.empty(out_shape, dtype=dtype)
+        c_args = [ctypes.c_int64(s) for s in sizes] + [a.ctypes.data_as(ctypes.c_void_p) for a in args] + \
+                 [out.ctypes.data_as(ctypes.c_void_p)]
+        f.restype = ctypes.c_int
+
+        def run():
+            if f(*c_args) != 0:
+                raise RuntimeError(f"{name} failed")
+        return run, out
+
+    def bench(label, name, sizes, args, out_shape, flops, forms, dtype=np.float64):
+        run, out = call(name, sizes, args, out_shape, dtype)
+        ms = median_ms(run, budget)
+        best = None
+        for form, fn in forms:
+            nms = median_ms(fn, budget)
+            if best is None or nms < best[0]:
+                best = (nms, form, fn)
+        ref = best[2]()
+        tol = 1e-3 if dtype == np.float32 else 1e-8
+        ok = np.allclose(out, ref, rtol=tol, atol=tol * max(1.0, float(np.abs(ref).max())))
+        print(f"{label}\t{threads}\t{ms:.4f}\t{best[0]:.4f}\t{best[1]}\t{flops / ms / 1e6:.2f}\t{'ok' if ok else 'bad'}")
+        sys.stdout.flush()
+
+    r = lambda *s: rng.standard_normal(s)
+    n = 1024 if quick else 2048
+    A, B = r(n, n), r(n, n)
+    bench(f"gemm {n}^3 f64", "gemm", [n, n, n], [A, B], (n, n), 2 * n**3,
+          [("matmul", lambda: A @ B), ("einsum", lambda: np.einsum("ik,kj->ij", A, B, optimize=True))])
+    A32, B32 = A.astype(np.float32), B.astype(np.float32)
+    bench(f"gemm {n}^3 f32", "gemm32", [n, n, n], [A32, B32], (n, n), 2 * n**3,
+          [("matmul", lambda: A32 @ B32)], np.float32)
+    a, b = 1000, 20
+    M1, M2, M3, M4 = r(a, b), r(b, a), r(a, b), r(b, a)
+    bench("chain 1000x20x1000x20x1000", "chain", [a, b, a, b, a], [M1, M2, M3, M4], (a, a), 2 * (3 * a * b * b) + 2 * a * a * b,
+          [("matmul ((AB)... best", lambda: M1 @ (M2 @ M3) @ M4),
+           ("einsum", lambda: np.einsum("ij,jk,kl,lm->im", M1, M2, M3, M4, optimize=True))])
+    t = 32 if quick else 64
+    T4, C = r(t, t, t, t), r(t, t)
+    bench(f"4-index transform n={t}", "transform4", [t], [T4, C], (t, t, t, t), 8 * t**5,
+          [("tensordot x4", lambda: np.tensordot(np.tensordot(np.tensordot(np.tensordot(T4, C, (0, 0)), C, (0, 0)), C, (0, 0)), C, (0, 0))),
+           ("einsum", lambda: np.einsum("pa,qb,rc,sd,pqrs->abcd", C, C, C, C, T4, optimize=True))])
+    m, rk = (128 if quick else 256), 32
+    X, Bm, Cm = r(m, m, m), r(m, rk), r(m, rk)
+    bench(f"MTTKRP {m}^3 rank {rk}", "mttkrp", [m, m, m, rk], [X, Bm, Cm], (m, rk), 3 * m**3 * rk,
+          [("reshape @ khatri-rao", lambda: X.reshape(m, m * m) @ (Bm[:, None, :] * Cm[None, :, :]).reshape(m * m, rk)),
+           ("einsum", lambda: np.einsum("abc,bq,cq->aq", X, Bm, Cm, optimize=True))])
+    g, big = 32, (128 if quick else 256)
+    G, U, V, W = r(g, g, g), r(big, g), r(big, g), r(big, g)
+    bench(f"Tucker {g}^3 -> {big}^3", "tucker", [g, g, g, big, big, big], [G, U, V, W], (big, big, big),
+          2 * (big * g**3 + big * big * g * g + big**3 * g),
+          [("tensordot x3", lambda: np.tensordot(np.tensordot(np.tensordot(G, U, (0, 1)), V, (0, 1)), W, (0, 1))),
+           ("einsum", lambda: np.einsum("abc,ia,jb,kc->ijk", G, U, V, W, optimize=True))])
+    nb, s = 64, (128 if quick else 256)
+    Ab, Bb = r(nb, s, s), r(nb, s, s)
+    bench(f"batched {nb}x{s}^3", "batched", [nb, s, s, s], [Ab, Bb], (nb, s, s), 2 * nb * s**3,
+          [("matmul", lambda: Ab @ Bb), ("einsum", lambda: np.einsum("bij,bjk->bik", Ab, Bb, optimize=True))])
+    p = 32
+    Ap, Bp = r(p, p, p, p), r(p, p, p, p)
+    bench(f"permuted {p}^4 avxu,uvyt", "permuted", [p] * 6, [Ap, Bp], (p, p, p, p), 2 * p**6,
+          [("einsum", lambda: np.einsum("avxu,uvyt->axyt", Ap, Bp, optimize=True)),
+           ("tensordot", lambda: np.tensordot(Ap, Bp, ((1, 3), (1, 0))))])
+    k = 100000
+    As, Bs = r(k, 4, 4), r(k, 4, 4)
+    bench("100000 4x4 products", "batched", [k, 4, 4, 4], [As, Bs], (k, 4, 4), 2 * k * 64,
+          [("matmul", lambda: As @ Bs), ("einsum", lambda: np.einsum("bij,bjk->bik", As, Bs, optimize=True))])
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], int(sys.argv[3]), "--quick" in sys.argv)
+    else:
+        parent(sys.argv)

@@ -1,0 +1,14 @@
+#!/bin/sh
+# make bench: REPL latency and the contraction workloads against numpy.
+BUILD=${1:-build}
+PY=/usr/bin/python3
+if ! $PY -c "import numpy" 2>/dev/null; then
+  if [ "$(id -u)" = 0 ]; then apt-get install -y -qq python3-numpy >/dev/null; fi
+fi
+if ! $PY -c "import numpy" 2>/dev/null; then
+  echo "bench: numpy is not installed for $PY (apt-get install python3-numpy); workloads not run"
+  exit 1
+fi
+echo "== $(date -u +%Y-%m-%d) $(uname -m), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+sh "$(dirname "$0")/repl_latency.sh" "$BUILD/tnsc"
+$PY "$(dirname "$0")/run.py" "$BUILD/tnsc" "$@"

@@ -1,0 +1,51 @@
+/* passes.h — the optimisation passes over TIR, run in order by passes.c
+ * (architecture.md). Each pass is one file in passes/ with one entry
+ * point. -O0 runs none of them: the naive lowering is the oracle. */
+#ifndef TNS_PASSES_H
+#define TNS_PASSES_H
+#include <stdio.h>
+#include "tir.h"
+
+typedef struct PassOptions {
+  double memory_limit;      /* largest intermediate, elements; 0: none */
+  const char *dump_after;   /* print TIR after this pass (--dump-after) */
+  FILE *dump;
+} PassOptions;
+
+/* One contracted statement, for `tnsc explain`. */
+typedef struct PathStepInfo {
+  int args[8];              /* positions in the current operand list */
+  int nargs;
+  TirOp *op;                /* the op computing this step */
+  double flops;
+  char result[128];         /* index names of the result */
+} PathStepInfo;
+
+typedef struct ContractInfo {
+  Span span;
+  const char *target;
+  const char *operands[64]; /* factor order; scalar factors too */
+  int noperands;
+  int nscalar;              /* how many of them are scalar factors (last) */
+  PathStepInfo steps[128];
+  int nsteps;
+  double naive_flops, flops, largest;
+  int symbolic;             /* some sizes were symbolic (estimated) */
+  int ncand;                /* candidate paths chosen among at run time */
+  const char *cand_path[4], *cand_cost[4];
+} ContractInfo;
+
+void passes_run(TirProgram *p, const PassOptions *o);
+
+/* passes/contract.c — contraction order of multi-operand product-sums.
+ * Needs: TIR from tir_build. Guarantees: every EINSUM whose body is
+ * sum(R: product of >= 3 tensor accesses and scalars) is replaced by
+ * pairwise EINSUM steps in a cheapest order (by FLOPs), intermediates in
+ * fresh temporaries; records a ContractInfo per statement in p->contracts. */
+void pass_contract(TirProgram *p, const PassOptions *o);
+
+/* passes/layout.c — pairwise products into GEMM form with the fewest
+ * copies (see the file's header). */
+void pass_layout(TirProgram *p, const PassOptions *o);
+
+#endif

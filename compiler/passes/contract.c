@@ -1,0 +1,538 @@
+/* contract.c — the contraction order of multi-operand product-sums.
+ *
+ * Needs: TIR from tir_build (EINSUM bodies as expression trees).
+ * Guarantees: an EINSUM whose body is `sum(R: F1 * F2 * ... * s)` — tensor
+ * accesses Fi with index or grouped positions, and index-free scalar
+ * factors s — with three or more tensor factors becomes a sequence of
+ * pairwise EINSUM steps (or single-operand reductions) in the cheapest
+ * order path.h finds, each intermediate in a fresh temporary laid out
+ * [first operand's kept indices, second's] as a matrix product writes it;
+ * the last step writes the original output (with +=, and the scalar
+ * factors). Every statement with two or more tensor factors gets a
+ * ContractInfo for `tnsc explain`. Symbolic sizes are counted as 64 each
+ * to rank the paths. */
+#include <stdint.h>
+#include <string.h>
+#include "grammar.h"
+#include "passes.h"
+#include "path.h"
+
+enum { MAXF = 64, MAXIDX = 64, SYMBOLIC_GUESS = 64 };
+
+typedef struct Core {
+  TirExpr *factors[MAXF];   /* tensor accesses */
+  int n;
+  TirExpr *scalars[MAXF];   /* index-free factors (and divisions by them) */
+  int nscalars;
+  TirIndex *idx[MAXIDX];    /* every index of the statement, numbered */
+  int nidx;
+  uint64_t out;             /* output indices */
+  int elem;
+} Core;
+
+typedef struct Operand {
+  TirExpr *access;          /* an original factor, or NULL for a temporary */
+  TirVar *var;
+  TirIndex *order[MAXIDX];  /* the temporary's index order */
+  int n;
+  uint64_t mask;
+} Operand;
+
+/* ---- recognising the core ---- */
+
+static int index_number(Core *c, TirIndex *ix) {
+  for (int i = 0; i < c->nidx; i++)
+    if (c->idx[i] == ix) return i;
+  if (c->nidx == MAXIDX) return -1;
+  c->idx[c->nidx] = ix;
+  return c->nidx++;
+}
+
+static int uses_index(const TirExpr *x) {
+  if (!x) return 0;
+  if (x->kind == TX_INDEX || x->kind == TX_ACCESS || x->kind == TX_REDUCE) return 1;
+  if (uses_index(x->a) || uses_index(x->b) || uses_index(x->c)) return 1;
+  for (int i = 0; x->args && i < x->n; i++)
+    if (uses_index(x->args[i])) return 1;
+  return 0;
+}
+
+/* factor = access with index/group positions | index-free scalar */
+static int add_factor(Core *c, TirExpr *x) {
+  if (!uses_index(x)) {
+    if (c->nscalars == MAXF) return 0;
+    c->scalars[c->nscalars++] = x;
+    return 1;
+  }
+  if (x->kind != TX_ACCESS || x->elem != c->elem || c->n == MAXF) return 0;
+  for (int i = 0; i < x->var->type->rank; i++)
+    if (x->pos[i].kind == TP_EXPR) return 0;
+  c->factors[c->n++] = x;
+  return 1;
+}
+
+/* product = product "*" product | product "/" scalar | sum(R: product)
+ *         | factor. A nested sum's indices occur only inside it (the
+ * implicit-sum rule puts them there), so it can be pulled out. */
+static int flatten(Core *c, TirExpr *x) {
+  if (x->kind == TX_REDUCE && x->op == RED_SUM) return flatten(c, x->a);
+  if (x->kind == TX_BINARY && x->op == TK_STAR) return flatten(c, x->a) && flatten(c, x->b);
+  if (x->kind == TX_BINARY && x->op == TK_SLASH && !uses_index(x->b)) {
+    if (!flatten(c, x->a) || c->nscalars == MAXF) return 0;
+    c->scalars[c->nscalars++] = x;   /* marks a division by x->b */
+    return 1;
+  }
+  return add_factor(c, x);
+}
+
+static uint64_t factor_mask(Core *c, const TirExpr *x) {
+  uint64_t m = 0;
+  for (int i = 0; i < x->var->type->rank; i++)
+    for (int k = 0; k < x->pos[i].n; k++) {
+      int id = index_number(c, x->pos[i].idx[k]);
+      if (id < 0) return UINT64_MAX;
+      m |= (uint64_t)1 << id;
+    }
+  return m;
+}
+
+/* body = ["sum(R:"] product [")"] */
+static int find_core(const TirOp *op, Core *c) {
+  memset(c, 0, sizeof *c);
+  c->elem = op->out->type->elem;
+  TirExpr *body = op->body;
+  if (body->kind == TX_REDUCE && body->op == RED_SUM) body = body->a;
+  if (!flatten(c, body) || c->n < 2) return 0;
+  for (int i = 0; i < op->noidx; i++) {
+    int id = index_number(c, op->oidx[i]);
+    if (id < 0) return 0;
+    c->out |= (uint64_t)1 << id;
+  }
+  uint64_t all = 0;
+  for (int i = 0; i < c->n; i++) {
+    uint64_t m = factor_mask(c, c->factors[i]);
+    if (m == UINT64_MAX) return 0;
+    all |= m;
+  }
+  return (c->out & ~all) == 0;  /* no output index from nowhere */
+}
+
+/* ---- building the steps ---- */
+
+static int64_t size_of(const TirIndex *ix, int *symbolic) {
+  int64_t s = ix->range.k;
+  for (int i = 0; i < ix->range.n; i++) {
+    *symbolic = 1;
+    s *= SYMBOLIC_GUESS;
+  }
+  return s;
+}
+
+static TirExpr *access_of(Arena *a, Operand *o, Span sp) {
+  if (o->access) return o->access;
+  TirExpr *x = tir_expr_new(a, TX_ACCESS, o->var->type->elem, sp);
+  x->var = o->var;
+  x->pos = arena_alloc(a, sizeof(TirPos) * (size_t)(o->n + 1));
+  for (int i = 0; i < o->n; i++) {
+    x->pos[i].kind = TP_INDEX;
+    x->pos[i].n = 1;
+    x->pos[i].idx = &o->order[i];
+  }
+  return x;
+}
+
+static TirExpr *sum_over(Arena *a, Core *c, uint64_t summed, TirExpr *body) {
+  if (!summed) return body;
+  TirExpr *r = tir_expr_new(a, TX_REDUCE, body->elem, body->span);
+  r->op = RED_SUM;
+  r->idx = arena_alloc(a, sizeof(TirIndex *) * MAXIDX);
+  for (int i = 0; i < c->nidx; i++)
+    if (summed >> i & 1) r->idx[r->n++] = c->idx[i];
+  r->a = body;
+  return r;
+}
+
+static TirExpr *times(Arena *a, TirExpr *x, TirExpr *y) {
+  if (!x) return y;
+  TirExpr *m = tir_expr_new(a, TX_BINARY, x->elem, x->span);
+  m->op = TK_STAR;
+  m->a = x;
+  m->b = y;
+  return m;
+}
+
+/* The scalar factors multiply (or divide) the last step. */
+static TirExpr *with_scalars(Arena *a, Core *c, TirExpr *body) {
+  for (int k = 0; k < c->nscalars; k++) {
+    TirExpr *sc = c->scalars[k];
+    if (sc->kind == TX_BINARY && sc->op == TK_SLASH && !uses_index(sc->b)) {
+      TirExpr *d = tir_expr_new(a, TX_BINARY, body->elem, sc->span);
+      d->op = TK_SLASH;
+      d->a = body;
+      d->b = sc->b;
+      body = d;
+    } else {
+      body = times(a, body, sc);
+    }
+  }
+  return body;
+}
+
+static void push_index(Operand *r, TirIndex *ix) {
+  for (int j = 0; j < r->n; j++)
+    if (r->order[j] == ix) return;
+  r->order[r->n++] = ix;
+}
+
+/* A temporary's layout: the first operand's kept indices in its order, then
+ * the second's — [M, N] as a matrix product writes it. */
+static void result_order(Core *c, Operand **src, int nsrc, uint64_t keep, Operand *r) {
+  r->n = 0;
+  r->mask = keep;
+  for (int s = 0; s < nsrc; s++) {
+    if (src[s]->access) {
+      const TirExpr *acc = src[s]->access;
+      for (int i = 0; i < acc->var->type->rank; i++)
+        for (int k = 0; k < acc->pos[i].n; k++)
+          if (keep >> index_number(c, acc->pos[i].idx[k]) & 1) push_index(r, acc->pos[i].idx[k]);
+    } else {
+      for (int i = 0; i < src[s]->n; i++)
+        if (keep >> index_number(c, src[s]->order[i]) & 1) push_index(r, src[s]->order[i]);
+    }
+  }
+}
+
+static TirVar *temp_for(TirProgram *p, TirFunc *f, Operand *r, int elem) {
+  Dim dims[MAXIDX];
+  for (int i = 0; i < r->n; i++) dims[i] = r->order[i]->range;
+  return tir_var_new(p->arena, f, NULL, type_tensor(p->arena, elem, r->n, dims));
+}
+
+static void record_step(Core *c, ContractInfo *info, const PathStep *ps, TirOp *step, uint64_t keep) {
+  if (info->nsteps == 128) return;
+  PathStepInfo *si = &info->steps[info->nsteps++];
+  si->nargs = ps->n_args < 8 ? ps->n_args : 8;
+  for (int k = 0; k < si->nargs; k++) si->args[k] = ps->args[k];
+  si->op = step;
+  si->flops = ps->cost;
+  si->result[0] = 0;
+  for (int i = 0; i < c->nidx; i++)
+    if ((keep >> i & 1) && strlen(si->result) + strlen(c->idx[i]->name) + 2 < sizeof si->result) {
+      if (si->result[0]) strcat(si->result, ",");
+      strcat(si->result, c->idx[i]->name);
+    }
+}
+
+static int taken(const PathStep *ps, int j) {
+  for (int k = 0; k < ps->n_args; k++)
+    if (ps->args[k] == j) return 1;
+  return 0;
+}
+
+/* One step: the taken operands multiplied, summed over what no one else
+ * needs; the last step writes the statement's own output. */
+static void emit_step(TirProgram *p, TirFunc *f, TirOp *op, Core *c, Operand *ops, int *live, int nlive,
+                      const PathStep *ps, Operand *r, TirBlock *out, ContractInfo *info) {
+  uint64_t others = c->out, u = 0;
+  Operand *src[8];
+  int nsrc = 0;
+  TirExpr *body = NULL;
+  for (int j = 0; j < nlive; j++) {
+    if (!taken(ps, j)) { others |= ops[live[j]].mask; continue; }
+    u |= ops[live[j]].mask;
+    if (nsrc < 8) src[nsrc++] = &ops[live[j]];
+    body = times(p->arena, body, access_of(p->arena, &ops[live[j]], op->span));
+  }
+  uint64_t keep = u & others;
+  body = sum_over(p->arena, c, u & ~keep, body);
+  TirOp *step = tir_op_new(p->arena, TO_EINSUM, op->span);
+  memset(r, 0, sizeof *r);
+  if (nlive == ps->n_args) {
+    step->out = op->out;
+    step->opos = op->opos;
+    step->oidx = op->oidx;
+    step->noidx = op->noidx;
+    step->accumulate = op->accumulate;
+    body = with_scalars(p->arena, c, body);
+  } else {
+    result_order(c, src, nsrc, keep, r);
+    r->var = temp_for(p, f, r, c->elem);
+    step->out = r->var;
+    step->opos = access_of(p->arena, r, op->span)->pos;
+    step->oidx = r->order;
+    step->noidx = r->n;
+  }
+  step->body = body;
+  tir_block_append(p->arena, out, step);
+  record_step(c, info, ps, step, keep);
+}
+
+static void emit_steps(TirProgram *p, TirFunc *f, TirOp *op, Core *c, const PathResult *path,
+                       TirBlock *out, ContractInfo *info) {
+  /* in the arena: the steps' index lists point into these operands */
+  Operand *ops = arena_alloc(p->arena, sizeof(Operand) * (2 * MAXF + 2));
+  int live[2 * MAXF + 2], nlive = c->n;
+  for (int i = 0; i < c->n; i++) {
+    memset(&ops[i], 0, sizeof ops[i]);
+    ops[i].access = c->factors[i];
+    ops[i].mask = factor_mask(c, c->factors[i]);
+    live[i] = i;
+  }
+  for (int s = 0; s < path->n_steps && c->n + s < 2 * MAXF + 2; s++) {
+    const PathStep *ps = &path->steps[s];
+    emit_step(p, f, op, c, ops, live, nlive, ps, &ops[c->n + s], out, info);
+    int k = 0;
+    for (int j = 0; j < nlive; j++)
+      if (!taken(ps, j)) live[k++] = live[j];
+    live[k++] = c->n + s;
+    nlive = k;
+  }
+}
+
+static void record_operands(TirProgram *p, TirOp *op, Core *c, ContractInfo *info) {
+  info->span = op->span;
+  info->target = op->out->name ? op->out->name : "%tmp";
+  for (int i = 0; i < c->n && info->noperands < 64; i++) {
+    const TirVar *v = c->factors[i]->var;
+    info->operands[info->noperands++] = v->name ? v->name : arena_printf(p->arena, "%%%d", v->id);
+  }
+  for (int i = 0; i < c->nscalars && info->noperands < 64; i++) {
+    info->operands[info->noperands++] = "scalar";
+    info->nscalar++;
+  }
+}
+
+static void *arena_fn(void *ud, size_t n) { return arena_alloc(ud, n); }
+
+/* ---- symbolic sizes: candidate paths chosen at run time ---- */
+
+enum { MAXSYM = 8, SAMPLES = 64, MAXCAND = 4 };
+
+typedef struct Candidate {
+  PathResult path;
+  char key[512];
+  int votes;
+} Candidate;
+
+/* The size names the statement's ranges use. */
+static int symbols_of(Core *c, const char **syms) {
+  int n = 0;
+  for (int i = 0; i < c->nidx; i++)
+    for (int k = 0; k < c->idx[i]->range.n; k++) {
+      const char *s = c->idx[i]->range.syms[k];
+      int seen = 0;
+      for (int j = 0; j < n; j++) seen |= syms[j] == s;
+      if (!seen && n < MAXSYM) syms[n++] = s;
+    }
+  return n;
+}
+
+static void sizes_at(Core *c, const char **syms, int nsym, const int64_t *val, int64_t *sizes) {
+  for (int i = 0; i < c->nidx; i++) {
+    Dim d = c->idx[i]->range;
+    int64_t v = d.k;
+    for (int k = 0; k < d.n; k++)
+      for (int j = 0; j < nsym; j++)
+        if (syms[j] == d.syms[k]) v *= val[j];
+    sizes[i] = v;
+  }
+}
+
+static void path_key(const PathResult *r, char *buf, size_t cap) {
+  size_t n = 0;
+  buf[0] = 0;
+  for (int s = 0; s < r->n_steps && n + 16 < cap; s++) {
+    n += (size_t)snprintf(buf + n, cap - n, "[");
+    for (int k = 0; k < r->steps[s].n_args && n + 8 < cap; k++)
+      n += (size_t)snprintf(buf + n, cap - n, "%s%d", k ? "," : "", r->steps[s].args[k]);
+    n += (size_t)snprintf(buf + n, cap - n, "]");
+  }
+}
+
+/* Paths optimal at sampled sizes (a grid over 4..2048 per size name, or
+ * fixed-seed random points when there are many names); the most often
+ * optimal ones are kept, at most MAXCAND. */
+static int candidates(TirProgram *p, Core *c, const uint64_t *masks, const PassOptions *o, Candidate *cand) {
+  const char *syms[MAXSYM];
+  int nsym = symbols_of(c, syms), ncand = 0;
+  static const int64_t grid[4] = {4, 32, 256, 2048};
+  int npoints = nsym <= 3 ? 1 << (2 * nsym) : SAMPLES;
+  uint64_t rng = 0x9e3779b97f4a7c15u;
+  for (int pt = 0; pt < npoints; pt++) {
+    int64_t val[MAXSYM], sizes[MAXIDX] = {0};
+    for (int j = 0; j < nsym; j++) {
+      rng = rng * 6364136223846793005u + 1442695040888963407u;
+      val[j] = nsym <= 3 ? grid[(pt >> (2 * j)) & 3] : grid[(rng >> 33) & 3];
+    }
+    sizes_at(c, syms, nsym, val, sizes);
+    PathProblem pp = {.n = c->n, .operands = masks, .output = c->out, .sizes = sizes,
+                      .memory_limit = o->memory_limit, .alloc = arena_fn, .alloc_ud = p->arena};
+    PathResult r;
+    if (path_search(&pp, &r) != PATH_OK) continue;
+    char key[512];
+    path_key(&r, key, sizeof key);
+    int found = -1;
+    for (int k = 0; k < ncand; k++)
+      if (strcmp(cand[k].key, key) == 0) found = k;
+    if (found >= 0) { cand[found].votes++; continue; }
+    if (ncand < 16) {
+      cand[ncand].path = r;
+      strcpy(cand[ncand].key, key);
+      cand[ncand++].votes = 1;
+    }
+  }
+  /* most votes first */
+  for (int i = 0; i < ncand; i++)
+    for (int j = i + 1; j < ncand; j++)
+      if (cand[j].votes > cand[i].votes) {
+        Candidate t = cand[i];
+        cand[i] = cand[j];
+        cand[j] = t;
+      }
+  return ncand < MAXCAND ? ncand : MAXCAND;
+}
+
+static TirExpr *fconst(Arena *a, double v, Span sp) {
+  TirExpr *x = tir_expr_new(a, TX_CONST, ELEM_F64, sp);
+  x->fval = v;
+  return x;
+}
+
+static TirExpr *fbin(Arena *a, int op, TirExpr *x, TirExpr *y) {
+  TirExpr *e = tir_expr_new(a, TX_BINARY, op == TK_LE || op == TK_ANDAND ? ELEM_BOOL : ELEM_F64, x->span);
+  e->op = op;
+  e->a = x;
+  e->b = y;
+  return e;
+}
+
+/* The cost polynomial of a path in the sizes, as an f64 expression (and
+ * as text for explain). */
+static TirExpr *cost_expr(TirProgram *p, Core *c, const uint64_t *masks, const PathResult *r, Span sp,
+                          char *text, size_t cap) {
+  uint64_t live[2 * MAXF + 2];
+  int nlive = c->n;
+  for (int i = 0; i < c->n; i++) live[i] = masks[i];
+  TirExpr *total = NULL;
+  size_t tn = 0;
+  text[0] = 0;
+  for (int s = 0; s < r->n_steps; s++) {
+    const PathStep *ps = &r->steps[s];
+    uint64_t u = 0, others = c->out;
+    for (int j = 0; j < nlive; j++) {
+      if (taken(ps, j)) u |= live[j];
+      else others |= live[j];
+    }
+    int sums = (u & ~others) != 0;
+    double factor = (ps->n_args > 1 ? ps->n_args - 1 : 1) + (sums ? 1 : 0);
+    TirExpr *term = fconst(p->arena, factor, sp);
+    tn += (size_t)snprintf(text + tn, tn < cap ? cap - tn : 0, "%s%g", s ? " + " : "", factor);
+    for (int i = 0; i < c->nidx; i++) {
+      if (!(u >> i & 1)) continue;
+      TirExpr *d = tir_expr_new(p->arena, TX_DIM, ELEM_I64, sp);
+      d->dim = c->idx[i]->range;
+      TirExpr *cv = tir_expr_new(p->arena, TX_CONVERT, ELEM_F64, sp);
+      cv->a = d;
+      term = fbin(p->arena, TK_STAR, term, cv);
+      char *ds = dim_to_string(p->arena, c->idx[i]->range);
+      tn += (size_t)snprintf(text + tn, tn < cap ? cap - tn : 0, "*%s", ds);
+    }
+    total = total ? fbin(p->arena, TK_PLUS, total, term) : term;
+    int k = 0;
+    for (int j = 0; j < nlive; j++)
+      if (!taken(ps, j)) live[k++] = live[j];
+    live[k++] = u & others;
+    nlive = k;
+  }
+  return total;
+}
+
+static void new_info(TirProgram *p, TirOp *op, Core *c, ContractInfo *info, const PathResult *path, int sym) {
+  record_operands(p, op, c, info);
+  info->symbolic = sym;
+  info->naive_flops = path->naive;
+  info->flops = path->cost;
+  info->largest = path->largest;
+  ptrvec_push(p->arena, &p->contracts, info);
+}
+
+/* Several candidates: their costs computed from the actual sizes pick one
+ * branch at run time. */
+static void emit_choice(TirProgram *p, TirFunc *f, TirOp *op, Core *c, const uint64_t *masks, Candidate *cand,
+                        int ncand, TirBlock *out, ContractInfo *info) {
+  TirVar *cost[MAXCAND];
+  for (int k = 0; k < ncand; k++) {
+    cost[k] = tir_var_new(p->arena, f, NULL, type_scalar(p->arena, ELEM_F64));
+    TirOp *set = tir_op_new(p->arena, TO_EINSUM, op->span);
+    set->out = cost[k];
+    char *text = arena_alloc(p->arena, 1024);
+    set->body = cost_expr(p, c, masks, &cand[k].path, op->span, text, 1024);
+    info->cand_cost[k] = text;
+    info->cand_path[k] = arena_strndup(p->arena, cand[k].key, strlen(cand[k].key));
+    tir_block_append(p->arena, out, set);
+  }
+  info->ncand = ncand;
+  TirBlock *at = out;
+  for (int k = 0; k < ncand; k++) {
+    TirBlock *into = at;
+    if (k < ncand - 1) {
+      TirExpr *cond = NULL;
+      for (int j = k + 1; j < ncand; j++) {
+        TirExpr *rk = tir_expr_new(p->arena, TX_READ, ELEM_F64, op->span), *rj = tir_expr_new(p->arena, TX_READ, ELEM_F64, op->span);
+        rk->var = cost[k];
+        rj->var = cost[j];
+        TirExpr *le = fbin(p->arena, TK_LE, rk, rj);
+        cond = cond ? fbin(p->arena, TK_ANDAND, cond, le) : le;
+      }
+      TirOp *iff = tir_op_new(p->arena, TO_IF, op->span);
+      iff->body = cond;
+      tir_block_append(p->arena, at, iff);
+      into = &iff->body_ops;
+      at = &iff->else_ops;
+    }
+    int before = info->nsteps;
+    emit_steps(p, f, op, c, &cand[k].path, into, info);
+    if (k > 0) info->nsteps = before;   /* explain shows the first's steps */
+  }
+}
+
+/* One EINSUM: a core with >= 2 tensor factors gets a path (candidates
+ * when sizes are symbolic) and is rewritten into its steps. */
+static int contract_op(TirProgram *p, TirFunc *f, TirOp *op, const PassOptions *o, TirBlock *out) {
+  Core c;
+  if (op->kind != TO_EINSUM || !op->out || !find_core(op, &c)) return 0;
+  uint64_t masks[MAXF];
+  int64_t sizes[MAXIDX] = {0};
+  int sym = 0;
+  for (int i = 0; i < c.n; i++) masks[i] = factor_mask(&c, c.factors[i]);
+  for (int i = 0; i < c.nidx; i++) sizes[i] = size_of(c.idx[i], &sym);
+  PathProblem pp = {.n = c.n, .operands = masks, .output = c.out, .sizes = sizes,
+                    .memory_limit = o->memory_limit, .alloc = arena_fn, .alloc_ud = p->arena};
+  PathResult path;
+  if (path_search(&pp, &path) != PATH_OK) return 0;
+  ContractInfo *info = arena_alloc(p->arena, sizeof *info);
+  new_info(p, op, &c, info, &path, sym);
+  Candidate *cand = arena_alloc(p->arena, sizeof(Candidate) * 16);
+  int ncand = sym && c.n > 2 ? candidates(p, &c, masks, o, cand) : 0;
+  if (ncand > 1) emit_choice(p, f, op, &c, masks, cand, ncand, out, info);
+  else emit_steps(p, f, op, &c, &path, out, info);   /* a canonical form even for one step */
+  return 1;
+}
+
+static void contract_block(TirProgram *p, TirFunc *f, TirBlock *b, const PassOptions *o) {
+  TirBlock nb = {0};
+  for (int i = 0; i < b->n; i++) {
+    TirOp *op = b->ops[i];
+    contract_block(p, f, &op->body_ops, o);
+    contract_block(p, f, &op->else_ops, o);
+    if (!contract_op(p, f, op, o, &nb)) tir_block_append(p->arena, &nb, op);
+  }
+  *b = nb;
+}
+
+void pass_contract(TirProgram *p, const PassOptions *o) {
+  for (int i = 0; i < p->funcs.n; i++) {
+    TirFunc *f = p->funcs.items[i];
+    contract_block(p, f, &f->body, o);
+  }
+}

@@ -1,0 +1,216 @@
+/* layout.c — pairwise contractions in GEMM form.
+ *
+ * Needs: TIR after `contract` (pairwise EINSUM steps).
+ * Guarantees: an EINSUM out[...] (+)= [scalar *] sum(K: A[...] * B[...])
+ * over plain index positions, f32/f64, that is a matrix product in some
+ * index order but not in the one it is written in (gemm.h says no),
+ * becomes: A and B copied into [batch, M, K] and [batch, K, N] order
+ * (only the ones that need it), a GEMM-shaped EINSUM into C[batch, M, N],
+ * and C copied into the output's order (+= kept). The copies are
+ * O(size) loops; the product itself then runs as one library GEMM.
+ * Indices summed in one operand alone, or broadcast to the output, are
+ * left to the loop nest. */
+#include <string.h>
+#include "gemm.h"
+#include "grammar.h"
+#include "passes.h"
+
+enum { MAXI = 32 };
+
+typedef struct Side {
+  TirExpr *access;
+  TirIndex *idx[MAXI];
+  int n;
+} Side;
+
+static int plain(TirExpr *x, Side *s) {
+  if (x->kind != TX_ACCESS || x->var->type->rank > MAXI) return 0;
+  s->access = x;
+  s->n = x->var->type->rank;
+  for (int i = 0; i < s->n; i++) {
+    if (x->pos[i].kind != TP_INDEX) return 0;
+    s->idx[i] = x->pos[i].idx[0];
+    for (int j = 0; j < i; j++)
+      if (s->idx[j] == s->idx[i]) return 0;
+  }
+  return 1;
+}
+
+static int in(TirIndex *const *set, int n, const TirIndex *ix) {
+  for (int i = 0; i < n; i++)
+    if (set[i] == ix) return 1;
+  return 0;
+}
+
+typedef struct Plan {
+  TirIndex *batch[MAXI], *m[MAXI], *n[MAXI], *k[MAXI];
+  int nb, nm, nn, nk;
+} Plan;
+
+/* Sorts every index of the step into batch, M, N or K. */
+static int classify(Side *a, Side *b, TirIndex **out, int nout, Plan *p) {
+  memset(p, 0, sizeof *p);
+  for (int i = 0; i < nout; i++) {
+    TirIndex *ix = out[i];
+    int ina = in(a->idx, a->n, ix), inb = in(b->idx, b->n, ix);
+    if (ina && inb) p->batch[p->nb++] = ix;
+    else if (ina) p->m[p->nm++] = ix;
+    else if (inb) p->n[p->nn++] = ix;
+    else return 0;
+  }
+  for (int i = 0; i < a->n; i++)
+    if (!in(out, nout, a->idx[i])) {
+      if (!in(b->idx, b->n, a->idx[i])) return 0;
+      p->k[p->nk++] = a->idx[i];
+    }
+  for (int i = 0; i < b->n; i++)
+    if (!in(out, nout, b->idx[i]) && !in(a->idx, a->n, b->idx[i])) return 0;
+  return p->nm + p->nn + p->nk > 0;
+}
+
+static TirPos *positions(Arena *ar, TirIndex **order, int n) {
+  TirPos *pos = arena_alloc(ar, sizeof(TirPos) * (size_t)(n + 1));
+  for (int i = 0; i < n; i++) {
+    pos[i].kind = TP_INDEX;
+    pos[i].n = 1;
+    pos[i].idx = &order[i];
+  }
+  return pos;
+}
+
+static TirIndex **concat(Arena *ar, TirIndex **x, int nx, TirIndex **y, int ny, TirIndex **z, int nz) {
+  TirIndex **r = arena_alloc(ar, sizeof(TirIndex *) * (size_t)(nx + ny + nz + 1));
+  memcpy(r, x, sizeof *r * (size_t)nx);
+  memcpy(r + nx, y, sizeof *r * (size_t)ny);
+  memcpy(r + nx + ny, z, sizeof *r * (size_t)nz);
+  return r;
+}
+
+static TirVar *temp(TirProgram *p, TirFunc *f, int elem, TirIndex **order, int n) {
+  Dim dims[MAXI * 3];
+  for (int i = 0; i < n; i++) dims[i] = order[i]->range;
+  return tir_var_new(p->arena, f, NULL, type_tensor(p->arena, elem, n, dims));
+}
+
+static TirExpr *access(Arena *ar, TirVar *v, TirPos *pos, Span sp) {
+  TirExpr *x = tir_expr_new(ar, TX_ACCESS, v->type->elem, sp);
+  x->var = v;
+  x->pos = pos;
+  return x;
+}
+
+/* dst[order] = src (a permuting copy), appended to out */
+static TirOp *copy_op(TirProgram *p, TirVar *dst, TirIndex **order, int n, TirExpr *src, Span sp) {
+  TirOp *op = tir_op_new(p->arena, TO_EINSUM, sp);
+  op->out = dst;
+  op->opos = positions(p->arena, order, n);
+  op->oidx = order;
+  op->noidx = n;
+  op->body = src;
+  return op;
+}
+
+/* Operand x in the order want, copying it when it is not already so. */
+static TirExpr *arranged(TirProgram *p, TirFunc *f, Side *s, TirIndex **want, int n, TirBlock *out, Span sp) {
+  int same = s->n == n;
+  for (int i = 0; same && i < n; i++) same = s->idx[i] == want[i];
+  TirPos *pos = positions(p->arena, want, n);
+  if (same) return access(p->arena, s->access->var, pos, sp);
+  TirVar *t = temp(p, f, s->access->var->type->elem, want, n);
+  tir_block_append(p->arena, out, copy_op(p, t, want, n, s->access, sp));
+  return access(p->arena, t, pos, sp);
+}
+
+/* The scalar factor around the sum, kept for the GEMM's alpha. */
+static TirExpr *strip_scalar(TirExpr *body, TirExpr **scale, int *divides) {
+  *scale = NULL;
+  *divides = 0;
+  if (body->kind == TX_BINARY && (body->op == TK_STAR || body->op == TK_SLASH) && body->a->kind == TX_REDUCE &&
+      (body->b->kind == TX_CONST || body->b->kind == TX_READ || body->b->kind == TX_DIM || body->b->kind == TX_MATH ||
+       body->b->kind == TX_CONVERT)) {
+    *scale = body->b;
+    *divides = body->op == TK_SLASH;
+    return body->a;
+  }
+  return body;
+}
+
+/* Rewrites one step; returns 0 when it is not a pairwise product. */
+static int relayout(TirProgram *p, TirFunc *f, TirOp *op, TirBlock *out) {
+  GemmShape g;
+  if (op->kind != TO_EINSUM || !op->out || op->out->type->rank == 0 || gemm_match(op, &g)) return 0;
+  int elem = op->out->type->elem;
+  if (elem != ELEM_F32 && elem != ELEM_F64) return 0;
+  TirExpr *scale;
+  int divides;
+  TirExpr *core = strip_scalar(op->body, &scale, &divides);
+  TirExpr *prod = core->kind == TX_REDUCE && core->op == RED_SUM ? core->a : core;
+  if (prod->kind != TX_BINARY || prod->op != TK_STAR) return 0;
+  Side a, b;
+  if (!plain(prod->a, &a) || !plain(prod->b, &b) || a.access->elem != elem || b.access->elem != elem) return 0;
+  if (op->noidx != op->out->type->rank || op->noidx > MAXI) return 0;
+  for (int i = 0; i < op->noidx; i++)
+    if (op->opos[i].kind != TP_INDEX) return 0;
+  if (op->accumulate && (a.access->var == op->out || b.access->var == op->out)) return 0;
+  Plan pl;
+  if (!classify(&a, &b, op->oidx, op->noidx, &pl)) return 0;
+  TirIndex **ao = concat(p->arena, pl.batch, pl.nb, pl.m, pl.nm, pl.k, pl.nk);
+  TirIndex **bo = concat(p->arena, pl.batch, pl.nb, pl.k, pl.nk, pl.n, pl.nn);
+  TirIndex **co = concat(p->arena, pl.batch, pl.nb, pl.m, pl.nm, pl.n, pl.nn);
+  int nc = pl.nb + pl.nm + pl.nn;
+  TirExpr *ax = arranged(p, f, &a, ao, pl.nb + pl.nm + pl.nk, out, op->span);
+  TirExpr *bx = arranged(p, f, &b, bo, pl.nb + pl.nk + pl.nn, out, op->span);
+  TirExpr *m = tir_expr_new(p->arena, TX_BINARY, elem, op->span);
+  m->op = TK_STAR;
+  m->a = ax;
+  m->b = bx;
+  TirExpr *body = m;
+  if (core->kind == TX_REDUCE) {
+    TirExpr *r = tir_expr_new(p->arena, TX_REDUCE, elem, op->span);
+    *r = *core;
+    r->a = m;
+    body = r;
+  }
+  if (scale) {
+    TirExpr *s = tir_expr_new(p->arena, TX_BINARY, elem, op->span);
+    s->op = divides ? TK_SLASH : TK_STAR;
+    s->a = body;
+    s->b = scale;
+    body = s;
+  }
+  int direct = nc == op->noidx;
+  for (int i = 0; direct && i < nc; i++) direct = co[i] == op->oidx[i];
+  if (direct) {   /* the output is already [batch, M, N] */
+    TirOp *g2 = tir_op_new(p->arena, TO_EINSUM, op->span);
+    *g2 = *op;
+    g2->body = body;
+    tir_block_append(p->arena, out, g2);
+    return 1;
+  }
+  TirVar *c = temp(p, f, elem, co, nc);
+  tir_block_append(p->arena, out, copy_op(p, c, co, nc, body, op->span));
+  TirOp *back = tir_op_new(p->arena, TO_EINSUM, op->span);
+  *back = *op;
+  back->body = access(p->arena, c, positions(p->arena, co, nc), op->span);
+  tir_block_append(p->arena, out, back);
+  return 1;
+}
+
+static void layout_block(TirProgram *p, TirFunc *f, TirBlock *b) {
+  TirBlock nb = {0};
+  for (int i = 0; i < b->n; i++) {
+    TirOp *op = b->ops[i];
+    layout_block(p, f, &op->body_ops);
+    layout_block(p, f, &op->else_ops);
+    if (!relayout(p, f, op, &nb)) tir_block_append(p->arena, &nb, op);
+  }
+  *b = nb;
+}
+
+void pass_layout(TirProgram *p, const PassOptions *o) {
+  (void)o;
+  for (int i = 0; i < p->funcs.n; i++) {
+    TirFunc *f = p->funcs.items[i];
+    layout_block(p, f, &f->body);
+  }
+}
