@@ -168,7 +168,15 @@ static Type *check_full(Sema *s, Node *call, Type **a) {
     ERR(s, ARG(1)->span, E_NOT_SCALAR, "the fill value", TS(a[1]));
     return fail(s);
   }
-  if (sema_is_weak(ARG(1))) sema_retype_literal(s, ARG(1), t->elem);
+  if (sema_is_weak(ARG(1)))
+    return sema_adopt_literal(s, ARG(1), t->elem, t->tparam, "the fill value") ? t : fail(s);
+  int v = a[1]->elem, to = t->elem;
+  if (v != to && (v == ELEM_PARAM || to == ELEM_PARAM || elem_promote(v, to) != to)) {
+    const char *from = v == ELEM_PARAM ? a[1]->tparam : ast_elem_name(v);
+    const char *want = to == ELEM_PARAM ? t->tparam : ast_elem_name(to);
+    ERR(s, ARG(1)->span, E_NARROWING, "the fill value", from, want, want);
+    return fail(s);
+  }
   return t;
 }
 
@@ -234,7 +242,8 @@ static Type *check_load_frostt(Sema *s, Node *call, Type **a) {
 static Type *check_print(Sema *s, Node *call, Type **a) {
   for (int i = 0; i < call->list.n; i++) {
     if (a[i]->kind == T_STRING || (a[i]->kind == T_TENSOR && a[i]->rank >= 0)) continue;
-    ERR(s, ARG(i)->span, E_ARG_KIND, i + 1, call->name, "a tensor, a scalar or a string");
+    if (a[i]->kind == T_TYPE) ERR(s, ARG(i)->span, E_ARG_KIND, i + 1, call->name, "a tensor, a scalar or a string");
+    else sema_value_ok(s, ARG(i), a[i]); /* several results, nothing, a load */
     return fail(s);
   }
   return type_simple(s->arena, T_VOID);
@@ -257,6 +266,10 @@ static Type *check_dim(Sema *s, Node *call, Type **a) {
     return fail(s);
   }
   Node *k = ARG(1);
+  if (a[0]->rank == 0) {
+    ERR(s, ARG(0)->span, E_ARG_KIND, 1, call->name, "a tensor of rank 1 or more");
+    return fail(s);
+  }
   if (k->kind != N_INT || k->ival < 0 || k->ival >= a[0]->rank) {
     ERR(s, k->span, E_DIM_INDEX, a[0]->rank - 1);
     return fail(s);
@@ -279,8 +292,9 @@ static Type *check_reshape(Sema *s, Node *call, Type **a) {
     ERR(s, ARG(0)->span, E_ARG_KIND, 1, call->name, "a tensor");
     return fail(s);
   }
-  if (a[0]->elem != t->elem) {
-    ERR(s, ARG(1)->span, E_ARG_ELEM, "T", call->name, ast_elem_name(a[0]->elem), ast_elem_name(t->elem));
+  if (a[0]->elem != t->elem || a[0]->tparam != t->tparam) {
+    const char *to = t->elem == ELEM_PARAM ? t->tparam : ast_elem_name(t->elem);
+    ERR(s, ARG(1)->span, E_RESHAPE_ELEM, TS(a[0]), TS(t), to);
     return fail(s);
   }
   if (dim_cmp(count_of(a[0]), count_of(t)) == DIM_DIFFERENT) {
@@ -520,7 +534,8 @@ Type *builtin_check(Sema *s, int id, Node *call) {
     const char *want = table[id].lo == table[id].hi ? arena_printf(s->arena, "%d", table[id].lo)
                        : table[id].hi >= 16 ? arena_printf(s->arena, "at least %d", table[id].lo)
                        : arena_printf(s->arena, "%d to %d", table[id].lo, table[id].hi);
-    ERR(s, call->span, E_ARG_COUNT, call->name, want, table[id].hi == 1 ? "" : "s", n);
+    int one = table[id].hi == 1 || (table[id].hi >= 16 && table[id].lo == 1);
+    ERR(s, call->span, E_ARG_COUNT, call->name, want, one ? "" : "s", n);
     return fail(s);
   }
   if (bad) return fail(s);

@@ -189,6 +189,13 @@ static LLVMValueRef buffer_of(Cg *g, const TirVar *v) {
 
 /* ---- ops ---- */
 
+/* A pending interrupt (Ctrl-C in the REPL) stops the program here. */
+static void check_interrupt(Cg *g) {
+  cg_check_status(g, cg_call(g, "tns_check_interrupt", g->i32, NULL, NULL, 0), "go.on");
+}
+
+
+
 static void cg_block_ops(Cg *g, const TirBlock *b);
 
 /* Loops over the output indices in order, then stores body at opos. */
@@ -197,6 +204,7 @@ static void einsum_loops(Cg *g, const TirOp *op, LLVMValueRef buf, int k) {
     TirIndex *ix = op->oidx[k];
     CgLoop l;
     cg_loop_begin(g, &l, ix->name, LLVMConstInt(g->i64, 0, 0), cg_dim(g, ix->range));
+    if (k == 0) check_interrupt(g);   /* long loop nests stop on Ctrl-C */
     g->index[ix->id] = l.iv;
     einsum_loops(g, op, buf, k + 1);
     cg_loop_end(g, &l);
@@ -207,6 +215,29 @@ static void einsum_loops(Cg *g, const TirOp *op, LLVMValueRef buf, int k) {
   LLVMValueRef off = cg_offset(g, op->out, op->opos, op->span, NULL);
   if (op->accumulate) v = cg_add(g, elem, cg_load_elem(g, elem, buf, off), v);
   cg_store_elem(g, elem, v, buf, off);
+}
+
+/* Does x read variable v anywhere (also inside positions)? */
+static int expr_reads(const TirExpr *x, const TirVar *v) {
+  if (!x) return 0;
+  if ((x->kind == TX_ACCESS || x->kind == TX_READ) && x->var == v) return 1;
+  if (x->kind == TX_ACCESS)
+    for (int k = 0; k < x->var->type->rank; k++)
+      if (x->pos[k].kind == TP_EXPR && expr_reads(x->pos[k].e, v)) return 1;
+  if (expr_reads(x->a, v) || expr_reads(x->b, v) || expr_reads(x->c, v)) return 1;
+  for (int i = 0; x->args && i < x->n; i++)
+    if (expr_reads(x->args[i], v)) return 1;
+  return 0;
+}
+
+/* X[i] += X[n - 1 - i]: the body reads the target, so it must see the old
+ * values everywhere. The sums go into a copy that then replaces X. */
+static LLVMValueRef accumulate_buffer(Cg *g, const TirOp *op, LLVMValueRef old) {
+  const TirVar *v = op->out;
+  if (!expr_reads(op->body, v)) return old;
+  LLVMValueRef buf = alloc_buffer(g, v);
+  LLVMBuildMemCpy(g->b, buf, 8, old, 8, bytes_of(g, v->type));
+  return buf;
 }
 
 /* out[i, j] = body  /  out[i, j] += body */
@@ -220,9 +251,10 @@ static void cg_einsum(Cg *g, const TirOp *op) {
     LLVMBuildStore(g->b, x, g->slot[v->id]);
     return;
   }
-  LLVMValueRef buf = op->accumulate ? buffer_of(g, v) : alloc_buffer(g, v);
+  LLVMValueRef old = op->accumulate ? buffer_of(g, v) : NULL;
+  LLVMValueRef buf = op->accumulate ? accumulate_buffer(g, op, old) : alloc_buffer(g, v);
   einsum_loops(g, op, buf, 0);
-  if (!op->accumulate) cg_replace_buffer(g, v, buf);
+  if (buf != old) cg_replace_buffer(g, v, buf);
 }
 
 /* A literal whose elements are all constants, as a private constant
@@ -271,7 +303,19 @@ static void cg_literal(Cg *g, const TirOp *op) {
 static void cg_check(Cg *g, const TirOp *op) {
   LLVMValueRef a = cg_dim(g, op->dims[0]), b = cg_dim(g, op->dims[1]);
   LLVMBasicBlockRef bad = cg_block(g, "shape.bad"), ok = cg_block(g, "shape.ok");
-  LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, a, b, "same"), ok, bad);
+  if (op->nbind && op->bind[0]) {   /* binds a / b, which must divide */
+    LLVMValueRef z = LLVMConstInt(g->i64, 0, 0), one = LLVMConstInt(g->i64, 1, 0);
+    LLVMValueRef nz = LLVMBuildICmp(g->b, LLVMIntNE, b, z, "nz");
+    LLVMValueRef safe = LLVMBuildSelect(g->b, nz, b, one, "d");
+    LLVMValueRef rem = LLVMBuildSRem(g->b, a, safe, "rem");
+    LLVMValueRef fits = LLVMBuildAnd(g->b, nz, LLVMBuildICmp(g->b, LLVMIntEQ, rem, z, "exact"), "fits");
+    for (int i = 0; i < g->fn->sizes.n; i++)
+      if (((TirSize *)g->fn->sizes.items[i])->name == op->bind[0])
+        LLVMBuildStore(g->b, LLVMBuildSDiv(g->b, a, safe, "quot"), g->size_slot[i]);
+    LLVMBuildCondBr(g->b, fits, ok, bad);
+  } else {
+    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, a, b, "same"), ok, bad);
+  }
   LLVMPositionBuilderAtEnd(g->b, bad);
   LLVMTypeRef pt[] = {g->ptr, g->i32, g->ptr};
   LLVMValueRef f = cg_fn(g, "tns_error_at", g->i32, pt, 3, 1);
@@ -355,6 +399,7 @@ static void cg_for(Cg *g, const TirOp *op) {
   LLVMValueRef lo = cg_expr(g, op->body), hi = cg_expr(g, op->hi);
   CgLoop l;
   cg_loop_begin(g, &l, op->out->name, lo, hi);
+  check_interrupt(g);
   LLVMBuildStore(g->b, l.iv, g->slot[op->out->id]);
   cg_block_ops(g, &op->body_ops);
   cg_loop_end(g, &l);
@@ -364,6 +409,7 @@ static void cg_while(Cg *g, const TirOp *op) {
   LLVMBasicBlockRef head = cg_block(g, "while.cond"), body = cg_block(g, "while.body"), done = cg_block(g, "while.exit");
   LLVMBuildBr(g->b, head);
   LLVMPositionBuilderAtEnd(g->b, head);
+  check_interrupt(g);
   cg_block_ops(g, &op->else_ops);
   LLVMBuildCondBr(g->b, cg_expr(g, op->body), body, done);
   LLVMPositionBuilderAtEnd(g->b, body);

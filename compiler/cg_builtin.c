@@ -97,6 +97,7 @@ static void cg_load(Cg *g, const TirOp *op) {
   LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntNE, st, i32c(g, 0), "bad"), bad, ok);
   LLVMPositionBuilderAtEnd(g->b, bad);
   cg_call(g, "tns_free", g->voidt, &g->ptr, &data, 1);
+  if (g->loc) st = cg_call(g, "tns_error_locate", g->i32, (LLVMTypeRef[]){g->i32, g->ptr}, (LLVMValueRef[]){st, cg_cstring(g, g->loc)}, 2);
   LLVMBuildStore(g->b, st, g->status);
   LLVMBuildBr(g->b, g->exit_bb);
   LLVMPositionBuilderAtEnd(g->b, ok);
@@ -182,9 +183,17 @@ static void cg_assert(Cg *g, const TirOp *op) {
 static void cg_reshape(Cg *g, const TirOp *op) {
   const TirVar *r = op->results[0], *x = op->args[0];
   LLVMValueRef bytes = LLVMBuildMul(g->b, count(g, x->type), i64c(g, elem_size(x->type->elem)), "bytes");
-  LLVMValueRef same = LLVMBuildICmp(g->b, LLVMIntEQ, count(g, x->type), count(g, r->type), "same");
-  LLVMValueRef st = LLVMBuildSelect(g->b, same, i32c(g, 0), i32c(g, TNS_ERR_SHAPE), "st");
-  cg_check_status(g, st, "reshape.ok");
+  LLVMValueRef n0 = count(g, x->type), n1 = count(g, r->type);
+  LLVMBasicBlockRef bad = cg_block(g, "reshape.bad"), ok = cg_block(g, "reshape.ok");
+  LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, n0, n1, "same"), ok, bad);
+  LLVMPositionBuilderAtEnd(g->b, bad);
+  LLVMTypeRef pt[] = {g->ptr, g->i32, g->ptr};
+  LLVMValueRef f = cg_fn(g, "tns_error_at", g->i32, pt, 3, 1);
+  LLVMValueRef args[] = {cg_cstring(g, g->loc ? g->loc : ""), i32c(g, TNS_ERR_SHAPE),
+                         cg_cstring(g, "reshape: %lld elements cannot take the shape of %lld elements"), n0, n1};
+  LLVMBuildStore(g->b, LLVMBuildCall2(g->b, LLVMGlobalGetValueType(f), f, args, 5, "st"), g->status);
+  LLVMBuildBr(g->b, g->exit_bb);
+  LLVMPositionBuilderAtEnd(g->b, ok);
   if (r->type->rank == 0) {
     LLVMBuildStore(g->b, cg_load_elem(g, r->type->elem, data_of(g, x), i64c(g, 0)), g->slot[r->id]);
     return;
@@ -192,6 +201,13 @@ static void cg_reshape(Cg *g, const TirOp *op) {
   LLVMValueRef p = fresh(g, r);
   LLVMBuildMemCpy(g->b, p, 1, data_of(g, x), 1, bytes);
   own(g, r, p);
+}
+
+/* Is v also an argument of op (a result rebinding its own input)? */
+static int is_arg(const TirOp *op, const TirVar *v) {
+  for (int i = 0; i < op->nargs; i++)
+    if (op->args[i] == v) return 1;
+  return 0;
 }
 
 /* solve, cholesky, eigh, svd, qr through the runtime's LAPACK wrappers */
@@ -205,7 +221,8 @@ static void cg_linalg(Cg *g, const TirOp *op) {
   }
   LLVMValueRef out[3];
   for (int i = 0; i < op->nresults; i++) out[i] = fresh(g, op->results[i]);
-  for (int i = 0; i < op->nresults; i++) own(g, op->results[i], out[i]);
+  for (int i = 0; i < op->nresults; i++)
+    if (!is_arg(op, op->results[i])) own(g, op->results[i], out[i]);
   LLVMValueRef dt = cg_dtype(g, a->type->elem), A = buffer(g, a), st;
   switch (op->builtin) {
   case B_SOLVE: {
@@ -235,6 +252,9 @@ static void cg_linalg(Cg *g, const TirOp *op) {
     st = cg_call(g, "tns_qr", g->i32, pt, (LLVMValueRef[]){dt, m, n, A, out[0], out[1]}, 6);
   }
   }
+  /* only now: a result that replaces an argument (A = cholesky(A)) */
+  for (int i = 0; i < op->nresults; i++)
+    if (is_arg(op, op->results[i])) own(g, op->results[i], out[i]);
   cg_check_status(g, st, "linalg.ok");
 }
 

@@ -14,7 +14,7 @@ static int fast(Cg *g) { return g->opt->opt_level > 0; }
 /* Reassociation lets LLVM vectorise reductions; -O0 keeps source order. */
 static LLVMValueRef fm(Cg *g, LLVMValueRef v) {
   if (fast(g) && LLVMIsAInstruction(v) && LLVMCanValueUseFastMathFlags(v))
-    LLVMSetFastMathFlags(v, LLVMFastMathAllowReassoc | LLVMFastMathAllowContract);
+    LLVMSetFastMathFlags(v, LLVMFastMathAllowReassoc);
   return v;
 }
 
@@ -29,7 +29,7 @@ static LLVMValueRef konst(Cg *g, int elem, double v) {
 }
 
 LLVMValueRef cg_add(Cg *g, int elem, LLVMValueRef a, LLVMValueRef b) {
-  if (elem_is_float(elem)) return fm(g, LLVMBuildFAdd(g->b, a, b, "add"));
+  if (elem_is_float(elem)) return LLVMBuildFAdd(g->b, a, b, "add");
   if (elem == ELEM_BOOL) return LLVMBuildOr(g->b, a, b, "or");
   return LLVMBuildAdd(g->b, a, b, "add");
 }
@@ -96,7 +96,10 @@ LLVMValueRef cg_offset(Cg *g, const TirVar *v, const TirPos *pos, Span sp, const
   return off;
 }
 
+/* v[pos...]; a scalar v (an ACCESS with no positions) is its value */
 static LLVMValueRef access(Cg *g, const TirExpr *x) {
+  if (x->var->type->rank == 0)
+    return LLVMBuildLoad2(g->b, cg_reg_type(g, x->var->type->elem), g->slot[x->var->id], x->var->name ? x->var->name : "tmp");
   LLVMValueRef base = LLVMBuildLoad2(g->b, g->ptr, g->slot[x->var->id], x->var->name ? x->var->name : "tmp");
   return cg_load_elem(g, x->var->type->elem, base, cg_offset(g, x->var, x->pos, x->span, NULL));
 }
@@ -174,12 +177,12 @@ static LLVMValueRef binary(Cg *g, const TirExpr *x) {
   LLVMValueRef a = cg_expr(g, x->a), b = cg_expr(g, x->b);
   int e = x->a->elem, f = elem_is_float(e);
   switch (x->op) {
-  case TK_PLUS: return f ? fm(g, LLVMBuildFAdd(g->b, a, b, "add")) : LLVMBuildAdd(g->b, a, b, "add");
-  case TK_MINUS: return f ? fm(g, LLVMBuildFSub(g->b, a, b, "sub")) : LLVMBuildSub(g->b, a, b, "sub");
+  case TK_PLUS: return f ? LLVMBuildFAdd(g->b, a, b, "add") : LLVMBuildAdd(g->b, a, b, "add");
+  case TK_MINUS: return f ? LLVMBuildFSub(g->b, a, b, "sub") : LLVMBuildSub(g->b, a, b, "sub");
   case TK_STAR:
     if (e == ELEM_BOOL) return LLVMBuildAnd(g->b, a, b, "and");
-    return f ? fm(g, LLVMBuildFMul(g->b, a, b, "mul")) : LLVMBuildMul(g->b, a, b, "mul");
-  case TK_SLASH: return f ? fm(g, LLVMBuildFDiv(g->b, a, b, "div")) : LLVMBuildSDiv(g->b, a, b, "div");
+    return f ? LLVMBuildFMul(g->b, a, b, "mul") : LLVMBuildMul(g->b, a, b, "mul");
+  case TK_SLASH: return f ? LLVMBuildFDiv(g->b, a, b, "div") : LLVMBuildSDiv(g->b, a, b, "div");
   case TK_PERCENT: return np_remainder(g, e, a, b);
   default: return compare(g, x->op, e, a, b);
   }
@@ -325,24 +328,28 @@ static LLVMValueRef init_value(Cg *g, int op, int elem) {
 }
 
 /* sum, prod, max, min over the indices: one accumulator */
+/* f32 sums accumulate in f64: a long f32 sum stays accurate (numpy sums
+ * pairwise for the same reason). Accumulators may be reassociated at -O1+
+ * so that LLVM vectorises the loop. */
 static LLVMValueRef fold(Cg *g, const TirExpr *x, int op, LLVMValueRef (*shift)(Cg *, LLVMValueRef, LLVMValueRef), LLVMValueRef by) {
-  int e = x->a->elem;
-  LLVMValueRef acc = cg_entry_alloca(g, cg_reg_type(g, e), ast_reduce_name(op));
-  LLVMBuildStore(g->b, init_value(g, op, e), acc);
+  int e = x->a->elem, ae = op == RED_SUM && e == ELEM_F32 ? ELEM_F64 : e;
+  LLVMValueRef acc = cg_entry_alloca(g, cg_reg_type(g, ae), ast_reduce_name(op));
+  LLVMBuildStore(g->b, init_value(g, op, ae), acc);
   Nest ns;
   nest_begin(g, &ns, x, ast_reduce_name(op));
-  LLVMValueRef v = cg_expr(g, x->a), cur = LLVMBuildLoad2(g->b, cg_reg_type(g, e), acc, "acc");
+  LLVMValueRef v = cg_expr(g, x->a), cur = LLVMBuildLoad2(g->b, cg_reg_type(g, ae), acc, "acc");
   if (shift) v = shift(g, v, by);
+  v = cg_convert(g, v, e, ae);
   LLVMValueRef r;
   switch (op) {
-  case RED_SUM: r = cg_add(g, e, cur, v); break;
+  case RED_SUM: r = elem_is_float(ae) ? fm(g, LLVMBuildFAdd(g->b, cur, v, "sum")) : cg_add(g, ae, cur, v); break;
   case RED_PROD: r = elem_is_float(e) ? fm(g, LLVMBuildFMul(g->b, cur, v, "prod")) : LLVMBuildMul(g->b, cur, v, "prod"); break;
   case RED_MAX: r = maxmin(g, e, v, cur, 1); break;
   default: r = maxmin(g, e, v, cur, 0); break;
   }
   LLVMBuildStore(g->b, r, acc);
   nest_end(g, &ns);
-  return LLVMBuildLoad2(g->b, cg_reg_type(g, e), acc, ast_reduce_name(op));
+  return cg_convert(g, LLVMBuildLoad2(g->b, cg_reg_type(g, ae), acc, ast_reduce_name(op)), ae, e);
 }
 
 static LLVMValueRef exp_shifted(Cg *g, LLVMValueRef v, LLVMValueRef m) {

@@ -254,9 +254,12 @@ static void build_input(Session *s, Compiler *c, Node *parsed, Input *in, Mode m
 static sigjmp_buf interrupt_jmp;
 static volatile sig_atomic_t jump_ok;
 
+/* While typing: back to the prompt. While computing: the generated code
+ * stops at its next loop iteration (no jump out of a library call). */
 static void on_sigint(int sig) {
   (void)sig;
   if (jump_ok) siglongjmp(interrupt_jmp, 1);
+  tns_request_interrupt();
 }
 
 static double now(void) {
@@ -336,19 +339,17 @@ static int execute(Session *s, Compiler *c, Input *in, Mode mode) {
   TnsArray *res = calloc((size_t)nres + 1, sizeof *res);
   double times[7];
   if (fn) {
-    if (sigsetjmp(interrupt_jmp, 1) == 0) {
-      jump_ok = 1;
-      for (int r = 0; r < runs; r++) {
-        for (int i = 0; i < nres && r; i++) tns_array_free(&res[i]);
-        double t0 = now();
-        st = ffi_run(fn, in, res);
-        times[r] = now() - t0;
-        if (st) break;
-      }
-      jump_ok = 0;
-    } else {
-      jump_ok = 0;
-      fputs("\ninterrupted\n", stderr);
+    tns_check_interrupt();   /* forget a Ctrl-C from before this input */
+    tns_clear_error();
+    for (int r = 0; r < runs; r++) {
+      for (int i = 0; i < nres && r; i++) tns_array_free(&res[i]);
+      double t0 = now();
+      st = ffi_run(fn, in, res);
+      times[r] = now() - t0;
+      if (st) break;
+    }
+    if (st == TNS_ERR_INTERRUPTED) {
+      fputs("interrupted\n", stderr);
       st = -1;
     }
   }

@@ -5,6 +5,7 @@
  * an explicit REDUCE node (sema_index.c), every def a checked signature.
  * Expressions are in sema_expr.c, index statements in sema_index.c,
  * builtins in builtins.c. */
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,10 +112,33 @@ static Symbol *find_rebind(Sema *s, const char *name, Scope **where) {
 
 /* Binds name to a value of type t: a new variable, or a rebinding that
  * keeps its type when it crosses a loop or a branch. */
-static Symbol *bind_var(Sema *s, const char *name, Span sp, Type *t) {
+static Symbol *rebind_var(Sema *s, Symbol *y, Scope *where, Span sp, Type *t);
+
+/* The value an i64 name is known to hold, for use as a size (f64[k]):
+ * an integer literal bound where no branch or loop can skip or repeat it. */
+static void set_const(Symbol *y, Node *value, int straight) {
+  y->has_const = straight && value && value->kind == N_INT && y->type &&
+                 y->type->kind == T_TENSOR && elem_is_int(y->type->elem);
+  if (y->has_const) y->cval = value->ival;
+}
+
+static Symbol *bind_var(Sema *s, const char *name, Span sp, Type *t, Node *value) {
   Scope *where = NULL;
   Symbol *y = find_rebind(s, name, &where);
-  if (!y) return sema_define(s, SYM_VAR, name, sp, t);
+  if (!y) {
+    y = sema_define(s, SYM_VAR, name, sp, t);
+    set_const(y, value, 1);
+    return y;
+  }
+  y = rebind_var(s, y, where, sp, t);
+  if (y) set_const(y, value, where == s->scope && y->loop_depth == s->loop_depth);
+  return y;
+}
+
+/* A rebinding keeps the type when it crosses a loop or a branch. */
+static Symbol *rebind_var(Sema *s, Symbol *y, Scope *where, Span sp, Type *t) {
+  const char *name = y->name;
+  if (y->kind == SYM_VAR && y->def && y->def->kind == N_FOR) { ERR(s, sp, E_ASSIGN_LOOP_VAR, name); return NULL; }
   if (y->kind == SYM_FUNC) { ERR(s, sp, E_ASSIGN_FUNC, name); return NULL; }
   if (y->kind == SYM_SIZE) { ERR(s, sp, E_ASSIGN_SIZE, name); return NULL; }
   if (y->kind != SYM_VAR) { ERR(s, sp, E_REDEFINED, name); return NULL; }
@@ -134,7 +158,6 @@ static Symbol *bind_var(Sema *s, const char *name, Span sp, Type *t) {
     y->type = t;
     y->span = sp;
   }
-  y->has_const = 0;
   return y;
 }
 
@@ -167,7 +190,7 @@ static void check_annotated(Sema *s, Node *st) {
   Node *target = st->list.items[0], *tn = st->b;
   if (target->kind != N_NAME) { ERR(s, target->span, E_BAD_TARGET); return; }
   Type *vt = sema_index_value(s, &st->a);
-  if (type_is_error(vt)) { bind_var(s, target->name, target->span, vt); return; }
+  if (type_is_error(vt)) { bind_var(s, target->name, target->span, vt, NULL); return; }
   int elem = tn->op, ok = 1;
   if (elem == ELEM_PARAM) {
     Symbol *y = sema_lookup(s, tn->name);
@@ -175,7 +198,7 @@ static void check_annotated(Sema *s, Node *st) {
   }
   if (vt->kind != T_TENSOR) {
     sema_value_ok(s, st->a, vt);
-    bind_var(s, target->name, target->span, sema_error_type(s));
+    bind_var(s, target->name, target->span, sema_error_type(s), NULL);
     return;
   }
   if (ok && !value_is_dynamic(vt) && vt->rank != tn->list.n) {
@@ -196,10 +219,8 @@ static void check_annotated(Sema *s, Node *st) {
   if (ok) t->tparam = tn->name;
   tn->type = type_typeval(s->arena, t);
   st->a->type = t;
-  Symbol *y = bind_var(s, target->name, target->span, t);
-  target->sym = y;
+  target->sym = bind_var(s, target->name, target->span, t, st->a);
   target->type = t;
-  if (y && st->a->kind == N_INT && elem_is_int(elem)) { y->has_const = 1; y->cval = st->a->ival; }
 }
 
 /* stmt = a, b, ... "=" call */
@@ -217,7 +238,7 @@ static void check_multi(Sema *s, Node *st) {
     Node *t = st->list.items[i];
     if (t->kind != N_NAME) { ERR(s, t->span, E_BAD_TARGET); continue; }
     t->type = type_is_error(vt) ? vt : vt->items[i];
-    t->sym = bind_var(s, t->name, t->span, t->type);
+    t->sym = bind_var(s, t->name, t->span, t->type, NULL);
   }
 }
 
@@ -230,7 +251,12 @@ static int converts_to(int from, int to) {
 static void check_pluseq(Sema *s, Node *st, Node *target, Type *vt) {
   const char *name = target->kind == N_INDEX ? target->a->name : target->name;
   Symbol *y = sema_lookup(s, name);
-  if (!y || y->kind != SYM_VAR) { ERR(s, target->span, E_PLUSEQ_UNDEFINED, name); return; }
+  Span at = target->kind == N_INDEX ? target->a->span : target->span;
+  if (!y) { ERR(s, target->span, E_PLUSEQ_UNDEFINED, name); return; }
+  if (y->kind == SYM_FUNC) { ERR(s, at, E_ASSIGN_FUNC, name); return; }
+  if (y->kind == SYM_SIZE) { ERR(s, at, E_ASSIGN_SIZE, name); return; }
+  if (y->kind != SYM_VAR) { ERR(s, at, E_REDEFINED, name); return; }
+  if (y->def && y->def->kind == N_FOR) { ERR(s, at, E_ASSIGN_LOOP_VAR, name); return; }
   if (type_is_error(vt) || type_is_error(y->type)) return;
   Type *want = y->type;
   /* x += 1 adds to every element, as in numpy */
@@ -271,9 +297,7 @@ static void check_assign(Sema *s, Node *st) {
   if (!sema_value_ok(s, st->a, t)) t = sema_error_type(s);
   Node *nm = indexed ? target->a : target;
   target->type = t;
-  Symbol *y = bind_var(s, nm->name, nm->span, t);
-  nm->sym = y;
-  if (y && !indexed && st->a->kind == N_INT) { y->has_const = 1; y->cval = st->a->ival; }
+  nm->sym = bind_var(s, nm->name, nm->span, t, indexed ? NULL : st->a);
 }
 
 /* ---- control flow ---- */
@@ -290,6 +314,27 @@ static Type *scalar_value(Sema *s, Node **slot, const char *what) {
   return t;
 }
 
+/* Names a loop body assigns hold different values on different
+ * iterations: none of them is a known constant (a size) in the loop. */
+static void forget_consts(Sema *s, Node *n) {
+  if (!n) return;
+  switch (n->kind) {
+  case N_ASSIGN:
+    for (int i = 0; i < n->list.n; i++) {
+      Node *t = n->list.items[i], *nm = t->kind == N_INDEX ? t->a : t;
+      Symbol *y = nm->kind == N_NAME ? sema_lookup(s, nm->name) : NULL;
+      if (y && y->kind == SYM_VAR) y->has_const = 0;
+    }
+    break;
+  case N_BLOCK:
+    for (int i = 0; i < n->list.n; i++) forget_consts(s, n->list.items[i]);
+    break;
+  case N_IF: forget_consts(s, n->b); forget_consts(s, n->c); break;
+  case N_FOR: case N_WHILE: forget_consts(s, n->c); break;
+  default: break;
+  }
+}
+
 /* stmt = "for" ident "in" expr ".." expr block */
 static void check_for(Sema *s, Node *st) {
   Type *a = scalar_value(s, &st->a, "the start of a for range");
@@ -301,8 +346,11 @@ static void check_for(Sema *s, Node *st) {
   s->loop_depth++;
   scope_push(s, 0);
   Node *var = st->list.items[0];
-  var->sym = sema_define(s, SYM_VAR, st->name, var->span, type_scalar(s->arena, ELEM_I64));
+  Symbol *lv = sema_define(s, SYM_VAR, st->name, var->span, type_scalar(s->arena, ELEM_I64));
+  lv->def = st; /* marks the loop variable: it cannot be assigned */
+  var->sym = lv;
   var->type = type_scalar(s->arena, ELEM_I64);
+  forget_consts(s, st->c);
   check_block(s, st->c, 0, 0);
   scope_pop(s);
   s->loop_depth--;
@@ -316,6 +364,7 @@ static void check_cond(Sema *s, Node **cond, const char *what) {
 
 /* stmt = "while" expr block */
 static void check_while(Sema *s, Node *st) {
+  forget_consts(s, st->c);
   check_cond(s, &st->a, "a while condition");
   check_block(s, st->c, 1, 0);
 }
@@ -373,7 +422,9 @@ static void check_return(Sema *s, Node *st) {
     if (!sema_value_ok(s, st->list.items[i], items[i])) bad = 1;
   }
   ptrvec_push(s->arena, &s->returns, st);
-  if (bad) return;
+  /* a result that failed to check is <error>: callers say nothing more */
+  if (bad && !fn->result) fn->result = sema_error_type(s);
+  if (bad || (fn->result && type_is_error(fn->result))) return;
   if (!fn->result) { fn->result = result_type(s, n, items); return; }
   int want = fn->result->kind == T_TUPLE ? fn->result->n : fn->result->kind == T_VOID ? 0 : 1;
   if (!s->cur_def->list2.n) { check_inferred_return(s, st, fn, n, items, want); return; }
@@ -450,6 +501,7 @@ int sema_check_def(Sema *s, Symbol *fn) {
   s->ienv = NULL;
   check_params(s, def);
   int declared = check_declared_results(s, def, fn);
+  if (!declared) fn->result = sema_error_type(s);
   for (int i = 0; i < def->c->list.n; i++) check_stmt(s, def->c->list.items[i]);
   if (declared && def->list2.n && s->returns.n == 0) ERR(s, def->a->span, E_NO_RETURN, fn->name);
   if (!fn->result) fn->result = type_simple(s->arena, T_VOID);
@@ -526,6 +578,18 @@ static char *resolve_import(Sema *s, Node *st, char *tried, size_t cap) {
 
 static void check_module(Sema *s, Node *prog);
 
+/* Marks a file as loaded; 0 when it was already (an import cycle, or the
+ * same module imported twice). */
+static int first_import(Sema *s, const char *path) {
+  char *real = realpath(path, NULL);
+  const char *key = strtab_cstr(&s->c->names, real ? real : path);
+  free(real);
+  for (int i = 0; i < s->imported.n; i++)
+    if (s->imported.items[i] == key) return 0;
+  ptrvec_push(s->arena, &s->imported, (void *)key);
+  return 1;
+}
+
 /* stmt = "import" module | "import" string */
 static void check_import(Sema *s, Node *st) {
   char tried[2048];
@@ -534,22 +598,23 @@ static void check_import(Sema *s, Node *st) {
     ERR(s, st->span, E_IMPORT_NOT_FOUND, st->name ? st->name : st->str, tried);
     return;
   }
-  char *real = realpath(path, NULL);
-  const char *key = strtab_cstr(&s->c->names, real ? real : path);
-  free(real);
-  for (int i = 0; i < s->imported.n; i++)
-    if (s->imported.items[i] == key) return;
-  ptrvec_push(s->arena, &s->imported, (void *)key);
+  if (!first_import(s, path)) return;
+  FILE *f = fopen(path, "rb");
+  if (!f) { ERR(s, st->span, E_CANNOT_OPEN, path, strerror(errno)); return; }
+  fclose(f);
+  int errors = s->diag->nerrors;
   Node *prog = compiler_parse_file(s->c, path);
-  if (!prog) return;
-  const char *saved_path = s->path;
-  int saved_in = s->in_import;
-  s->path = path;
-  s->in_import = 1;
-  check_module(s, prog);
-  s->path = saved_path;
-  s->in_import = saved_in;
-  st->c = prog; /* the imported definitions stay reachable from the tree */
+  if (prog) {
+    const char *saved_path = s->path;
+    int saved_in = s->in_import;
+    s->path = path;
+    s->in_import = 1;
+    check_module(s, prog);
+    s->path = saved_path;
+    s->in_import = saved_in;
+    st->c = prog; /* the imported definitions stay reachable from the tree */
+  }
+  if (s->diag->nerrors > errors) ERR(s, st->span, N_IMPORTED_HERE, st->name ? st->name : st->str);
 }
 
 /* ---- statements ---- */
@@ -569,23 +634,22 @@ static void check_stmt(Sema *s, Node *st) {
   }
 }
 
-/* A file: imports first, then every def is registered (so order does not
- * matter), then def bodies, then the top-level statements in order. */
+/* A file: every def is registered first (so order does not matter, and
+ * an import cycle sees them), then imports, then def bodies and top-level
+ * statements in source order (a def called earlier is checked then), so
+ * that messages come in the order of the text. */
 static void check_module(Sema *s, Node *prog) {
   for (int i = 0; i < prog->list.n; i++) {
     Node *st = prog->list.items[i];
-    if (st->kind == N_IMPORT) check_import(s, st);
-    else if (st->kind == N_DEF) register_def(s, st);
-    else if (s->in_import) ERR(s, st->span, E_IMPORT_STMT);
+    if (st->kind == N_DEF) register_def(s, st);
+    else if (s->in_import && st->kind != N_IMPORT) ERR(s, st->span, E_IMPORT_STMT);
   }
+  for (int i = 0; i < prog->list.n; i++)
+    if (prog->list.items[i]->kind == N_IMPORT) check_import(s, prog->list.items[i]);
   for (int i = 0; i < prog->list.n; i++) {
     Node *st = prog->list.items[i];
     if (st->kind == N_DEF && st->sym) sema_check_def(s, st->sym);
-  }
-  if (s->in_import) return;
-  for (int i = 0; i < prog->list.n; i++) {
-    Node *st = prog->list.items[i];
-    if (st->kind != N_DEF && st->kind != N_IMPORT) check_stmt(s, st);
+    else if (st->kind != N_DEF && st->kind != N_IMPORT && !s->in_import) check_stmt(s, st);
   }
 }
 
@@ -597,5 +661,6 @@ void sema_program(Compiler *c, Node *prog, const char *path) {
   s.diag = &c->diag;
   s.path = path;
   s.global = scope_push(&s, 0);
+  first_import(&s, path); /* a library importing the program is a cycle */
   check_module(&s, prog);
 }

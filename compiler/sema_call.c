@@ -68,6 +68,13 @@ static int match_dim(Sema *s, Symbol *fn, Binds *bs, Dim pd, Node *arg, Node *pa
     if (b) b->dim = q;
     return b != NULL;
   }
+  if (rest.n == 1) {   /* a quotient known only at run time: a new size,
+                          checked for divisibility when the call runs */
+    Bind *b = add(bs, rest.syms[0], arg, param->name);
+    char *name = arena_printf(s->arena, "(%s/%s)", dim_to_string(s->arena, ad), dim_to_string(s->arena, known));
+    if (b) b->dim = dim_sym(strtab_cstr(&s->c->names, name));
+    return b != NULL;
+  }
   if (rest.n >= 1) {
     ERR(s, arg->span, E_SIZE_UNBINDABLE, what, param->name);
     return 0;

@@ -210,7 +210,8 @@ static Type *check_name(Sema *s, Node *e) {
   }
   Symbol *y = sema_lookup(s, e->name);
   if (!y) {
-    ERR(s, e->span, E_UNDEFINED, e->name);
+    int builtin = builtin_lookup(e->name) >= 0 || ast_reduce_lookup(e->name) >= 0;
+    ERR(s, e->span, builtin ? E_NOT_VALUE : E_UNDEFINED, e->name);
     return sema_error_type(s);
   }
   e->sym = y;
@@ -408,6 +409,7 @@ int sema_dim_of_expr(Sema *s, Node *e, int bind, Dim *out) {
   e->sym = y;
   if (y->kind == SYM_SIZE) { *out = y->size; return 1; }
   if (y->kind == SYM_VAR && y->has_const) { *out = dim_const(y->cval); return 1; }
-  ERR(s, e->span, E_DIM_NOT_SIZE, e->name);
+  if (y->kind == SYM_VAR) ERR(s, e->span, E_DIM_NOT_SIZE, e->name);
+  else ERR(s, e->span, E_DIM_NAME, e->name, y->kind == SYM_FUNC ? "a function" : "a type parameter");
   return 0;
 }

@@ -179,8 +179,17 @@ static void group_position(Sema *s, Node *p, Dim d, const char *of) {
   ptrvec_push(s->arena, &s->groups, g);
 }
 
-/* One position of X[...] over dimension d. */
-static void position(Sema *s, Node *p, Dim d, const char *of) {
+/* A constant position: inside the dimension when its size is known. */
+static void constant_position(Sema *s, Node *p, Dim d, int k, const char *of) {
+  const char *size = dim_to_string(s->arena, d);
+  if (p->ival < 0)
+    ERR(s, p->span, E_POSITION_NEG, (long long)p->ival, (long long)p->ival, size, (long long)-p->ival);
+  else if (dim_is_const(d) && p->ival >= d.k)
+    ERR(s, p->span, E_POSITION_RANGE, (long long)p->ival, k, of, size);
+}
+
+/* One position (number k) of X[...] over dimension d. */
+static void position(Sema *s, Node *p, Dim d, int k, const char *of) {
   IndexVar *v;
   if (p->kind == N_NAME && (v = use_index(s, p))) {
     give_range(s, v, d, p->span, of);
@@ -193,6 +202,10 @@ static void position(Sema *s, Node *p, Dim d, const char *of) {
     if (type_is_error(t)) return;
     if (!elem_is_int(t->elem)) { ERR(s, p->span, E_NOT_INT, "an index position", type_to_string(s->arena, t)); return; }
     if (sema_is_weak(p)) sema_retype_literal(s, p, ELEM_I64);
+    if (p->kind == N_INT) constant_position(s, p, d, k, of);
+    else if (p->kind == N_NAME && p->sym && ((Symbol *)p->sym)->kind == SYM_SIZE &&
+             dim_cmp(((Symbol *)p->sym)->size, d) == DIM_EQUAL) /* x[n] with x: f64[n] */
+      ERR(s, p->span, E_POSITION_SIZE, p->name, k, of, p->name, p->name);
   }
 }
 
@@ -228,7 +241,7 @@ Type *sema_access(Sema *s, Node *e) {
     ERR(s, e->span, E_RANK_MISMATCH, of, bt->rank, e->list.n, e->list.n == 1 ? "" : "s");
     return sema_error_type(s);
   }
-  for (int i = 0; i < e->list.n; i++) position(s, e->list.items[i], bt->dims[i], of);
+  for (int i = 0; i < e->list.n; i++) position(s, e->list.items[i], bt->dims[i], i, of);
   Type *t = type_scalar(s->arena, bt->elem);
   t->tparam = bt->tparam;
   return t;
@@ -356,7 +369,11 @@ Type *sema_reduce(Sema *s, Node *e) {
     ERR(s, e->a->span, E_NOT_NUMERIC, ast_reduce_name(e->op), "bool");
     return sema_error_type(s);
   }
-  Type *r = type_scalar(s->arena, reduce_elem(e->op, t->elem));
+  int elem = reduce_elem(e->op, t->elem);
+  /* an explicit sum or prod of i32 accumulates in i64 like numpy's sum;
+   * implicit (einsum) sums keep the element type like numpy's einsum */
+  if ((e->op == RED_SUM || e->op == RED_PROD) && elem == ELEM_I32) elem = ELEM_I64;
+  Type *r = type_scalar(s->arena, elem);
   r->tparam = t->tparam;
   return r;
 }
@@ -555,6 +572,19 @@ static Node *whole_tensor_in_args(Sema *s, Node *call) {
   return NULL;
 }
 
+/* An index expression has a scalar value (at each point of its indices);
+ * print(x[i] * y[i]) and friends: each argument is one. */
+static int scalar_value(Sema *s, Node *st, Node *lhs, Type *t) {
+  Node *w;
+  if (!lhs && t->kind == T_VOID) w = whole_tensor_in_args(s, st->a);
+  else if (!sema_value_ok(s, st->a, t)) return 0;
+  else if (t->rank == 0) return 1;
+  else if (!(w = whole_tensor(st->a))) w = st->a;
+  if (!w) return 1;
+  ERR(s, w->span, E_WHOLE_TENSOR, sema_node_text(s, w), type_to_string(s->arena, w->type), sema_node_text(s, w));
+  return 0;
+}
+
 static void check_ranges(Sema *s) {
   for (int i = 0; i < s->stmt_vars.n; i++) {
     IndexVar *v = s->stmt_vars.items[i];
@@ -580,17 +610,8 @@ Type *sema_stmt_rhs(Sema *s, Node *st, Node *lhs) {
   int indexed = lhs || root->vars.n > 0;
   /* an operand already in error gives no ranges, nor does a `+=` without
    * a target: say nothing more */
-  if (s->diag->nerrors == errors && known && indexed && !type_is_error(t)) {
-    /* print(x[i] * y[i]) and friends: the sum is inside an argument */
-    int stmt_call = !lhs && t->kind == T_VOID;
-    Node *w = stmt_call ? whole_tensor_in_args(s, st->a)
-              : t->kind == T_TENSOR && t->rank != 0 ? whole_tensor(st->a) : NULL;
-    if (w || (!stmt_call && (t->kind != T_TENSOR || t->rank != 0))) {
-      Node *at = w ? w : st->a;
-      ERR(s, at->span, E_WHOLE_TENSOR, sema_node_text(s, at), type_to_string(s->arena, at->type), sema_node_text(s, at));
-      t = sema_error_type(s);
-    }
-  }
+  if (s->diag->nerrors == errors && known && indexed && !type_is_error(t) && !scalar_value(s, st, lhs, t))
+    t = sema_error_type(s);
   if (s->diag->nerrors == errors && known && !type_is_error(t)) check_ranges(s);
   if (s->diag->nerrors == errors && indexed) {
     for (int i = 0; i < root->vars.n; i++) {

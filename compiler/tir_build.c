@@ -332,7 +332,11 @@ static TirExpr *build_binary(Builder *b, Node *e) {
 
 static TirExpr *build_expr(Builder *b, Node *e) {
   switch (e->kind) {
-  case N_INT: return xconst(b, node_elem(b, e), (double)e->ival, e->span);
+  case N_INT: {      /* exact: i64 literals beyond 2^53 stay whole */
+    TirExpr *x = xconst(b, node_elem(b, e), (double)e->ival, e->span);
+    x->ival = e->ival;
+    return x;
+  }
   case N_FLOAT: return xconst(b, node_elem(b, e), e->fval, e->span);
   case N_BOOL: return xconst(b, ELEM_BOOL, (double)e->ival, e->span);
   case N_NAME: return build_name(b, e);
@@ -562,6 +566,13 @@ static void build_einsum(Builder *b, Node *e, TirVar *dst) {
   for (int c = 0; c < 128; c++)
     if (letter[c] && !strchr(out, c)) sum->idx[sum->n++] = letter[c];
   sum->a = body;
+  if (!sum->n) {   /* numpy's einsum adds into zeros: -0.0 comes out +0.0 */
+    TirExpr *z = tir_expr_new(b->a, TX_BINARY, elem, e->span);
+    z->op = TK_PLUS;
+    z->a = xconst(b, elem, 0.0, e->span);
+    z->b = body;
+    body = z;
+  }
   op->body = sum->n ? sum : body;
   emit(b, op);
 }
@@ -611,7 +622,23 @@ static void call_sizes(Builder *b, TirOp *op, TirFunc *f) {
       }
       if (open >= 0) {
         set[open] = 1;
-        if (!dim_div(at->dims[k], known, &op->sargs[open])) TNS_BUG("size binding");
+        if (!dim_div(at->dims[k], known, &op->sargs[open])) {
+          /* the quotient of sizes known at run time: bound (and checked
+           * for divisibility) by a CHECK op, named as sema names it */
+          char *name = arena_printf(b->a, "(%s/%s)", dim_to_string(b->a, at->dims[k]), dim_to_string(b->a, known));
+          Dim q = dim_sym(strtab_cstr(b->names, name));
+          TirOp *div = tir_op_new(b->a, TO_CHECK, op->span);
+          div->dims[0] = at->dims[k];
+          div->dims[1] = known;
+          div->bind = arena_alloc(b->a, sizeof(char *));
+          div->bind[0] = bind_size(b, q);
+          div->nbind = 1;
+          div->msg = arena_printf(b->a, "argument %d of '%s' is not a multiple of %s", i + 1, f->source_name,
+                                  dim_to_string(b->a, known));
+          div->loc = loc_of(b, op->span);
+          if (div->bind[0]) emit(b, div);
+          op->sargs[open] = q;
+        }
       } else {
         check_dim(b, known, at->dims[k], op->span,
                   arena_printf(b->a, "argument %d of '%s' does not match its declared size", i + 1, f->source_name));

@@ -1,4 +1,5 @@
 /* error.c — per-thread error state: status, message, source location. */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -99,4 +100,15 @@ int tns_error_locate(int status, const char *loc) {
   if (status != TNS_OK && err_loc[0] == '\0' && loc)
     snprintf(err_loc, sizeof err_loc, "%s", loc);
   return status;
+}
+
+/* Set from a signal handler, read by generated loops. */
+static volatile sig_atomic_t interrupt_requested;
+
+void tns_request_interrupt(void) { interrupt_requested = 1; }
+
+int tns_check_interrupt(void) {
+  if (!interrupt_requested) return TNS_OK;
+  interrupt_requested = 0;
+  return tns_error(TNS_ERR_INTERRUPTED, "interrupted");
 }

@@ -47,9 +47,10 @@ typedef enum TnsStatus {
   TNS_ERR_BOUNDS = 6,   /* an index is out of range */
   TNS_ERR_ASSERT = 7,   /* assert(cond, "message") failed */
   TNS_ERR_LINALG = 8,   /* singular, not positive definite, no convergence */
-  TNS_ERR_INTERNAL = 9  /* a bug in the runtime */
+  TNS_ERR_INTERNAL = 9, /* a bug in the runtime */
+  TNS_ERR_INTERRUPTED = 10 /* tns_request_interrupt() was called (Ctrl-C) */
 } TnsStatus;
-#define TNS_STATUS_COUNT 10
+#define TNS_STATUS_COUNT 11
 
 /* ---- Element types (values are part of the ABI) ---- */
 typedef enum TnsDtype {
@@ -243,6 +244,15 @@ int tns_arg_tensor(const char *func, const char *name, int rank,
  * prints "file.tns:3:14: error: message" on failure; returns the process
  * exit status (0, or 2 on a run-time error). */
 int tns_run_main(int (*entry)(void));
+
+/* ---- Interrupts ---- */
+
+/* Asks running TNS code to stop at its next loop iteration with
+ * TNS_ERR_INTERRUPTED; async-signal-safe (a SIGINT handler may call it). */
+void tns_request_interrupt(void);
+/* Called by generated loops: TNS_ERR_INTERRUPTED (and clears the request)
+ * when one is pending, else TNS_OK. */
+int tns_check_interrupt(void);
 
 /* ---- Misc ---- */
 

@@ -130,6 +130,11 @@ static int64_t size_of(const TirIndex *ix, int *symbolic) {
 
 static TirExpr *access_of(Arena *a, Operand *o, Span sp) {
   if (o->access) return o->access;
+  if (o->n == 0) {   /* a scalar intermediate is read, not accessed */
+    TirExpr *r = tir_expr_new(a, TX_READ, o->var->type->elem, sp);
+    r->var = o->var;
+    return r;
+  }
   TirExpr *x = tir_expr_new(a, TX_ACCESS, o->var->type->elem, sp);
   x->var = o->var;
   x->pos = arena_alloc(a, sizeof(TirPos) * (size_t)(o->n + 1));
