@@ -23,15 +23,6 @@ static LLVMValueRef count(Cg *g, const Type *t) {
 /* A new buffer for v (zeroed); leaves on failure. */
 static LLVMValueRef fresh(Cg *g, const TirVar *v) { return cg_alloc(g, v->type); }
 
-static void own(Cg *g, const TirVar *v, LLVMValueRef p) {
-  LLVMValueRef old = buffer(g, v);
-  LLVMValueRef was = LLVMBuildLoad2(g->b, g->i1, g->owned[v->id], "own");
-  LLVMValueRef q = LLVMBuildSelect(g->b, was, old, LLVMConstNull(g->ptr), "q");
-  cg_call(g, "tns_free", g->voidt, &g->ptr, &q, 1);
-  LLVMBuildStore(g->b, p, g->slot[v->id]);
-  LLVMBuildStore(g->b, LLVMConstInt(g->i1, 1, 0), g->owned[v->id]);
-}
-
 /* Pointer to the data of a var: its buffer, or its scalar slot. */
 static LLVMValueRef data_of(Cg *g, const TirVar *v) {
   if (v->type->rank > 0) return buffer(g, v);
@@ -69,7 +60,7 @@ static void cg_random(Cg *g, const TirOp *op) {
   LLVMTypeRef pt[] = {g->i32, g->i64, g->i64, g->ptr};
   LLVMValueRef args[] = {cg_dtype(g, r->type->elem), count(g, r->type), seed, p};
   LLVMValueRef st = cg_call(g, fill, g->i32, pt, args, 4);
-  if (r->type->rank) own(g, r, p);
+  if (r->type->rank) cg_replace_buffer(g, r, p);
   else LLVMBuildStore(g->b, LLVMBuildLoad2(g->b, cg_reg_type(g, r->type->elem), p, "x"), g->slot[r->id]);
   cg_check_status(g, st, "random.ok");
 }
@@ -106,7 +97,7 @@ static void cg_load(Cg *g, const TirOp *op) {
     LLVMValueRef d = LLVMBuildLoad2(g->b, g->i64, LLVMBuildGEP2(g->b, g->i8, arr, (LLVMValueRef[]){i64c(g, ARR_DIMS + 8 * k)}, 1, "pd"), op->bind[k]);
     LLVMBuildStore(g->b, d, g->size_slot[size_index(g, op->bind[k])]);
   }
-  if (r->type->rank) { own(g, r, data); return; }
+  if (r->type->rank) { cg_replace_buffer(g, r, data); return; }
   LLVMBuildStore(g->b, cg_load_elem(g, r->type->elem, data, i64c(g, 0)), g->slot[r->id]);
   cg_call(g, "tns_free", g->voidt, &g->ptr, &data, 1);
 }
@@ -124,7 +115,7 @@ static void cg_save(Cg *g, const TirOp *op) {
 static void cg_frostt(Cg *g, const TirOp *op) {
   const TirVar *r = op->results[0];
   LLVMValueRef p = fresh(g, r);
-  own(g, r, p);
+  cg_replace_buffer(g, r, p);
   LLVMTypeRef pt[] = {g->ptr, g->i32, g->ptr, g->ptr};
   LLVMValueRef args[] = {cg_cstring(g, op->strs[0]), i32c(g, r->type->rank), dims_array(g, r->type), p};
   cg_check_status(g, cg_call(g, "tns_frostt_load", g->i32, pt, args, 4), "frostt.ok");
@@ -200,7 +191,7 @@ static void cg_reshape(Cg *g, const TirOp *op) {
   }
   LLVMValueRef p = fresh(g, r);
   LLVMBuildMemCpy(g->b, p, 1, data_of(g, x), 1, bytes);
-  own(g, r, p);
+  cg_replace_buffer(g, r, p);
 }
 
 /* Is v also an argument of op (a result rebinding its own input)? */
@@ -222,7 +213,7 @@ static void cg_linalg(Cg *g, const TirOp *op) {
   LLVMValueRef out[3];
   for (int i = 0; i < op->nresults; i++) out[i] = fresh(g, op->results[i]);
   for (int i = 0; i < op->nresults; i++)
-    if (!is_arg(op, op->results[i])) own(g, op->results[i], out[i]);
+    if (!is_arg(op, op->results[i])) cg_replace_buffer(g, op->results[i], out[i]);
   LLVMValueRef dt = cg_dtype(g, a->type->elem), A = buffer(g, a), st;
   switch (op->builtin) {
   case B_SOLVE: {
@@ -254,7 +245,7 @@ static void cg_linalg(Cg *g, const TirOp *op) {
   }
   /* only now: a result that replaces an argument (A = cholesky(A)) */
   for (int i = 0; i < op->nresults; i++)
-    if (is_arg(op, op->results[i])) own(g, op->results[i], out[i]);
+    if (is_arg(op, op->results[i])) cg_replace_buffer(g, op->results[i], out[i]);
   cg_check_status(g, st, "linalg.ok");
 }
 

@@ -114,7 +114,7 @@ static int write_header(const char *path, const char *source, const TirProgram *
              " * then its inputs (row-major, contiguous), then caller-allocated outputs,\n"
              " * and returns TNS_OK (0) or a TNS_ERR_* status; tns_last_error() gives\n"
              " * the message (per thread). Status codes:\n", base, source);
-  for (int i = 0; i < 10; i++) fprintf(f, " *   %d %s\n", i, tns_status_name(i));
+  for (int i = 0; i < TNS_STATUS_COUNT; i++) fprintf(f, " *   %d %s\n", i, tns_status_name(i));
   fprintf(f, " */\n#ifndef %s\n#define %s\n\n#include <stdint.h>\n#include \"tns_runtime.h\"\n\n"
              "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n", guard, guard);
   for (int i = 0; i < p->funcs.n; i++) {

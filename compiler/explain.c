@@ -10,16 +10,21 @@ static const char *step_kind(const PathStepInfo *s) {
   return "loop";
 }
 
-static void text(FILE *f, const ContractInfo *c) {
-  fprintf(f, "%s:%d: %s\n  operands:", c->span.src ? c->span.src->path : "?", c->span.line, c->target);
-  for (int i = 0; i < c->noperands; i++) fprintf(f, " %s", c->operands[i]);
-  fputs("\n  path: [", f);
+/* The path in opt_einsum's linear convention: [[1, 2], [0, 2], [0, 1]] */
+static void print_path(FILE *f, const ContractInfo *c) {
   for (int i = 0; i < c->nsteps; i++) {
     const PathStepInfo *s = &c->steps[i];
     fputs(i ? ", [" : "[", f);
     for (int k = 0; k < s->nargs; k++) fprintf(f, "%s%d", k ? ", " : "", s->args[k]);
     fputc(']', f);
   }
+}
+
+static void text(FILE *f, const ContractInfo *c) {
+  fprintf(f, "%s:%d: %s\n  operands:", c->span.src ? c->span.src->path : "?", c->span.line, c->target);
+  for (int i = 0; i < c->noperands; i++) fprintf(f, " %s", c->operands[i]);
+  fputs("\n  path: [", f);
+  print_path(f, c);
   fputs("]\n", f);
   for (int i = 0; i < c->nsteps; i++) {
     const PathStepInfo *s = &c->steps[i];
@@ -36,12 +41,7 @@ static void json(FILE *f, const ContractInfo *c, int first) {
   fprintf(f, "%s\n    {\"line\": %d, \"target\": \"%s\", \"operands\": [", first ? "" : ",", c->span.line, c->target);
   for (int i = 0; i < c->noperands; i++) fprintf(f, "%s\"%s\"", i ? ", " : "", c->operands[i]);
   fputs("], \"path\": [", f);
-  for (int i = 0; i < c->nsteps; i++) {
-    const PathStepInfo *s = &c->steps[i];
-    fputs(i ? ", [" : "[", f);
-    for (int k = 0; k < s->nargs; k++) fprintf(f, "%s%d", k ? ", " : "", s->args[k]);
-    fputc(']', f);
-  }
+  print_path(f, c);
   fprintf(f, "], \"naive_flops\": %.17g, \"flops\": %.17g, \"largest_intermediate\": %.17g, \"symbolic\": %s, \"steps\": [",
           c->naive_flops, c->flops, c->largest, c->symbolic ? "true" : "false");
   for (int i = 0; i < c->nsteps; i++) {

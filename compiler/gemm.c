@@ -29,23 +29,13 @@ static int has(const Layout *l, const TirIndex *ix) {
   return 0;
 }
 
-/* Does x use an index value (then it is no constant factor)? */
-static int uses_index(const TirExpr *x) {
-  if (!x) return 0;
-  if (x->kind == TX_INDEX || x->kind == TX_ACCESS || x->kind == TX_REDUCE) return 1;
-  if (uses_index(x->a) || uses_index(x->b) || uses_index(x->c)) return 1;
-  for (int i = 0; x->args && i < x->n; i++)
-    if (uses_index(x->args[i])) return 1;
-  return 0;
-}
-
 /* Splits sum(k: X * Y) (times or divided by an index-free scalar). */
 static int product_core(const TirExpr *body, const TirExpr **prod, const TirExpr **alpha, int *divides) {
   *alpha = NULL;
   *divides = 0;
   if (body->kind == TX_BINARY && (body->op == TK_STAR || body->op == TK_SLASH) &&
       (body->b->kind == TX_CONST || body->b->kind == TX_READ || body->b->kind == TX_MATH ||
-       body->b->kind == TX_DIM || body->b->kind == TX_CONVERT) && body->a->kind == TX_REDUCE && !uses_index(body->b)) {
+       body->b->kind == TX_DIM || body->b->kind == TX_CONVERT) && body->a->kind == TX_REDUCE && !tir_expr_uses_index(body->b)) {
     *alpha = body->b;
     *divides = body->op == TK_SLASH;
     body = body->a;

@@ -59,3 +59,14 @@ TirSize *tir_size_find(const TirFunc *f, const char *name) {
   }
   return NULL;
 }
+
+/* Whether x depends on an index (an index value, an access, a reduction):
+ * otherwise it is a scalar that can be computed once. */
+int tir_expr_uses_index(const TirExpr *x) {
+  if (!x) return 0;
+  if (x->kind == TX_INDEX || x->kind == TX_ACCESS || x->kind == TX_REDUCE) return 1;
+  if (tir_expr_uses_index(x->a) || tir_expr_uses_index(x->b) || tir_expr_uses_index(x->c)) return 1;
+  for (int i = 0; x->args && i < x->n; i++)
+    if (tir_expr_uses_index(x->args[i])) return 1;
+  return 0;
+}

@@ -188,6 +188,7 @@ void tir_block_append(Arena *a, TirBlock *b, TirOp *op);
 TirExpr *tir_expr_new(Arena *a, TirExprKind k, int elem, Span sp);
 TirIndex *tir_index_new(Arena *a, TirFunc *f, const char *name, Dim range);
 TirSize *tir_size_find(const TirFunc *f, const char *name);
+int tir_expr_uses_index(const TirExpr *x);
 const char *tir_expr_kind_name(int k);
 const char *tir_op_kind_name(int k);
 

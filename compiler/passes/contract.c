@@ -48,18 +48,9 @@ static int index_number(Core *c, TirIndex *ix) {
   return c->nidx++;
 }
 
-static int uses_index(const TirExpr *x) {
-  if (!x) return 0;
-  if (x->kind == TX_INDEX || x->kind == TX_ACCESS || x->kind == TX_REDUCE) return 1;
-  if (uses_index(x->a) || uses_index(x->b) || uses_index(x->c)) return 1;
-  for (int i = 0; x->args && i < x->n; i++)
-    if (uses_index(x->args[i])) return 1;
-  return 0;
-}
-
 /* factor = access with index/group positions | index-free scalar */
 static int add_factor(Core *c, TirExpr *x) {
-  if (!uses_index(x)) {
+  if (!tir_expr_uses_index(x)) {
     if (c->nscalars == MAXF) return 0;
     c->scalars[c->nscalars++] = x;
     return 1;
@@ -77,7 +68,7 @@ static int add_factor(Core *c, TirExpr *x) {
 static int flatten(Core *c, TirExpr *x) {
   if (x->kind == TX_REDUCE && x->op == RED_SUM) return flatten(c, x->a);
   if (x->kind == TX_BINARY && x->op == TK_STAR) return flatten(c, x->a) && flatten(c, x->b);
-  if (x->kind == TX_BINARY && x->op == TK_SLASH && !uses_index(x->b)) {
+  if (x->kind == TX_BINARY && x->op == TK_SLASH && !tir_expr_uses_index(x->b)) {
     if (!flatten(c, x->a) || c->nscalars == MAXF) return 0;
     c->scalars[c->nscalars++] = x;   /* marks a division by x->b */
     return 1;
@@ -170,7 +161,7 @@ static TirExpr *times(Arena *a, TirExpr *x, TirExpr *y) {
 static TirExpr *with_scalars(Arena *a, Core *c, TirExpr *body) {
   for (int k = 0; k < c->nscalars; k++) {
     TirExpr *sc = c->scalars[k];
-    if (sc->kind == TX_BINARY && sc->op == TK_SLASH && !uses_index(sc->b)) {
+    if (sc->kind == TX_BINARY && sc->op == TK_SLASH && !tir_expr_uses_index(sc->b)) {
       TirExpr *d = tir_expr_new(a, TX_BINARY, body->elem, sc->span);
       d->op = TK_SLASH;
       d->a = body;

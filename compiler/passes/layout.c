@@ -121,21 +121,12 @@ static TirExpr *arranged(TirProgram *p, TirFunc *f, Side *s, TirIndex **want, in
   return access(p->arena, t, pos, sp);
 }
 
-static int uses_index(const TirExpr *x) {
-  if (!x) return 0;
-  if (x->kind == TX_INDEX || x->kind == TX_ACCESS || x->kind == TX_REDUCE) return 1;
-  if (uses_index(x->a) || uses_index(x->b) || uses_index(x->c)) return 1;
-  for (int i = 0; x->args && i < x->n; i++)
-    if (uses_index(x->args[i])) return 1;
-  return 0;
-}
-
 /* The scalar factor around the sum, kept for the GEMM's alpha. */
 static TirExpr *strip_scalar(TirExpr *body, TirExpr **scale, int *divides) {
   *scale = NULL;
   *divides = 0;
   if (body->kind == TX_BINARY && (body->op == TK_STAR || body->op == TK_SLASH) && body->a->kind == TX_REDUCE &&
-      !uses_index(body->b) &&
+      !tir_expr_uses_index(body->b) &&
       (body->b->kind == TX_CONST || body->b->kind == TX_READ || body->b->kind == TX_DIM || body->b->kind == TX_MATH ||
        body->b->kind == TX_CONVERT)) {
     *scale = body->b;

@@ -31,9 +31,20 @@ Test(error, status_values_are_fixed) {
   /* ABI: generated code and users compare against these numbers */
   const int want[] = {TNS_OK, TNS_ERR_SHAPE, TNS_ERR_OOM, TNS_ERR_ARG,
                       TNS_ERR_IO, TNS_ERR_FORMAT, TNS_ERR_BOUNDS,
-                      TNS_ERR_ASSERT, TNS_ERR_LINALG, TNS_ERR_INTERNAL};
+                      TNS_ERR_ASSERT, TNS_ERR_LINALG, TNS_ERR_INTERNAL,
+                      TNS_ERR_INTERRUPTED};
+  cr_assert_eq(sizeof want / sizeof *want, TNS_STATUS_COUNT);
   for (int i = 0; i < TNS_STATUS_COUNT; i++)
     cr_assert_eq(want[i], i);
+}
+
+Test(error, interrupt_is_reported_once) {
+  tns_clear_error();
+  cr_assert_eq(tns_check_interrupt(), TNS_OK);
+  tns_request_interrupt();
+  cr_assert_eq(tns_check_interrupt(), TNS_ERR_INTERRUPTED);
+  cr_assert_str_eq(tns_last_error(), "interrupted");
+  cr_assert_eq(tns_check_interrupt(), TNS_OK);   /* cleared by the first check */
 }
 
 Test(error, set_and_clear) {
