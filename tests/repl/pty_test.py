@@ -81,6 +81,20 @@ os.write(fd, b"A[0, 0]\n")
 out = read_until(fd, "tns> ")
 check("1.0" in out, "values survive an interrupted computation", out)
 
+os.write(fd, b":quit\n")
+_, status = os.waitpid(pid, 0)
+check(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, ":quit leaves with status 0")
+
+# A fresh session: Ctrl-D at the prompt leaves, and the history of the
+# first session was kept in ~/.tnsc_history.
+pid, fd = pty.fork()
+if pid == 0:
+    os.environ["HOME"] = home
+    os.environ["TERM"] = "dumb"
+    os.execv(TNSC, [TNSC])          # bare tnsc on a terminal is the REPL
+out = read_until(fd, "tns> ")
+check("tns> " in out, "bare tnsc on a terminal starts the REPL", out)
+time.sleep(0.3)                     # let line editing take the terminal
 os.write(fd, b"\x04")
 _, status = os.waitpid(pid, 0)
 check(os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, "Ctrl-D leaves with status 0")
