@@ -244,6 +244,7 @@ static LLVMValueRef accumulate_buffer(Cg *g, const TirOp *op, LLVMValueRef old) 
 static void cg_einsum(Cg *g, const TirOp *op) {
   const TirVar *v = op->out;
   if (cg_try_gemm(g, op)) return; /* a matrix product: one library call */
+  if (cg_try_permute(g, op)) return; /* a transposed copy, tiled */
   if (v->type->rank == 0) {
     LLVMValueRef x = cg_expr(g, op->body);
     if (op->accumulate)

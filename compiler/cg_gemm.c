@@ -35,3 +35,40 @@ int cg_try_gemm(Cg *g, const TirOp *op) {
   }
   return 1;
 }
+
+/* out[i, j, k] = X[k, i, j]: a pure reordering of X's axes (the layout
+ * pass's copies) becomes one tiled tns_permute call. */
+int cg_try_permute(Cg *g, const TirOp *op) {
+  const TirVar *out = op->out;
+  const TirExpr *x = op->body;
+  int r = out->type->rank;
+  if (g->opt->opt_level == 0 || op->accumulate || r < 2 || x->kind != TX_ACCESS || x->var == out ||
+      x->var->type->rank != r || x->elem != out->type->elem)
+    return 0;
+  int perm[TNS_MAX_RANK];
+  for (int k = 0; k < r; k++) {
+    if (op->opos[k].kind != TP_INDEX || x->pos[k].kind != TP_INDEX) return 0;
+    perm[k] = -1;
+  }
+  for (int k = 0; k < r; k++)
+    for (int m = 0; m < r; m++)
+      if (x->pos[m].idx[0] == op->opos[k].idx[0]) perm[k] = m;
+  for (int k = 0; k < r; k++)
+    if (perm[k] < 0) return 0;
+  LLVMValueRef dims = cg_entry_alloca(g, LLVMArrayType2(g->i64, (unsigned)r), "dims");
+  LLVMValueRef pv = cg_entry_alloca(g, LLVMArrayType2(g->i32, (unsigned)r), "perm");
+  for (int k = 0; k < r; k++) {
+    LLVMValueRef at = LLVMConstInt(g->i64, (unsigned long long)k, 0);
+    LLVMBuildStore(g->b, cg_dim(g, x->var->type->dims[k]), LLVMBuildGEP2(g->b, g->i64, dims, &at, 1, "d"));
+    LLVMBuildStore(g->b, LLVMConstInt(g->i32, (unsigned long long)perm[k], 0), LLVMBuildGEP2(g->b, g->i32, pv, &at, 1, "p"));
+  }
+  LLVMValueRef buf = cg_alloc(g, out->type);
+  LLVMValueRef src = LLVMBuildLoad2(g->b, g->ptr, g->slot[x->var->id], "src");
+  LLVMTypeRef pt[] = {g->i64, g->i32, g->ptr, g->ptr, g->ptr, g->ptr};
+  LLVMValueRef args[] = {LLVMConstInt(g->i64, (unsigned long long)elem_size(out->type->elem), 0),
+                         LLVMConstInt(g->i32, (unsigned long long)r, 0), dims, pv, src, buf};
+  LLVMValueRef st = cg_call(g, "tns_permute", g->i32, pt, args, 6);
+  cg_replace_buffer(g, out, buf);
+  cg_check_status(g, st, "permute.ok");
+  return 1;
+}

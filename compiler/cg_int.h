@@ -37,6 +37,7 @@ LLVMValueRef cg_dtype(Cg *g, int elem);
 LLVMValueRef cg_alloc(Cg *g, const Type *t);
 void cg_replace_buffer(Cg *g, const TirVar *v, LLVMValueRef p);
 int cg_try_gemm(Cg *g, const TirOp *op);
+int cg_try_permute(Cg *g, const TirOp *op);
 LLVMValueRef cg_entry_alloca(Cg *g, LLVMTypeRef t, const char *name);
 void cg_builtin(Cg *g, const TirOp *op);
 

@@ -23,8 +23,33 @@ enum { SMALL = 32 * 32 * 32 };
 SMALL_GEMM(small_d, double)
 SMALL_GEMM(small_s, float)
 
+/* The commonest tiny case, 4x4 times 4x4 without transposes, unrolled so
+ * that the compiler keeps it in registers. */
+static void gemm4_d(double alpha, const double *A, const double *B, double beta, double *C) {
+  for (int i = 0; i < 4; i++) {
+    double c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+    for (int l = 0; l < 4; l++) {
+      double a = A[i * 4 + l];
+      c0 += a * B[l * 4 + 0];
+      c1 += a * B[l * 4 + 1];
+      c2 += a * B[l * 4 + 2];
+      c3 += a * B[l * 4 + 3];
+    }
+    double *c = C + i * 4;
+    if (beta != 0) {
+      c[0] = alpha * c0 + beta * c[0]; c[1] = alpha * c1 + beta * c[1];
+      c[2] = alpha * c2 + beta * c[2]; c[3] = alpha * c3 + beta * c[3];
+    } else {
+      c[0] = alpha * c0; c[1] = alpha * c1; c[2] = alpha * c2; c[3] = alpha * c3;
+    }
+  }
+}
+
+static void threads_from_env(void);
+
 int tns_gemm(TnsDtype dtype, int64_t batch, int ta, int tb, int64_t m, int64_t n, int64_t k,
              double alpha, const void *A, const void *B, double beta, void *C) {
+  threads_from_env();
   if (dtype != TNS_F32 && dtype != TNS_F64)
     return tns_error(TNS_ERR_INTERNAL, "gemm: unsupported element type %s", tns_dtype_name(dtype));
   if (batch < 0 || m < 0 || n < 0 || k < 0)
@@ -35,7 +60,8 @@ int tns_gemm(TnsDtype dtype, int64_t batch, int ta, int tb, int64_t m, int64_t n
     if (dtype == TNS_F64) {
       const double *a = (const double *)A + b * sa, *bb = (const double *)B + b * sb;
       double *c = (double *)C + b * sc;
-      if (small) small_d(ta, tb, m, n, k, alpha, a, bb, beta, c);
+      if (m == 4 && n == 4 && k == 4 && !ta && !tb) gemm4_d(alpha, a, bb, beta, c);
+      else if (small) small_d(ta, tb, m, n, k, alpha, a, bb, beta, c);
       else cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                        (int)m, (int)n, (int)k, alpha, a, ta ? (int)m : (int)k, bb, tb ? (int)k : (int)n,
                        beta, c, (int)n);
@@ -49,4 +75,16 @@ int tns_gemm(TnsDtype dtype, int64_t batch, int ta, int tb, int64_t m, int64_t n
     }
   }
   return TNS_OK;
+}
+
+/* The library's threads follow TNS_NUM_THREADS (default: OpenBLAS's own
+ * choice, all cores), read once before the first product. */
+void openblas_set_num_threads(int n);
+static void threads_from_env(void) {
+  static int done;
+  if (done) return;
+  done = 1;
+  const char *s = getenv("TNS_NUM_THREADS");
+  int n = s ? atoi(s) : 0;
+  if (n > 0) openblas_set_num_threads(n);
 }

@@ -231,6 +231,11 @@ int tns_gemm(TnsDtype dtype, int64_t batch, int ta, int tb, int64_t m,
              int64_t n, int64_t k, double alpha, const void *A,
              const void *B, double beta, void *C);
 
+/* dst = src with axes reordered: dst's axis k is src's axis perm[k];
+ * elements of esize bytes, row-major, rank 2..16. */
+int tns_permute(int64_t esize, int rank, const int64_t *src_dims,
+                const int *perm, const void *src, void *dst);
+
 /* ---- Exported functions and executables ---- */
 
 /* Checks a size argument of an exported function: TNS_ERR_ARG when it is

@@ -1,0 +1,84 @@
+/* permute.c — dst = src with its axes reordered (a transposed copy), for
+ * the layout pass's copies into matrix-product order. Tiled over the two
+ * axes that are contiguous in src and in dst, so both sides are read and
+ * written a cache line at a time. */
+#include <string.h>
+#include "tns_runtime.h"
+
+enum { TILE = 32 };
+
+typedef struct Perm {
+  int rank;
+  int64_t dims[TNS_MAX_RANK];     /* of dst */
+  int64_t sstride[TNS_MAX_RANK];  /* src stride of dst's axis k (elements) */
+  int64_t dstride[TNS_MAX_RANK];
+  int64_t esize;
+  int fast_d, fast_s;             /* dst's last axis; the axis contiguous in src */
+} Perm;
+
+/* One tile over axes fast_s (i) and fast_d (j), other axes at base; typed
+ * copies for the common element sizes. */
+#define TILE_COPY(T)                                                             \
+  for (int64_t i = 0; i < ni; i++) {                                             \
+    const T *s = (const T *)src + soff + (i0 + i) * p->sstride[a] + j0 * p->sstride[b]; \
+    T *d = (T *)dst + doff + (i0 + i) * p->dstride[a] + j0 * p->dstride[b];      \
+    for (int64_t j = 0; j < nj; j++) d[j * p->dstride[b]] = s[j * p->sstride[b]]; \
+  }
+
+static void tile(const Perm *p, const char *src, char *dst, int64_t soff, int64_t doff, int64_t i0, int64_t j0) {
+  int a = p->fast_s, b = p->fast_d;
+  int64_t ni = p->dims[a] - i0 < TILE ? p->dims[a] - i0 : TILE;
+  int64_t nj = p->dims[b] - j0 < TILE ? p->dims[b] - j0 : TILE;
+  if (p->esize == 8) { TILE_COPY(uint64_t) return; }
+  if (p->esize == 4) { TILE_COPY(uint32_t) return; }
+  if (p->esize == 1) { TILE_COPY(uint8_t) return; }
+  for (int64_t i = 0; i < ni; i++)
+    for (int64_t j = 0; j < nj; j++) {
+      int64_t s = soff + (i0 + i) * p->sstride[a] + (j0 + j) * p->sstride[b];
+      int64_t d = doff + (i0 + i) * p->dstride[a] + (j0 + j) * p->dstride[b];
+      memcpy(dst + d * p->esize, src + s * p->esize, (size_t)p->esize);
+    }
+}
+
+/* Walks every axis but the two fast ones; tiles those. */
+static void walk(const Perm *p, const char *src, char *dst, int k, int64_t soff, int64_t doff) {
+  if (k == p->rank) {
+    for (int64_t i0 = 0; i0 < p->dims[p->fast_s]; i0 += TILE)
+      for (int64_t j0 = 0; j0 < p->dims[p->fast_d]; j0 += TILE) tile(p, src, dst, soff, doff, i0, j0);
+    return;
+  }
+  if (k == p->fast_s || k == p->fast_d) {
+    walk(p, src, dst, k + 1, soff, doff);
+    return;
+  }
+  for (int64_t x = 0; x < p->dims[k]; x++)
+    walk(p, src, dst, k + 1, soff + x * p->sstride[k], doff + x * p->dstride[k]);
+}
+
+int tns_permute(int64_t esize, int rank, const int64_t *src_dims, const int *perm, const void *src, void *dst) {
+  if (rank < 2 || rank > TNS_MAX_RANK) return tns_error(TNS_ERR_INTERNAL, "permute: rank %d", rank);
+  Perm p;
+  memset(&p, 0, sizeof p);
+  p.rank = rank;
+  p.esize = esize;
+  int64_t s[TNS_MAX_RANK], n = 1;
+  for (int k = rank - 1; k >= 0; k--) {   /* src strides */
+    s[k] = n;
+    n *= src_dims[k];
+  }
+  if (n == 0) return TNS_OK;
+  n = 1;
+  for (int k = rank - 1; k >= 0; k--) {
+    p.dims[k] = src_dims[perm[k]];
+    p.sstride[k] = s[perm[k]];
+    p.dstride[k] = n;
+    n *= p.dims[k];
+  }
+  p.fast_d = rank - 1;
+  p.fast_s = 0;
+  for (int k = 0; k < rank; k++)
+    if (perm[k] == rank - 1) p.fast_s = k;
+  if (p.fast_s == p.fast_d) p.fast_s = p.fast_d == 0 ? 1 : p.fast_d - 1;
+  walk(&p, src, dst, 0, 0, 0);
+  return TNS_OK;
+}
