@@ -28,7 +28,7 @@ static void text(FILE *f, const ContractInfo *c) {
   fputs("]\n", f);
   for (int i = 0; i < c->nsteps; i++) {
     const PathStepInfo *s = &c->steps[i];
-    fprintf(f, "  step %d: %-12s -> [%s]  %.6g flops\n", i + 1, step_kind(s), s->result, s->flops);
+    fprintf(f, "  step %d: %-12s -> [%s] shape %s  %.6g flops\n", i + 1, step_kind(s), s->result, s->shape, s->flops);
   }
   for (int i = 0; i < c->ncand; i++)
     fprintf(f, "  candidate %d (run-time choice): %s  cost %s\n", i + 1, c->cand_path[i], c->cand_cost[i]);
@@ -46,8 +46,8 @@ static void json(FILE *f, const ContractInfo *c, int first) {
           c->naive_flops, c->flops, c->largest, c->symbolic ? "true" : "false");
   for (int i = 0; i < c->nsteps; i++) {
     const PathStepInfo *s = &c->steps[i];
-    fprintf(f, "%s{\"kind\": \"%s\", \"result\": \"%s\", \"flops\": %.17g}", i ? ", " : "", step_kind(s), s->result,
-            s->flops);
+    fprintf(f, "%s{\"kind\": \"%s\", \"result\": \"%s\", \"shape\": \"%s\", \"flops\": %.17g}", i ? ", " : "",
+            step_kind(s), s->result, s->shape, s->flops);
   }
   fputs("], \"candidates\": [", f);
   for (int i = 0; i < c->ncand; i++)

@@ -19,6 +19,7 @@ typedef struct PathStepInfo {
   TirOp *op;                /* the op computing this step */
   double flops;
   char result[128];         /* index names of the result */
+  char shape[128];          /* its shape, e.g. [n, 64] */
 } PathStepInfo;
 
 typedef struct ContractInfo {

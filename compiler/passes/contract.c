@@ -12,6 +12,8 @@
  * ContractInfo for `tnsc explain`. Symbolic sizes are counted as 64 each
  * to rank the paths. */
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "grammar.h"
 #include "passes.h"
@@ -211,6 +213,9 @@ static void record_step(Core *c, ContractInfo *info, const PathStep *ps, TirOp *
   for (int k = 0; k < si->nargs; k++) si->args[k] = ps->args[k];
   si->op = step;
   si->flops = ps->cost;
+  char *shape = step->out ? shape_to_string(NULL, step->out->type) : NULL;
+  snprintf(si->shape, sizeof si->shape, "%s", shape ? shape : "[]");
+  free(shape);
   si->result[0] = 0;
   for (int i = 0; i < c->nidx; i++)
     if ((keep >> i & 1) && strlen(si->result) + strlen(c->idx[i]->name) + 2 < sizeof si->result) {
