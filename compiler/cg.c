@@ -171,7 +171,14 @@ LLVMValueRef cg_alloc(Cg *g, const Type *t) {
   return p;
 }
 
-static LLVMValueRef alloc_buffer(Cg *g, const TirVar *v) { return cg_alloc(g, v->type); }
+/* A variable's new buffer: the caller's output when the outslot pass
+ * chose it (never ours to free), else a fresh one. */
+LLVMValueRef cg_alloc_var(Cg *g, const TirVar *v) {
+  if (v->out_slot && g->outs && !g->fn->array_results) return g->outs[v->out_slot - 1];
+  return cg_alloc(g, v->type);
+}
+
+static LLVMValueRef alloc_buffer(Cg *g, const TirVar *v) { return cg_alloc_var(g, v); }
 
 /* Makes p the buffer of v, freeing the one it replaces if ours. */
 void cg_replace_buffer(Cg *g, const TirVar *v, LLVMValueRef p) {
@@ -180,7 +187,10 @@ void cg_replace_buffer(Cg *g, const TirVar *v, LLVMValueRef p) {
   LLVMValueRef tofree = LLVMBuildSelect(g->b, own, old, LLVMConstNull(g->ptr), "tofree");
   cg_call(g, "tns_free", g->voidt, &g->ptr, &tofree, 1);
   LLVMBuildStore(g->b, p, g->slot[v->id]);
-  LLVMBuildStore(g->b, LLVMConstInt(g->i1, 1, 0), g->owned[v->id]);
+  LLVMValueRef ours = LLVMConstInt(g->i1, 1, 0);
+  if (v->out_slot && g->outs && !g->fn->array_results)   /* the caller's buffer is not ours */
+    ours = LLVMBuildICmp(g->b, LLVMIntNE, p, g->outs[v->out_slot - 1], "ours");
+  LLVMBuildStore(g->b, ours, g->owned[v->id]);
 }
 
 static LLVMValueRef buffer_of(Cg *g, const TirVar *v) {
@@ -390,7 +400,18 @@ static void cg_return(Cg *g, const TirOp *op) {
       LLVMBuildStore(g->b, LLVMBuildLoad2(g->b, cg_reg_type(g, v->type->elem), g->slot[v->id], "r"), g->outs[i]);
       continue;
     }
-    LLVMBuildMemCpy(g->b, g->outs[i], 64, buffer_of(g, v), 64, bytes_of(g, v->type));
+    LLVMValueRef buf = buffer_of(g, v);
+    if (v->out_slot != i + 1) {
+      LLVMBuildMemCpy(g->b, g->outs[i], 64, buf, 64, bytes_of(g, v->type));
+      continue;
+    }
+    /* computed in place, unless a later += had to work on a copy */
+    LLVMBasicBlockRef copy = cg_block(g, "return.copy"), done = cg_block(g, "return.done");
+    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, buf, g->outs[i], "inplace"), done, copy);
+    LLVMPositionBuilderAtEnd(g->b, copy);
+    LLVMBuildMemCpy(g->b, g->outs[i], 64, buf, 64, bytes_of(g, v->type));
+    LLVMBuildBr(g->b, done);
+    LLVMPositionBuilderAtEnd(g->b, done);
   }
   LLVMBuildBr(g->b, g->exit_bb);
   LLVMPositionBuilderAtEnd(g->b, cg_block(g, "after.return"));

@@ -14,7 +14,7 @@ int cg_try_gemm(Cg *g, const TirOp *op) {
     alpha = cg_convert(g, cg_expr(g, s.alpha), s.alpha->elem, ELEM_F64);
     if (s.alpha_divides) alpha = LLVMBuildFDiv(g->b, LLVMConstReal(g->f64, 1.0), alpha, "alpha");
   }
-  LLVMValueRef cbuf = op->accumulate || c->type->rank == 0 ? NULL : cg_alloc(g, c->type);
+  LLVMValueRef cbuf = op->accumulate || c->type->rank == 0 ? NULL : cg_alloc_var(g, c);
   LLVMValueRef scalar = c->type->rank == 0 ? cg_entry_alloca(g, cg_reg_type(g, c->type->elem), "dot") : NULL;
   LLVMValueRef dst = cbuf ? cbuf : scalar ? scalar : LLVMBuildLoad2(g->b, g->ptr, g->slot[c->id], "C");
   if (scalar) LLVMBuildStore(g->b, cg_zero(g, c->type->elem), scalar);
@@ -62,7 +62,7 @@ int cg_try_permute(Cg *g, const TirOp *op) {
     LLVMBuildStore(g->b, cg_dim(g, x->var->type->dims[k]), LLVMBuildGEP2(g->b, g->i64, dims, &at, 1, "d"));
     LLVMBuildStore(g->b, LLVMConstInt(g->i32, (unsigned long long)perm[k], 0), LLVMBuildGEP2(g->b, g->i32, pv, &at, 1, "p"));
   }
-  LLVMValueRef buf = cg_alloc(g, out->type);
+  LLVMValueRef buf = cg_alloc_var(g, out);
   LLVMValueRef src = LLVMBuildLoad2(g->b, g->ptr, g->slot[x->var->id], "src");
   LLVMTypeRef pt[] = {g->i64, g->i32, g->ptr, g->ptr, g->ptr, g->ptr};
   LLVMValueRef args[] = {LLVMConstInt(g->i64, (unsigned long long)elem_size(out->type->elem), 0),

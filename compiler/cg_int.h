@@ -35,6 +35,7 @@ LLVMValueRef cg_load_elem(Cg *g, int elem, LLVMValueRef base, LLVMValueRef off);
 void cg_store_elem(Cg *g, int elem, LLVMValueRef v, LLVMValueRef base, LLVMValueRef off);
 LLVMValueRef cg_dtype(Cg *g, int elem);
 LLVMValueRef cg_alloc(Cg *g, const Type *t);
+LLVMValueRef cg_alloc_var(Cg *g, const TirVar *v);
 void cg_replace_buffer(Cg *g, const TirVar *v, LLVMValueRef p);
 int cg_try_gemm(Cg *g, const TirOp *op);
 int cg_try_permute(Cg *g, const TirOp *op);

@@ -49,4 +49,7 @@ void pass_contract(TirProgram *p, const PassOptions *o);
  * copies (see the file's header). */
 void pass_layout(TirProgram *p, const PassOptions *o);
 
+/* passes/outslot.c — results written straight into the caller's buffer. */
+void pass_outslot(TirProgram *p, const PassOptions *o);
+
 #endif

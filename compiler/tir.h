@@ -32,6 +32,8 @@ typedef struct TirVar {
   const char *name;     /* source name, or NULL for a temporary */
   Type *type;           /* concrete: no type parameters */
   int param;            /* 1 + its parameter position, 0 if local */
+  int out_slot;         /* 1 + the result it is computed straight into
+                           (the caller's buffer), 0 if none (passes/outslot) */
 } TirVar;
 
 /* How a size name gets its value inside a function. */
