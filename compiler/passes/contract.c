@@ -224,6 +224,57 @@ static void record_step(Core *c, ContractInfo *info, const PathStep *ps, TirOp *
     }
 }
 
+/* Where a step's result goes next: the step that consumes it, and the
+ * operand it meets there. */
+typedef struct Hint {
+  Operand *partner;         /* NULL: no two-operand consumer */
+  int to_final;             /* the consumer writes the statement's output */
+} Hint;
+
+static double mask_size(Core *c, uint64_t m) {
+  double n = 1;
+  for (int i = 0; i < c->nidx; i++)
+    if (m >> i & 1) n *= (double)c->idx[i]->range.k * (c->idx[i]->range.n ? 64.0 : 1.0);
+  return n;
+}
+
+/* Appends to r, in the order of operand o, its indices that are in set. */
+static void push_from(Core *c, Operand *o, uint64_t set, Operand *r) {
+  if (o->access) {
+    for (int i = 0; i < o->access->var->type->rank; i++)
+      for (int k = 0; k < o->access->pos[i].n; k++)
+        if (set >> index_number(c, o->access->pos[i].idx[k]) & 1) push_index(r, o->access->pos[i].idx[k]);
+  } else if (o->var) {
+    for (int i = 0; i < o->n; i++)
+      if (set >> index_number(c, o->order[i]) & 1) push_index(r, o->order[i]);
+  }
+  for (int i = 0; i < c->nidx; i++)   /* a temporary not laid out yet */
+    if (set >> i & 1) push_index(r, c->idx[i]);
+}
+
+/* A temporary laid out for its consumer: first the indices the consumer
+ * sums with its partner (in the partner's order), then the rest (in the
+ * output's order when the consumer writes the output, else the larger
+ * operand's first). Both sides of the next product are then in matrix
+ * order and need no copy (a 4-index transform runs as four GEMMs). */
+static void consumer_order(Core *c, Operand **src, int nsrc, uint64_t keep, const Hint *h, const TirOp *op,
+                           Operand *r) {
+  uint64_t k = keep & h->partner->mask, free = keep & ~k;
+  r->n = 0;
+  r->mask = keep;
+  push_from(c, h->partner, k, r);
+  if (h->to_final) {
+    for (int i = 0; i < op->noidx; i++)
+      if (free >> index_number(c, op->oidx[i]) & 1) push_index(r, op->oidx[i]);
+  }
+  if (nsrc == 2 && mask_size(c, src[1]->mask) > mask_size(c, src[0]->mask)) {
+    Operand *t = src[0];
+    src[0] = src[1];
+    src[1] = t;
+  }
+  for (int i = 0; i < nsrc; i++) push_from(c, src[i], free, r);
+}
+
 static int taken(const PathStep *ps, int j) {
   for (int k = 0; k < ps->n_args; k++)
     if (ps->args[k] == j) return 1;
@@ -233,7 +284,7 @@ static int taken(const PathStep *ps, int j) {
 /* One step: the taken operands multiplied, summed over what no one else
  * needs; the last step writes the statement's own output. */
 static void emit_step(TirProgram *p, TirFunc *f, TirOp *op, Core *c, Operand *ops, int *live, int nlive,
-                      const PathStep *ps, Operand *r, TirBlock *out, ContractInfo *info) {
+                      const PathStep *ps, Operand *r, TirBlock *out, ContractInfo *info, const Hint *h) {
   uint64_t others = c->out, u = 0;
   Operand *src[8];
   int nsrc = 0;
@@ -256,7 +307,8 @@ static void emit_step(TirProgram *p, TirFunc *f, TirOp *op, Core *c, Operand *op
     step->accumulate = op->accumulate;
     body = with_scalars(p->arena, c, body);
   } else {
-    result_order(c, src, nsrc, keep, r);
+    if (h->partner) consumer_order(c, src, nsrc, keep, h, op, r);
+    else result_order(c, src, nsrc, keep, r);
     r->var = temp_for(p, f, r, c->elem);
     step->out = r->var;
     step->opos = access_of(p->arena, r, op->span)->pos;
@@ -279,9 +331,35 @@ static void emit_steps(TirProgram *p, TirFunc *f, TirOp *op, Core *c, const Path
     ops[i].mask = factor_mask(c, c->factors[i]);
     live[i] = i;
   }
-  for (int s = 0; s < path->n_steps && c->n + s < 2 * MAXF + 2; s++) {
+  /* which step takes each operand, and with which partner */
+  int nsteps = path->n_steps < 2 * MAXF + 2 - c->n ? path->n_steps : 2 * MAXF + 2 - c->n;
+  int partner[2 * MAXF + 2], final_of[2 * MAXF + 2];
+  for (int i = 0; i < 2 * MAXF + 2; i++) partner[i] = -1, final_of[i] = 0;
+  int sim[2 * MAXF + 2], nsim = c->n;
+  for (int i = 0; i < c->n; i++) sim[i] = i;
+  for (int s = 0; s < nsteps; s++) {
     const PathStep *ps = &path->steps[s];
-    emit_step(p, f, op, c, ops, live, nlive, ps, &ops[c->n + s], out, info);
+    if (ps->n_args == 2) {
+      int a = sim[ps->args[0]], b = sim[ps->args[1]];
+      partner[a] = b;
+      partner[b] = a;
+      final_of[a] = final_of[b] = s == nsteps - 1;
+    }
+    int k = 0;
+    for (int j = 0; j < nsim; j++)
+      if (!taken(ps, j)) sim[k++] = sim[j];
+    sim[k++] = c->n + s;
+    nsim = k;
+  }
+  for (int s = 0; s < nsteps; s++) {
+    const PathStep *ps = &path->steps[s];
+    int id = c->n + s;
+    Hint h = {partner[id] >= 0 ? &ops[partner[id]] : NULL, final_of[id]};
+    if (h.partner && partner[id] >= c->n && partner[id] > id) {
+      /* the partner is computed later: its mask is known from the path */
+      ops[partner[id]].mask = path->steps[partner[id] - c->n].result;
+    }
+    emit_step(p, f, op, c, ops, live, nlive, ps, &ops[id], out, info, &h);
     int k = 0;
     for (int j = 0; j < nlive; j++)
       if (!taken(ps, j)) live[k++] = live[j];
