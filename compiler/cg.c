@@ -10,6 +10,7 @@
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 #include "cg_int.h"
+#include "lir.h"
 #include "tns_runtime.h"
 
 /* ---- types and small helpers ---- */
@@ -208,23 +209,62 @@ static void check_interrupt(Cg *g) {
 
 static void cg_block_ops(Cg *g, const TirBlock *b);
 
-/* Loops over the output indices in order, then stores body at opos. */
-static void einsum_loops(Cg *g, const TirOp *op, LLVMValueRef buf, int k) {
-  if (k < op->noidx) {
-    TirIndex *ix = op->oidx[k];
+/* Emits a loop nest of the loop IR (lir.h) writing into buf. */
+static void cg_lir(Cg *g, const LirNode *n, LLVMValueRef buf, LLVMValueRef *acc, int outermost) {
+  switch (n->kind) {
+  case LIR_LOOP: {
     CgLoop l;
-    cg_loop_begin(g, &l, ix->name, LLVMConstInt(g->i64, 0, 0), cg_dim(g, ix->range));
-    if (k == 0) check_interrupt(g);   /* long loop nests stop on Ctrl-C */
-    g->index[ix->id] = l.iv;
-    einsum_loops(g, op, buf, k + 1);
+    cg_loop_begin(g, &l, n->index->name, LLVMConstInt(g->i64, 0, 0), cg_dim(g, n->extent));
+    if (outermost) check_interrupt(g);   /* long loop nests stop on Ctrl-C */
+    g->index[n->index->id] = l.iv;
+    for (int i = 0; i < n->n; i++) cg_lir(g, n->body[i], buf, acc, 0);
     cg_loop_end(g, &l);
     return;
   }
-  int elem = op->out->type->elem;
-  LLVMValueRef v = cg_expr(g, op->body);
-  LLVMValueRef off = cg_offset(g, op->out, op->opos, op->span, NULL);
-  if (op->accumulate) v = cg_add(g, elem, cg_load_elem(g, elem, buf, off), v);
-  cg_store_elem(g, elem, v, buf, off);
+  case LIR_ACC_INIT:
+    acc[n->acc] = cg_entry_alloca(g, cg_reg_type(g, cg_fold_acc_elem(n->op, n->elem)), ast_reduce_name(n->op));
+    LLVMBuildStore(g->b, cg_fold_init(g, n->op, n->elem), acc[n->acc]);
+    return;
+  case LIR_ACC_UPDATE: {
+    LLVMTypeRef t = cg_reg_type(g, cg_fold_acc_elem(n->op, n->elem));
+    LLVMValueRef cur = LLVMBuildLoad2(g->b, t, acc[n->acc], "acc");
+    LLVMBuildStore(g->b, cg_fold_step(g, n->op, n->elem, cur, cg_expr(g, n->value)), acc[n->acc]);
+    return;
+  }
+  case LIR_STORE: {
+    int elem = n->out->type->elem;
+    LLVMValueRef v;
+    if (n->value) {
+      v = cg_expr(g, n->value);
+    } else {   /* the accumulator (in its own type), then the scalar factor */
+      const LirNode *init = NULL;
+      (void)init;
+      v = LLVMBuildLoad2(g->b, LLVMGetAllocatedType(acc[0]), acc[0], "acc");
+      int ae = LLVMGetAllocatedType(acc[0]) == g->f64 ? ELEM_F64 : elem;
+      v = cg_convert(g, v, ae, elem);
+      if (n->scale) {
+        LLVMValueRef s = cg_convert(g, cg_expr(g, n->scale), n->scale->elem, elem);
+        if (elem_is_float(elem))
+          v = n->divide ? LLVMBuildFDiv(g->b, v, s, "scaled") : LLVMBuildFMul(g->b, v, s, "scaled");
+        else
+          v = n->divide ? LLVMBuildSDiv(g->b, v, s, "scaled") : LLVMBuildMul(g->b, v, s, "scaled");
+      }
+    }
+    LLVMValueRef off = cg_offset(g, n->out, n->pos, n->value ? n->value->span : span_none(), NULL);
+    if (n->accumulate) v = cg_add(g, elem, cg_load_elem(g, elem, buf, off), v);
+    cg_store_elem(g, elem, v, buf, off);
+    return;
+  }
+  }
+}
+
+/* The statement's loop nest: lowered to the loop IR, then emitted. */
+static void einsum_loops(Cg *g, const TirOp *op, LLVMValueRef buf, int k) {
+  (void)k;
+  Arena *a = arena_new();
+  LLVMValueRef acc[1] = {NULL};
+  cg_lir(g, lir_lower(a, op), buf, acc, 1);
+  arena_free(a);
 }
 
 /* Does x read variable v anywhere (also inside positions)? */

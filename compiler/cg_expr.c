@@ -329,25 +329,33 @@ static LLVMValueRef init_value(Cg *g, int op, int elem) {
 
 /* sum, prod, max, min over the indices: one accumulator */
 /* f32 sums accumulate in f64: a long f32 sum stays accurate (numpy sums
- * pairwise for the same reason). Accumulators may be reassociated at -O1+
- * so that LLVM vectorises the loop. */
+ * pairwise for the same reason). */
+int cg_fold_acc_elem(int op, int elem) { return op == RED_SUM && elem == ELEM_F32 ? ELEM_F64 : elem; }
+
+LLVMValueRef cg_fold_init(Cg *g, int op, int elem) { return init_value(g, op, cg_fold_acc_elem(op, elem)); }
+
+/* acc op= v; accumulators may be reassociated at -O1+ so that LLVM
+ * vectorises the loop (nothing else is). */
+LLVMValueRef cg_fold_step(Cg *g, int op, int elem, LLVMValueRef cur, LLVMValueRef v) {
+  int ae = cg_fold_acc_elem(op, elem);
+  v = cg_convert(g, v, elem, ae);
+  switch (op) {
+  case RED_SUM: return elem_is_float(ae) ? fm(g, LLVMBuildFAdd(g->b, cur, v, "sum")) : cg_add(g, ae, cur, v);
+  case RED_PROD: return elem_is_float(ae) ? fm(g, LLVMBuildFMul(g->b, cur, v, "prod")) : LLVMBuildMul(g->b, cur, v, "prod");
+  case RED_MAX: return maxmin(g, ae, v, cur, 1);
+  default: return maxmin(g, ae, v, cur, 0);
+  }
+}
+
 static LLVMValueRef fold(Cg *g, const TirExpr *x, int op, LLVMValueRef (*shift)(Cg *, LLVMValueRef, LLVMValueRef), LLVMValueRef by) {
-  int e = x->a->elem, ae = op == RED_SUM && e == ELEM_F32 ? ELEM_F64 : e;
+  int e = x->a->elem, ae = cg_fold_acc_elem(op, e);
   LLVMValueRef acc = cg_entry_alloca(g, cg_reg_type(g, ae), ast_reduce_name(op));
-  LLVMBuildStore(g->b, init_value(g, op, ae), acc);
+  LLVMBuildStore(g->b, cg_fold_init(g, op, e), acc);
   Nest ns;
   nest_begin(g, &ns, x, ast_reduce_name(op));
   LLVMValueRef v = cg_expr(g, x->a), cur = LLVMBuildLoad2(g->b, cg_reg_type(g, ae), acc, "acc");
   if (shift) v = shift(g, v, by);
-  v = cg_convert(g, v, e, ae);
-  LLVMValueRef r;
-  switch (op) {
-  case RED_SUM: r = elem_is_float(ae) ? fm(g, LLVMBuildFAdd(g->b, cur, v, "sum")) : cg_add(g, ae, cur, v); break;
-  case RED_PROD: r = elem_is_float(e) ? fm(g, LLVMBuildFMul(g->b, cur, v, "prod")) : LLVMBuildMul(g->b, cur, v, "prod"); break;
-  case RED_MAX: r = maxmin(g, e, v, cur, 1); break;
-  default: r = maxmin(g, e, v, cur, 0); break;
-  }
-  LLVMBuildStore(g->b, r, acc);
+  LLVMBuildStore(g->b, cg_fold_step(g, op, e, cur, v), acc);
   nest_end(g, &ns);
   return cg_convert(g, LLVMBuildLoad2(g->b, cg_reg_type(g, ae), acc, ast_reduce_name(op)), ae, e);
 }

@@ -62,5 +62,8 @@ LLVMValueRef cg_convert(Cg *g, LLVMValueRef v, int from, int to);
 LLVMValueRef cg_offset(Cg *g, const TirVar *v, const TirPos *pos, Span sp, const char *loc);
 LLVMValueRef cg_zero(Cg *g, int elem);
 LLVMValueRef cg_add(Cg *g, int elem, LLVMValueRef a, LLVMValueRef b);
+int cg_fold_acc_elem(int op, int elem);
+LLVMValueRef cg_fold_init(Cg *g, int op, int elem);
+LLVMValueRef cg_fold_step(Cg *g, int op, int elem, LLVMValueRef cur, LLVMValueRef v);
 
 #endif

@@ -12,6 +12,7 @@
 #include "repl.h"
 #include "explain.h"
 #include "passes.h"
+#include "lir.h"
 #include <llvm-c/TargetMachine.h>
 
 typedef int (*CommandFn)(int argc, char **argv);
@@ -34,7 +35,7 @@ static int cmd_build(int argc, char **argv);
   CMD("obj", cmd_obj, "obj FILE.tns -o F.o [-H F.h]  C-callable object file") \
   CMD("lib", cmd_lib, "lib FILE.tns -o libF.so [-H F.h]  shared library") \
   CMD("explain", cmd_explain, "explain [--json] FILE.tns  contraction paths and costs") \
-  CMD("emit", cmd_emit, "emit tokens|ast|tir|llvm|asm FILE.tns  print a compiler stage") \
+  CMD("emit", cmd_emit, "emit tokens|ast|tir|lir|llvm|asm FILE.tns  print a compiler stage") \
   CMD("check", cmd_check, "check FILE.tns...        report errors, run nothing") \
   CMD("config", cmd_config, "config --cflags|--libs   flags for linking tnsc objects")
 
@@ -169,7 +170,7 @@ static int cmd_run(int argc, char **argv) {
 /* tnsc emit tokens|ast|tir|llvm|asm FILE */
 static int cmd_emit(int argc, char **argv) {
   if (argc < 1) {
-    fputs("tnsc emit: say what to emit: tokens, ast, tir, llvm or asm\n", stderr);
+    fputs("tnsc emit: say what to emit: tokens, ast, tir, lir, llvm or asm\n", stderr);
     return 2;
   }
   const char *what = argv[0];
@@ -191,6 +192,13 @@ static int cmd_emit(int argc, char **argv) {
     if (p) run_passes(p, &o);
     if (p && tir_verify(p, stderr) == 0 && !dump_after) tir_print(stdout, p);
     rc = p ? 0 : 1;
+  } else if (strcmp(what, "lir") == 0) {
+    Node *prog = compiler_check_file(c, files[0]);
+    TirProgram *p = prog ? tir_build(c->arena, &c->names, prog, 1) : NULL;
+    CgOptions o = {.opt_level = opt_level, .memory_limit = memory_limit};
+    if (p) run_passes(p, &o);
+    if (p) lir_print_program(stdout, p);
+    rc = p ? 0 : 1;
   } else if (strcmp(what, "llvm") == 0 || strcmp(what, "asm") == 0) {
     rc = emit_code(c, files[0], strcmp(what, "asm") == 0);
   } else if (strcmp(what, "ast") == 0) {
@@ -198,7 +206,7 @@ static int cmd_emit(int argc, char **argv) {
     if (prog) ast_dump(stdout, prog, 0);
     rc = prog ? 0 : 1;
   } else {
-    fprintf(stderr, "tnsc emit: unknown stage '%s' (tokens, ast, tir, llvm, asm)\n", what);
+    fprintf(stderr, "tnsc emit: unknown stage '%s' (tokens, ast, tir, lir, llvm, asm)\n", what);
     rc = 2;
   }
   compiler_free(c);

@@ -179,6 +179,8 @@ TirProgram *tir_build(Arena *a, StrTab *names, Node *prog, int with_main);
 TirFunc *tir_instantiate(TirProgram *p, StrTab *names, Node *prog, const char *name, const int *elems, int n);
 /* tir_print.c: `tnsc emit tir` */
 void tir_print(FILE *f, const TirProgram *p);
+void tir_print_expr(FILE *f, const TirExpr *x);
+void tir_print_pos(FILE *f, const TirPos *p);
 /* tir_verify.c: structural invariants; returns the number of problems and
  * prints them (debug builds run it between passes). */
 int tir_verify(const TirProgram *p, FILE *out);

@@ -173,6 +173,10 @@ static void print_func(FILE *f, const TirFunc *fn) {
   fputs("}\n", f);
 }
 
+void tir_print_expr(FILE *f, const TirExpr *x) { print_expr(f, x); }
+
+void tir_print_pos(FILE *f, const TirPos *p) { print_pos(f, p); }
+
 void tir_print(FILE *f, const TirProgram *p) {
   for (int i = 0; i < p->funcs.n; i++) {
     if (i) fputc('\n', f);

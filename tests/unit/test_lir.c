@@ -1,0 +1,99 @@
+/* test_lir.c — the loop IR: EINSUM ops lowered to their naive loop nests. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include "compile.h"
+#include "lir.h"
+#include "sema.h"
+#include "tir.h"
+
+/* The first EINSUM of rank > 0 in the program's main function. */
+static const TirOp *first_einsum(Compiler *c, const char *text) {
+  Source *src = source_from_string(c->arena, "t.tns", text);
+  Node *prog = parse_source(&c->ast, src);
+  cr_assert_not_null(prog);
+  sema_program(c, prog, "t.tns");
+  cr_assert_eq(c->diag.nerrors, 0);
+  TirProgram *p = tir_build(c->arena, &c->names, prog, 1);
+  for (int i = 0; i < p->main->body.n; i++) {
+    const TirOp *op = p->main->body.ops[i];
+    if (op->kind == TO_EINSUM && op->out && op->out->type->rank > 0 && op->out->name &&
+        strcmp(op->out->name, "C") == 0)
+      return op;
+  }
+  cr_assert_fail("no EINSUM writing C");
+  return NULL;
+}
+
+Test(lir, matrix_product_is_two_parallel_loops_and_a_sum) {
+  Compiler *c = compiler_new(NULL);
+  const TirOp *op = first_einsum(c, "A = ones(f64[3, 4])\nB = ones(f64[4, 5])\nC[i, k] = A[i, j] * B[j, k]\n");
+  LirNode *n = lir_lower(c->arena, op);
+  cr_assert_eq(n->kind, LIR_LOOP);
+  cr_assert(n->parallel);
+  cr_assert_str_eq(n->index->name, "i");
+  cr_assert_eq(n->extent.k, 3);
+  cr_assert_eq(n->n, 1);
+  const LirNode *k = n->body[0];
+  cr_assert_eq(k->kind, LIR_LOOP);
+  cr_assert_str_eq(k->index->name, "k");
+  cr_assert_eq(k->extent.k, 5);
+  cr_assert_eq(k->n, 3);   /* init, reduction loop, store */
+  cr_assert_eq(k->body[0]->kind, LIR_ACC_INIT);
+  cr_assert_eq(k->body[1]->kind, LIR_LOOP);
+  cr_assert(!k->body[1]->parallel);
+  cr_assert_str_eq(k->body[1]->index->name, "j");
+  cr_assert_eq(k->body[1]->body[0]->kind, LIR_ACC_UPDATE);
+  cr_assert_eq(k->body[2]->kind, LIR_STORE);
+  cr_assert_null(k->body[2]->value);   /* stores the accumulator */
+  compiler_free(c);
+}
+
+Test(lir, loops_follow_the_order_written) {
+  Compiler *c = compiler_new(NULL);
+  const TirOp *op = first_einsum(c, "A = ones(f64[3, 4])\nC[j, i] = A[i, j] * 2.0\n");
+  LirNode *n = lir_lower(c->arena, op);
+  cr_assert_str_eq(n->index->name, "j");
+  cr_assert_str_eq(n->body[0]->index->name, "i");
+  cr_assert_eq(n->body[0]->body[0]->kind, LIR_STORE);
+  cr_assert_not_null(n->body[0]->body[0]->value);   /* no accumulator */
+  compiler_free(c);
+}
+
+Test(lir, scalar_factor_of_a_sum_is_applied_at_the_store) {
+  Compiler *c = compiler_new(NULL);
+  const TirOp *op = first_einsum(c, "A = ones(f64[3, 4])\nC[i] = A[i, j] / 4.0\n");
+  LirNode *n = lir_lower(c->arena, op);
+  const LirNode *store = n->body[n->n - 1];
+  cr_assert_eq(store->kind, LIR_STORE);
+  cr_assert_not_null(store->scale);
+  cr_assert(store->divide);
+  compiler_free(c);
+}
+
+Test(lir, softmax_stays_in_the_stored_expression) {
+  Compiler *c = compiler_new(NULL);
+  const TirOp *op = first_einsum(c, "A = ones(f64[3, 4])\nC[i, j] = softmax(j: A[i, j])\n");
+  LirNode *n = lir_lower(c->arena, op);
+  const LirNode *inner = n->body[0];
+  cr_assert_eq(inner->n, 1);
+  cr_assert_eq(inner->body[0]->kind, LIR_STORE);
+  cr_assert_eq(inner->body[0]->value->kind, TX_REDUCE);
+  compiler_free(c);
+}
+
+Test(lir, printing_shows_loops_and_stores) {
+  Compiler *c = compiler_new(NULL);
+  const TirOp *op = first_einsum(c, "A = ones(f64[3, 4])\nB = ones(f64[4, 5])\nC[i, k] = A[i, j] * B[j, k]\n");
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  lir_print(f, lir_lower(c->arena, op), 0);
+  fclose(f);
+  cr_assert(strstr(buf, "parallel for i#") != NULL, "%s", buf);
+  cr_assert(strstr(buf, "    for j#") != NULL, "%s", buf);
+  cr_assert(strstr(buf, "acc0 sum= (A.") != NULL, "%s", buf);
+  cr_assert(strstr(buf, "= acc0") != NULL, "%s", buf);
+  free(buf);
+  compiler_free(c);
+}
