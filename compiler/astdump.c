@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include "ast.h"
 #include "grammar.h"
-#include "lex.h"
+#include "token.h"
 #include "types.h"
 
 static void dump_list(FILE *f, const char *label, const NodeList *l, int depth) {

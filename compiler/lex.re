@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lex.h"
+#include "token.h"
 #include "grammar.h"
 
 typedef enum ElemTypeLex {

@@ -2,7 +2,7 @@
 #ifndef TNS_PARSE_STATE_H
 #define TNS_PARSE_STATE_H
 #include "ast.h"
-#include "lex.h"
+#include "token.h"
 
 typedef struct ParseState {
   Ast *ast;

@@ -3,7 +3,7 @@
  * sema_index.c, builtins in builtins.c. */
 #include <string.h>
 #include "grammar.h"
-#include "lex.h"
+#include "token.h"
 #include "sema_int.h"
 
 /* An operator's spelling without the quotes tok_name adds: + for '+'. */

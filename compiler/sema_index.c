@@ -5,7 +5,7 @@
  * its uses, unless that would cut through a non-linear function. */
 #include <string.h>
 #include "grammar.h"
-#include "lex.h"
+#include "token.h"
 #include "sema_int.h"
 
 enum { GROUP_MAX = 16 };

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "grammar.h"
-#include "lex.h"
+#include "token.h"
 #include "tir.h"
 
 static void print_expr(FILE *f, const TirExpr *x);

@@ -11,7 +11,7 @@
 
 #include "ast.h"
 #include "grammar.h"
-#include "lex.h"
+#include "token.h"
 
 enum { MAX_TOKS = 256 };
 

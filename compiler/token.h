@@ -1,4 +1,4 @@
-/* lex.h — the re2c lexer (lex.re): bytes to tokens with spans.
+/* token.h — tokens and the re2c lexer (lex.re): bytes to tokens with spans.
  * Token kinds are the TK_* codes of the Lemon grammar; 0 is end of input.
  * Newlines come out as TK_NEWLINE; parse.c decides which ones end a
  * statement. */
