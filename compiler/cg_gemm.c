@@ -20,11 +20,14 @@ int cg_try_gemm(Cg *g, const TirOp *op) {
   if (scalar) LLVMBuildStore(g->b, cg_zero(g, c->type->elem), scalar);
   LLVMValueRef A = LLVMBuildLoad2(g->b, g->ptr, g->slot[s.a->id], "A");
   LLVMValueRef B = LLVMBuildLoad2(g->b, g->ptr, g->slot[s.b->id], "B");
-  LLVMTypeRef pt[] = {g->i32, g->i64, g->i32, g->i32, g->i64, g->i64, g->i64, g->f64, g->ptr, g->ptr, g->f64, g->ptr};
+  LLVMTypeRef pt[] = {g->i32, g->i64, g->i32, g->i32, g->i64, g->i64, g->i64, g->f64, g->ptr, g->i32, g->ptr, g->i32,
+                      g->f64, g->ptr};
   LLVMValueRef args[] = {cg_dtype(g, c->type->elem), cg_dim(g, s.batch), LLVMConstInt(g->i32, (unsigned)s.ta, 0),
                          LLVMConstInt(g->i32, (unsigned)s.tb, 0), cg_dim(g, s.m), cg_dim(g, s.n), cg_dim(g, s.k),
-                         alpha, A, B, LLVMConstReal(g->f64, op->accumulate ? 1.0 : 0.0), dst};
-  LLVMValueRef st = cg_call(g, "tns_gemm", g->i32, pt, args, 12);
+                         alpha, A, LLVMConstInt(g->i32, (unsigned)s.a_batched, 0), B,
+                         LLVMConstInt(g->i32, (unsigned)s.b_batched, 0), LLVMConstReal(g->f64, op->accumulate ? 1.0 : 0.0),
+                         dst};
+  LLVMValueRef st = cg_call(g, "tns_gemm_batched", g->i32, pt, args, 14);
   if (cbuf) cg_replace_buffer(g, c, cbuf);
   cg_check_status(g, st, "gemm.ok");
   if (scalar) {

@@ -103,6 +103,29 @@ static int try_order(const Layout *o, const Layout *a, const Layout *b, GemmShap
   return 1;
 }
 
+/* Tries out[P, M, N] = a[P, M|K] b[K|N]: a batch P of a alone, the same
+ * b for every batch element (stride 0), e.g. X[i, j, k] = V[j, b] T[i, b, k]
+ * with a = T. */
+static int try_broadcast(const Layout *o, const Layout *a, const Layout *b, GemmShape *g) {
+  int p = 0;
+  while (p < o->n && p < a->n && o->idx[p] == a->idx[p] && !has(b, o->idx[p])) p++;
+  for (; p >= 1; p--) {
+    Layout o2 = {0}, a2 = {0}, pre = {0};
+    for (int i = 0; i < p; i++) pre.idx[pre.n++] = o->idx[i];
+    for (int i = p; i < o->n; i++) o2.idx[o2.n++] = o->idx[i];
+    for (int i = p; i < a->n; i++) a2.idx[a2.n++] = a->idx[i];
+    GemmShape h;
+    memset(&h, 0, sizeof h);
+    if (!try_order(&o2, &a2, b, &h) || !(dim_is_const(h.batch) && h.batch.k == 1)) continue;
+    h.alpha = g->alpha;
+    h.alpha_divides = g->alpha_divides;
+    *g = h;
+    g->batch = product(&pre);
+    return 1;
+  }
+  return 0;
+}
+
 int gemm_match(const TirOp *op, GemmShape *g) {
   memset(g, 0, sizeof *g);
   const TirVar *out = op->out;
@@ -118,7 +141,10 @@ int gemm_match(const TirOp *op, GemmShape *g) {
   if (prod->a->elem != out->type->elem || prod->b->elem != out->type->elem) return 0;
   /* += into an operand would read what it writes */
   if (op->accumulate && (prod->a->var == out || prod->b->var == out)) return 0;
+  g->a_batched = g->b_batched = 1;
   if (try_order(&o, &a, &b, g)) { g->a = prod->a->var; g->b = prod->b->var; return 1; }
   if (try_order(&o, &b, &a, g)) { g->a = prod->b->var; g->b = prod->a->var; return 1; }
+  if (try_broadcast(&o, &a, &b, g)) { g->a = prod->a->var; g->b = prod->b->var; g->a_batched = 1; return 1; }
+  if (try_broadcast(&o, &b, &a, g)) { g->a = prod->b->var; g->b = prod->a->var; g->a_batched = 1; return 1; }
   return 0;
 }

@@ -10,6 +10,7 @@ typedef struct GemmShape {
   const TirVar *a, *b;        /* C = op(a) op(b) */
   int ta, tb;                 /* a stored [K, M], b stored [N, K] */
   Dim batch, m, n, k;
+  int a_batched, b_batched;   /* 0: the same matrix for every batch element */
   const TirExpr *alpha;       /* NULL: 1 */
   int alpha_divides;          /* alpha is a divisor: C = (A B) / alpha */
 } GemmShape;

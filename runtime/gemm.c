@@ -49,13 +49,19 @@ static void threads_from_env(void);
 
 int tns_gemm(TnsDtype dtype, int64_t batch, int ta, int tb, int64_t m, int64_t n, int64_t k,
              double alpha, const void *A, const void *B, double beta, void *C) {
+  return tns_gemm_batched(dtype, batch, ta, tb, m, n, k, alpha, A, 1, B, 1, beta, C);
+}
+
+int tns_gemm_batched(TnsDtype dtype, int64_t batch, int ta, int tb, int64_t m, int64_t n, int64_t k,
+                     double alpha, const void *A, int a_batched, const void *B, int b_batched,
+                     double beta, void *C) {
   threads_from_env();
   if (dtype != TNS_F32 && dtype != TNS_F64)
     return tns_error(TNS_ERR_INTERNAL, "gemm: unsupported element type %s", tns_dtype_name(dtype));
   if (batch < 0 || m < 0 || n < 0 || k < 0)
     return tns_error(TNS_ERR_ARG, "gemm: negative size");
   int small = m * n * k <= SMALL;
-  int64_t sa = m * k, sb = k * n, sc = m * n;
+  int64_t sa = a_batched ? m * k : 0, sb = b_batched ? k * n : 0, sc = m * n;
   for (int64_t b = 0; b < batch; b++) {
     if (dtype == TNS_F64) {
       const double *a = (const double *)A + b * sa, *bb = (const double *)B + b * sb;

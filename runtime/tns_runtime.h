@@ -230,6 +230,12 @@ int tns_qr(TnsDtype dtype, int64_t m, int64_t n, const void *A, void *Q,
 int tns_gemm(TnsDtype dtype, int64_t batch, int ta, int tb, int64_t m,
              int64_t n, int64_t k, double alpha, const void *A,
              const void *B, double beta, void *C);
+/* The same where A (or B) may be one matrix shared by every batch element
+ * (a_batched / b_batched = 0). */
+int tns_gemm_batched(TnsDtype dtype, int64_t batch, int ta, int tb,
+                     int64_t m, int64_t n, int64_t k, double alpha,
+                     const void *A, int a_batched, const void *B,
+                     int b_batched, double beta, void *C);
 
 /* dst = src with axes reordered: dst's axis k is src's axis perm[k];
  * elements of esize bytes, row-major, rank 2..16. */
