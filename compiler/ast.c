@@ -9,7 +9,7 @@ static const char *const kind_names[] = {
 #undef NODE
 };
 static const char *const elem_names[] = {
-#define ELEM(id, name, size, f, i) name,
+#define ELEM(id, name, size, f, i, dtype) name,
 #include "elem.def"
 #undef ELEM
 };

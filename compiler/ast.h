@@ -17,7 +17,7 @@ typedef enum NodeKind {
 } NodeKind;
 
 typedef enum ElemType {
-#define ELEM(id, name, size, f, i) ELEM_##id,
+#define ELEM(id, name, size, f, i, dtype) ELEM_##id,
 #include "elem.def"
 #undef ELEM
   ELEM_COUNT,

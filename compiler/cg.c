@@ -28,9 +28,7 @@ LLVMTypeRef cg_reg_type(Cg *g, int elem) {
 LLVMTypeRef cg_mem_type(Cg *g, int elem) { return elem == ELEM_BOOL ? g->i8 : cg_reg_type(g, elem); }
 
 LLVMValueRef cg_dtype(Cg *g, int elem) {
-  static const int map[] = {[ELEM_BOOL] = TNS_BOOL, [ELEM_I32] = TNS_I32, [ELEM_I64] = TNS_I64,
-                            [ELEM_F32] = TNS_F32, [ELEM_F64] = TNS_F64};
-  return LLVMConstInt(g->i32, (unsigned long long)map[elem], 0);
+  return LLVMConstInt(g->i32, (unsigned long long)elem_dtype(elem), 0);
 }
 
 LLVMBasicBlockRef cg_block(Cg *g, const char *name) {
@@ -53,19 +51,24 @@ LLVMValueRef cg_cstring(Cg *g, const char *s) {
   return LLVMBuildGlobalStringPtr(g->b, s ? s : "", "str");
 }
 
-/* Continues when st == 0, else stores it and leaves through the exit;
- * an error without a source location gets the current op's. */
-void cg_check_status(Cg *g, LLVMValueRef st, const char *what) {
-  LLVMBasicBlockRef ok = cg_block(g, what), bad = cg_block(g, "fail");
-  LLVMValueRef isbad = LLVMBuildICmp(g->b, LLVMIntNE, st, LLVMConstInt(g->i32, 0, 0), "failed");
-  LLVMBuildCondBr(g->b, isbad, bad, ok);
-  LLVMPositionBuilderAtEnd(g->b, bad);
+/* In a failure block: status st (given the current op's location when it
+ * has none) leaves through the exit, which frees what the function owns. */
+void cg_fail(Cg *g, LLVMValueRef st) {
   if (g->loc && *g->loc) {
     LLVMTypeRef pt[] = {g->i32, g->ptr};
     st = cg_call(g, "tns_error_locate", g->i32, pt, (LLVMValueRef[]){st, cg_cstring(g, g->loc)}, 2);
   }
   LLVMBuildStore(g->b, st, g->status);
   LLVMBuildBr(g->b, g->exit_bb);
+}
+
+/* Continues when st == 0, else fails with it. */
+void cg_check_status(Cg *g, LLVMValueRef st, const char *what) {
+  LLVMBasicBlockRef ok = cg_block(g, what), bad = cg_block(g, "fail");
+  LLVMValueRef isbad = LLVMBuildICmp(g->b, LLVMIntNE, st, LLVMConstInt(g->i32, 0, 0), "failed");
+  LLVMBuildCondBr(g->b, isbad, bad, ok);
+  LLVMPositionBuilderAtEnd(g->b, bad);
+  cg_fail(g, st);
   LLVMPositionBuilderAtEnd(g->b, ok);
 }
 
@@ -141,7 +144,17 @@ void cg_loop_end(Cg *g, CgLoop *l) {
 
 /* ---- buffers ---- */
 
-static LLVMValueRef count_of(Cg *g, const Type *t) {
+/* An i64 array (in the entry block) holding t's dimensions. */
+LLVMValueRef cg_dims_array(Cg *g, const Type *t) {
+  LLVMValueRef arr = cg_entry_alloca(g, LLVMArrayType2(g->i64, (unsigned)(t->rank + 1)), "dims");
+  for (int i = 0; i < t->rank; i++) {
+    LLVMValueRef at = LLVMConstInt(g->i64, (unsigned long long)i, 0);
+    LLVMBuildStore(g->b, cg_dim(g, t->dims[i]), LLVMBuildGEP2(g->b, g->i64, arr, &at, 1, "d"));
+  }
+  return arr;
+}
+
+LLVMValueRef cg_count(Cg *g, const Type *t) {
   LLVMValueRef n = LLVMConstInt(g->i64, 1, 0);
   for (int i = 0; i < t->rank; i++) n = LLVMBuildMul(g->b, n, cg_dim(g, t->dims[i]), "count");
   return n;
@@ -149,7 +162,7 @@ static LLVMValueRef count_of(Cg *g, const Type *t) {
 
 static LLVMValueRef bytes_of(Cg *g, const Type *t) {
   LLVMValueRef sz = LLVMConstInt(g->i64, (unsigned long long)elem_size(t->elem), 0);
-  return LLVMBuildMul(g->b, count_of(g, t), sz, "bytes");
+  return LLVMBuildMul(g->b, cg_count(g, t), sz, "bytes");
 }
 
 /* A fresh zeroed buffer for v's shape; leaves on failure. The element
@@ -194,7 +207,7 @@ void cg_replace_buffer(Cg *g, const TirVar *v, LLVMValueRef p) {
   LLVMBuildStore(g->b, ours, g->owned[v->id]);
 }
 
-static LLVMValueRef buffer_of(Cg *g, const TirVar *v) {
+LLVMValueRef cg_buffer(Cg *g, const TirVar *v) {
   return LLVMBuildLoad2(g->b, g->ptr, g->slot[v->id], v->name ? v->name : "tmp");
 }
 
@@ -237,8 +250,6 @@ static void cg_lir(Cg *g, const LirNode *n, LLVMValueRef buf, LLVMValueRef *acc,
     if (n->value) {
       v = cg_expr(g, n->value);
     } else {   /* the accumulator (in its own type), then the scalar factor */
-      const LirNode *init = NULL;
-      (void)init;
       v = LLVMBuildLoad2(g->b, LLVMGetAllocatedType(acc[0]), acc[0], "acc");
       int ae = LLVMGetAllocatedType(acc[0]) == g->f64 ? ELEM_F64 : elem;
       v = cg_convert(g, v, ae, elem);
@@ -259,8 +270,7 @@ static void cg_lir(Cg *g, const LirNode *n, LLVMValueRef buf, LLVMValueRef *acc,
 }
 
 /* The statement's loop nest: lowered to the loop IR, then emitted. */
-static void einsum_loops(Cg *g, const TirOp *op, LLVMValueRef buf, int k) {
-  (void)k;
+static void einsum_loops(Cg *g, const TirOp *op, LLVMValueRef buf) {
   Arena *a = arena_new();
   LLVMValueRef acc[1] = {NULL};
   cg_lir(g, lir_lower(a, op), buf, acc, 1);
@@ -302,9 +312,9 @@ static void cg_einsum(Cg *g, const TirOp *op) {
     LLVMBuildStore(g->b, x, g->slot[v->id]);
     return;
   }
-  LLVMValueRef old = op->accumulate ? buffer_of(g, v) : NULL;
+  LLVMValueRef old = op->accumulate ? cg_buffer(g, v) : NULL;
   LLVMValueRef buf = op->accumulate ? accumulate_buffer(g, op, old) : alloc_buffer(g, v);
-  einsum_loops(g, op, buf, 0);
+  einsum_loops(g, op, buf);
   if (buf != old) cg_replace_buffer(g, v, buf);
 }
 
@@ -372,15 +382,13 @@ static void cg_check(Cg *g, const TirOp *op) {
   LLVMValueRef f = cg_fn(g, "tns_error_at", g->i32, pt, 3, 1);
   LLVMValueRef args[] = {cg_cstring(g, op->loc), LLVMConstInt(g->i32, TNS_ERR_SHAPE, 0),
                          cg_cstring(g, "%s (%lld vs %lld)"), cg_cstring(g, op->msg), a, b};
-  LLVMValueRef st = LLVMBuildCall2(g->b, LLVMGlobalGetValueType(f), f, args, 6, "st");
-  LLVMBuildStore(g->b, st, g->status);
-  LLVMBuildBr(g->b, g->exit_bb);
+  cg_fail(g, LLVMBuildCall2(g->b, LLVMGlobalGetValueType(f), f, args, 6, "st"));
   LLVMPositionBuilderAtEnd(g->b, ok);
 }
 
 /* Pointer to a scalar argument: its value in a stack slot. */
 static LLVMValueRef arg_pointer(Cg *g, const TirVar *v) {
-  if (v->type->rank > 0) return buffer_of(g, v);
+  if (v->type->rank > 0) return cg_buffer(g, v);
   return g->slot[v->id];
 }
 
@@ -419,7 +427,7 @@ static void return_array(Cg *g, const TirVar *v, LLVMValueRef arr) {
     cg_store_elem(g, v->type->elem, LLVMBuildLoad2(g->b, cg_reg_type(g, v->type->elem), g->slot[v->id], "r"), p,
                   LLVMConstInt(g->i64, 0, 0));
   else
-    LLVMBuildMemCpy(g->b, p, 64, buffer_of(g, v), 64, bytes_of(g, v->type));
+    LLVMBuildMemCpy(g->b, p, 64, cg_buffer(g, v), 64, bytes_of(g, v->type));
   LLVMValueRef at;
   LLVMBuildStore(g->b, cg_dtype(g, v->type->elem), arr);
   at = LLVMBuildGEP2(g->b, g->i8, arr, (LLVMValueRef[]){LLVMConstInt(g->i64, 4, 0)}, 1, "rank");
@@ -440,7 +448,7 @@ static void cg_return(Cg *g, const TirOp *op) {
       LLVMBuildStore(g->b, LLVMBuildLoad2(g->b, cg_reg_type(g, v->type->elem), g->slot[v->id], "r"), g->outs[i]);
       continue;
     }
-    LLVMValueRef buf = buffer_of(g, v);
+    LLVMValueRef buf = cg_buffer(g, v);
     if (v->out_slot != i + 1) {
       LLVMBuildMemCpy(g->b, g->outs[i], 64, buf, 64, bytes_of(g, v->type));
       continue;

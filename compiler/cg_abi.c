@@ -8,11 +8,7 @@ static LLVMValueRef i32c(Cg *g, long v) { return LLVMConstInt(g->i32, (unsigned 
 
 /* tns_arg_tensor(func, name, rank, dims, data) for one pointer argument */
 static void check_tensor(Cg *g, const TirFunc *f, const char *name, const Type *t, LLVMValueRef data) {
-  LLVMValueRef dims = cg_entry_alloca(g, LLVMArrayType2(g->i64, (unsigned)(t->rank + 1)), "dims");
-  for (int i = 0; i < t->rank; i++) {
-    LLVMValueRef idx = LLVMConstInt(g->i64, (unsigned long long)i, 0);
-    LLVMBuildStore(g->b, cg_dim(g, t->dims[i]), LLVMBuildGEP2(g->b, g->i64, dims, &idx, 1, "d"));
-  }
+  LLVMValueRef dims = cg_dims_array(g, t);
   LLVMTypeRef pt[] = {g->ptr, g->ptr, g->i32, g->ptr, g->ptr};
   LLVMValueRef args[] = {cg_cstring(g, f->name), cg_cstring(g, name), i32c(g, t->rank), dims, data};
   cg_check_status(g, cg_call(g, "tns_arg_tensor", g->i32, pt, args, 5), "arg.ok");

@@ -10,37 +10,14 @@ enum { ARR_DIMS = 8, ARR_DATA = 8 + 8 * TNS_MAX_RANK, ARR_SIZE = ARR_DATA + 8 };
 static LLVMValueRef i32c(Cg *g, long v) { return LLVMConstInt(g->i32, (unsigned long long)v, 1); }
 static LLVMValueRef i64c(Cg *g, long v) { return LLVMConstInt(g->i64, (unsigned long long)v, 1); }
 
-static LLVMValueRef buffer(Cg *g, const TirVar *v) {
-  return LLVMBuildLoad2(g->b, g->ptr, g->slot[v->id], v->name ? v->name : "tmp");
-}
-
-static LLVMValueRef count(Cg *g, const Type *t) {
-  LLVMValueRef n = i64c(g, 1);
-  for (int i = 0; i < t->rank; i++) n = LLVMBuildMul(g->b, n, cg_dim(g, t->dims[i]), "n");
-  return n;
-}
-
-/* A new buffer for v (zeroed); leaves on failure. */
-static LLVMValueRef fresh(Cg *g, const TirVar *v) { return cg_alloc(g, v->type); }
-
 /* Pointer to the data of a var: its buffer, or its scalar slot. */
 static LLVMValueRef data_of(Cg *g, const TirVar *v) {
-  if (v->type->rank > 0) return buffer(g, v);
+  if (v->type->rank > 0) return cg_buffer(g, v);
   LLVMValueRef slot = cg_entry_alloca(g, cg_mem_type(g, v->type->elem), "scalar");
   LLVMValueRef x = LLVMBuildLoad2(g->b, cg_reg_type(g, v->type->elem), g->slot[v->id], "x");
   if (v->type->elem == ELEM_BOOL) x = LLVMBuildZExt(g->b, x, g->i8, "b");
   LLVMBuildStore(g->b, x, slot);
   return slot;
-}
-
-/* An i64 array holding v's dimensions. */
-static LLVMValueRef dims_array(Cg *g, const Type *t) {
-  LLVMValueRef arr = cg_entry_alloca(g, LLVMArrayType2(g->i64, (unsigned)(t->rank + 1)), "dims");
-  for (int i = 0; i < t->rank; i++) {
-    LLVMValueRef at = LLVMBuildGEP2(g->b, g->i64, arr, (LLVMValueRef[]){i64c(g, i)}, 1, "d");
-    LLVMBuildStore(g->b, cg_dim(g, t->dims[i]), at);
-  }
-  return arr;
 }
 
 static int size_index(Cg *g, const char *name) {
@@ -56,9 +33,9 @@ static void cg_random(Cg *g, const TirOp *op) {
       ? cg_convert(g, LLVMBuildLoad2(g->b, cg_reg_type(g, op->args[1]->type->elem), g->slot[op->args[1]->id], "seed"), op->args[1]->type->elem, ELEM_I64)
       : i64c(g, 0);
   const char *fill = op->builtin == B_RAND ? "tns_rand_fill" : "tns_randn_fill";
-  LLVMValueRef p = r->type->rank ? fresh(g, r) : cg_entry_alloca(g, cg_reg_type(g, r->type->elem), "x");
+  LLVMValueRef p = r->type->rank ? cg_alloc(g, r->type) : cg_entry_alloca(g, cg_reg_type(g, r->type->elem), "x");
   LLVMTypeRef pt[] = {g->i32, g->i64, g->i64, g->ptr};
-  LLVMValueRef args[] = {cg_dtype(g, r->type->elem), count(g, r->type), seed, p};
+  LLVMValueRef args[] = {cg_dtype(g, r->type->elem), cg_count(g, r->type), seed, p};
   LLVMValueRef st = cg_call(g, fill, g->i32, pt, args, 4);
   if (r->type->rank) cg_replace_buffer(g, r, p);
   else LLVMBuildStore(g->b, LLVMBuildLoad2(g->b, cg_reg_type(g, r->type->elem), p, "x"), g->slot[r->id]);
@@ -88,9 +65,7 @@ static void cg_load(Cg *g, const TirOp *op) {
   LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntNE, st, i32c(g, 0), "bad"), bad, ok);
   LLVMPositionBuilderAtEnd(g->b, bad);
   cg_call(g, "tns_free", g->voidt, &g->ptr, &data, 1);
-  if (g->loc) st = cg_call(g, "tns_error_locate", g->i32, (LLVMTypeRef[]){g->i32, g->ptr}, (LLVMValueRef[]){st, cg_cstring(g, g->loc)}, 2);
-  LLVMBuildStore(g->b, st, g->status);
-  LLVMBuildBr(g->b, g->exit_bb);
+  cg_fail(g, st);
   LLVMPositionBuilderAtEnd(g->b, ok);
   for (int k = 0; k < r->type->rank; k++) {
     if (!op->bind[k]) continue;
@@ -107,17 +82,17 @@ static void cg_save(Cg *g, const TirOp *op) {
   const TirVar *v = op->args[1];
   LLVMTypeRef pt[] = {g->ptr, g->i32, g->i32, g->ptr, g->ptr};
   LLVMValueRef args[] = {cg_cstring(g, op->strs[0]), cg_dtype(g, v->type->elem), i32c(g, v->type->rank),
-                         dims_array(g, v->type), data_of(g, v)};
+                         cg_dims_array(g, v->type), data_of(g, v)};
   cg_check_status(g, cg_call(g, "tns_npy_save", g->i32, pt, args, 5), "save.ok");
 }
 
 /* load_frostt("t.tns", d0, d1, ...) */
 static void cg_frostt(Cg *g, const TirOp *op) {
   const TirVar *r = op->results[0];
-  LLVMValueRef p = fresh(g, r);
+  LLVMValueRef p = cg_alloc(g, r->type);
   cg_replace_buffer(g, r, p);
   LLVMTypeRef pt[] = {g->ptr, g->i32, g->ptr, g->ptr};
-  LLVMValueRef args[] = {cg_cstring(g, op->strs[0]), i32c(g, r->type->rank), dims_array(g, r->type), p};
+  LLVMValueRef args[] = {cg_cstring(g, op->strs[0]), i32c(g, r->type->rank), cg_dims_array(g, r->type), p};
   cg_check_status(g, cg_call(g, "tns_frostt_load", g->i32, pt, args, 4), "frostt.ok");
 }
 
@@ -147,7 +122,7 @@ static void cg_print(Cg *g, const TirOp *op) {
       continue;
     }
     LLVMTypeRef pt[] = {g->i32, g->i32, g->ptr, g->ptr};
-    LLVMValueRef args[] = {cg_dtype(g, v->type->elem), i32c(g, v->type->rank), dims_array(g, v->type), buffer(g, v)};
+    LLVMValueRef args[] = {cg_dtype(g, v->type->elem), i32c(g, v->type->rank), cg_dims_array(g, v->type), cg_buffer(g, v)};
     LLVMValueRef s = cg_call(g, "tns_format_array", g->ptr, pt, args, 4);
     LLVMValueRef st = LLVMBuildSelect(g->b, LLVMBuildIsNull(g->b, s, "nos"), i32c(g, TNS_ERR_OOM), i32c(g, 0), "st");
     cg_check_status(g, st, "format.ok");
@@ -164,17 +139,15 @@ static void cg_assert(Cg *g, const TirOp *op) {
   LLVMBuildCondBr(g->b, c, ok, bad);
   LLVMPositionBuilderAtEnd(g->b, bad);
   LLVMTypeRef pt[] = {g->ptr, g->ptr};
-  LLVMValueRef st = cg_call(g, "tns_assert_fail", g->i32, pt, (LLVMValueRef[]){cg_cstring(g, op->loc), cg_cstring(g, op->msg)}, 2);
-  LLVMBuildStore(g->b, st, g->status);
-  LLVMBuildBr(g->b, g->exit_bb);
+  cg_fail(g, cg_call(g, "tns_assert_fail", g->i32, pt, (LLVMValueRef[]){cg_cstring(g, op->loc), cg_cstring(g, op->msg)}, 2));
   LLVMPositionBuilderAtEnd(g->b, ok);
 }
 
 /* reshape(X, T): the same elements, row-major */
 static void cg_reshape(Cg *g, const TirOp *op) {
   const TirVar *r = op->results[0], *x = op->args[0];
-  LLVMValueRef bytes = LLVMBuildMul(g->b, count(g, x->type), i64c(g, elem_size(x->type->elem)), "bytes");
-  LLVMValueRef n0 = count(g, x->type), n1 = count(g, r->type);
+  LLVMValueRef bytes = LLVMBuildMul(g->b, cg_count(g, x->type), i64c(g, elem_size(x->type->elem)), "bytes");
+  LLVMValueRef n0 = cg_count(g, x->type), n1 = cg_count(g, r->type);
   LLVMBasicBlockRef bad = cg_block(g, "reshape.bad"), ok = cg_block(g, "reshape.ok");
   LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, n0, n1, "same"), ok, bad);
   LLVMPositionBuilderAtEnd(g->b, bad);
@@ -182,14 +155,13 @@ static void cg_reshape(Cg *g, const TirOp *op) {
   LLVMValueRef f = cg_fn(g, "tns_error_at", g->i32, pt, 3, 1);
   LLVMValueRef args[] = {cg_cstring(g, g->loc ? g->loc : ""), i32c(g, TNS_ERR_SHAPE),
                          cg_cstring(g, "reshape: %lld elements cannot take the shape of %lld elements"), n0, n1};
-  LLVMBuildStore(g->b, LLVMBuildCall2(g->b, LLVMGlobalGetValueType(f), f, args, 5, "st"), g->status);
-  LLVMBuildBr(g->b, g->exit_bb);
+  cg_fail(g, LLVMBuildCall2(g->b, LLVMGlobalGetValueType(f), f, args, 5, "st"));
   LLVMPositionBuilderAtEnd(g->b, ok);
   if (r->type->rank == 0) {
     LLVMBuildStore(g->b, cg_load_elem(g, r->type->elem, data_of(g, x), i64c(g, 0)), g->slot[r->id]);
     return;
   }
-  LLVMValueRef p = fresh(g, r);
+  LLVMValueRef p = cg_alloc(g, r->type);
   LLVMBuildMemCpy(g->b, p, 1, data_of(g, x), 1, bytes);
   cg_replace_buffer(g, r, p);
 }
@@ -211,16 +183,16 @@ static void cg_linalg(Cg *g, const TirOp *op) {
       if (op->bind[i]) LLVMBuildStore(g->b, k, g->size_slot[size_index(g, op->bind[i])]);
   }
   LLVMValueRef out[3];
-  for (int i = 0; i < op->nresults; i++) out[i] = fresh(g, op->results[i]);
+  for (int i = 0; i < op->nresults; i++) out[i] = cg_alloc(g, op->results[i]->type);
   for (int i = 0; i < op->nresults; i++)
     if (!is_arg(op, op->results[i])) cg_replace_buffer(g, op->results[i], out[i]);
-  LLVMValueRef dt = cg_dtype(g, a->type->elem), A = buffer(g, a), st;
+  LLVMValueRef dt = cg_dtype(g, a->type->elem), A = cg_buffer(g, a), st;
   switch (op->builtin) {
   case B_SOLVE: {
     const TirVar *b = op->args[1];
     LLVMValueRef k = b->type->rank == 2 ? cg_dim(g, b->type->dims[1]) : i64c(g, 1);
     LLVMTypeRef pt[] = {g->i32, g->i64, g->i64, g->ptr, g->ptr, g->ptr};
-    st = cg_call(g, "tns_solve", g->i32, pt, (LLVMValueRef[]){dt, m, k, A, buffer(g, b), out[0]}, 6);
+    st = cg_call(g, "tns_solve", g->i32, pt, (LLVMValueRef[]){dt, m, k, A, cg_buffer(g, b), out[0]}, 6);
     break;
   }
   case B_CHOLESKY: {

@@ -60,9 +60,7 @@ static void bounds_check(Cg *g, LLVMValueRef p, LLVMValueRef size, const TirVar 
   LLVMTypeRef pt[] = {g->ptr, g->ptr, g->i32, g->i64, g->i64};
   LLVMValueRef args[] = {cg_cstring(g, loc), cg_cstring(g, v->name ? v->name : "a temporary"),
                          LLVMConstInt(g->i32, (unsigned long long)k, 0), p, size};
-  LLVMValueRef st = cg_call(g, "tns_bounds_error", g->i32, pt, args, 5);
-  LLVMBuildStore(g->b, st, g->status);
-  LLVMBuildBr(g->b, g->exit_bb);
+  cg_fail(g, cg_call(g, "tns_bounds_error", g->i32, pt, args, 5));
   LLVMPositionBuilderAtEnd(g->b, ok);
 }
 

@@ -58,11 +58,10 @@ int cg_try_permute(Cg *g, const TirOp *op) {
       if (x->pos[m].idx[0] == op->opos[k].idx[0]) perm[k] = m;
   for (int k = 0; k < r; k++)
     if (perm[k] < 0) return 0;
-  LLVMValueRef dims = cg_entry_alloca(g, LLVMArrayType2(g->i64, (unsigned)r), "dims");
+  LLVMValueRef dims = cg_dims_array(g, x->var->type);
   LLVMValueRef pv = cg_entry_alloca(g, LLVMArrayType2(g->i32, (unsigned)r), "perm");
   for (int k = 0; k < r; k++) {
     LLVMValueRef at = LLVMConstInt(g->i64, (unsigned long long)k, 0);
-    LLVMBuildStore(g->b, cg_dim(g, x->var->type->dims[k]), LLVMBuildGEP2(g->b, g->i64, dims, &at, 1, "d"));
     LLVMBuildStore(g->b, LLVMConstInt(g->i32, (unsigned long long)perm[k], 0), LLVMBuildGEP2(g->b, g->i32, pv, &at, 1, "p"));
   }
   LLVMValueRef buf = cg_alloc_var(g, out);

@@ -6,22 +6,9 @@
 enum { MAXI = 32 };
 
 typedef struct Layout {
-  const TirIndex *idx[MAXI];
+  TirIndex *idx[MAXI];
   int n;
 } Layout;
-
-/* An access whose positions are all single, distinct indices. */
-static int plain_access(const TirExpr *x, Layout *l) {
-  if (x->kind != TX_ACCESS || x->var->type->rank == 0 || x->var->type->rank > MAXI) return 0;
-  l->n = x->var->type->rank;
-  for (int i = 0; i < l->n; i++) {
-    if (x->pos[i].kind != TP_INDEX) return 0;
-    l->idx[i] = x->pos[i].idx[0];
-    for (int j = 0; j < i; j++)
-      if (l->idx[j] == l->idx[i]) return 0;
-  }
-  return 1;
-}
 
 static int has(const Layout *l, const TirIndex *ix) {
   for (int i = 0; i < l->n; i++)
@@ -31,15 +18,7 @@ static int has(const Layout *l, const TirIndex *ix) {
 
 /* Splits sum(k: X * Y) (times or divided by an index-free scalar). */
 static int product_core(const TirExpr *body, const TirExpr **prod, const TirExpr **alpha, int *divides) {
-  *alpha = NULL;
-  *divides = 0;
-  if (body->kind == TX_BINARY && (body->op == TK_STAR || body->op == TK_SLASH) &&
-      (body->b->kind == TX_CONST || body->b->kind == TX_READ || body->b->kind == TX_MATH ||
-       body->b->kind == TX_DIM || body->b->kind == TX_CONVERT) && body->a->kind == TX_REDUCE && !tir_expr_uses_index(body->b)) {
-    *alpha = body->b;
-    *divides = body->op == TK_SLASH;
-    body = body->a;
-  }
+  body = tir_split_scale(body, alpha, divides);
   if (body->kind == TX_REDUCE && body->op == RED_SUM) body = body->a;
   if (body->kind != TX_BINARY || body->op != TK_STAR) return 0;
   *prod = body;
@@ -77,7 +56,7 @@ static int blocks(const Layout *x, const Layout *batch, const Layout *p, const L
 static int try_order(const Layout *o, const Layout *a, const Layout *b, GemmShape *g) {
   Layout batch = {0}, m = {0}, n = {0}, k = {0};
   for (int i = 0; i < o->n; i++) {
-    const TirIndex *ix = o->idx[i];
+    TirIndex *ix = o->idx[i];
     if (has(a, ix) && has(b, ix)) batch.idx[batch.n++] = ix;
     else if (has(a, ix)) m.idx[m.n++] = ix;
     else if (has(b, ix)) n.idx[n.n++] = ix;
@@ -137,7 +116,7 @@ int gemm_match(const TirOp *op, GemmShape *g) {
     if (op->opos[i].kind != TP_INDEX || o.n == MAXI) return 0;
     o.idx[o.n++] = op->opos[i].idx[0];
   }
-  if (!plain_access(prod->a, &a) || !plain_access(prod->b, &b)) return 0;
+  if (!(a.n = tir_plain_access(prod->a, a.idx, MAXI)) || !(b.n = tir_plain_access(prod->b, b.idx, MAXI))) return 0;
   if (prod->a->elem != out->type->elem || prod->b->elem != out->type->elem) return 0;
   /* += into an operand would read what it writes */
   if (op->accumulate && (prod->a->var == out || prod->b->var == out)) return 0;

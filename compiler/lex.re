@@ -7,7 +7,7 @@
 #include "grammar.h"
 
 typedef enum ElemTypeLex {
-#define ELEM(id, name, size, f, i) LEX_ELEM_##id,
+#define ELEM(id, name, size, f, i, dtype) LEX_ELEM_##id,
 #include "elem.def"
 #undef ELEM
 } ElemTypeLex;
@@ -50,7 +50,7 @@ static const struct { const char *word; int kind; int elem; } keywords[] = {
   {"for", TK_FOR, 0}, {"in", TK_IN, 0}, {"while", TK_WHILE, 0},
   {"if", TK_IF, 0}, {"else", TK_ELSE, 0}, {"true", TK_TRUE, 0},
   {"false", TK_FALSE, 0},
-#define ELEM(id, name, size, f, i) {name, TK_TYPE, LEX_ELEM_##id},
+#define ELEM(id, name, size, f, i, dtype) {name, TK_TYPE, LEX_ELEM_##id},
 #include "elem.def"
 #undef ELEM
 };

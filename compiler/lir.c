@@ -1,7 +1,6 @@
 /* lir.c — lowering EINSUM ops to loop nests, and printing them. */
 #include "lir.h"
 #include <stdlib.h>
-#include "grammar.h"
 
 static LirNode *node(Arena *a, LirKind k) {
   LirNode *n = arena_alloc(a, sizeof *n);
@@ -23,14 +22,7 @@ static LirNode *loop(Arena *a, const TirIndex *ix, int parallel) {
 
 /* value = [scalar *|/] op(R: body) with op a plain fold: the parts. */
 static const TirExpr *root_fold(const TirExpr *v, const TirExpr **scale, int *divide) {
-  *scale = NULL;
-  *divide = 0;
-  if (v->kind == TX_BINARY && (v->op == TK_STAR || v->op == TK_SLASH) && v->a->kind == TX_REDUCE &&
-      !tir_expr_uses_index(v->b)) {
-    *scale = v->b;
-    *divide = v->op == TK_SLASH;
-    v = v->a;
-  }
+  v = tir_split_scale(v, scale, divide);
   if (v->kind != TX_REDUCE) return NULL;
   if (v->op != RED_SUM && v->op != RED_PROD && v->op != RED_MAX && v->op != RED_MIN) return NULL;
   return v;

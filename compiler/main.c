@@ -11,7 +11,6 @@
 #include "config.h"
 #include "repl.h"
 #include "explain.h"
-#include "passes.h"
 #include "lir.h"
 #include <llvm-c/TargetMachine.h>
 
@@ -186,17 +185,13 @@ static int cmd_emit(int argc, char **argv) {
     if (src) parse_dump_tokens(&c->ast, src, stdout);
     rc = c->diag.nerrors > 0;
   } else if (strcmp(what, "tir") == 0) {
-    Node *prog = compiler_check_file(c, files[0]);
-    TirProgram *p = prog ? tir_build(c->arena, &c->names, prog, 1) : NULL;
     CgOptions o = {.opt_level = opt_level, .memory_limit = memory_limit, .dump_after = dump_after};
-    if (p) run_passes(p, &o);
+    TirProgram *p = run_lower(c, files[0], &o);
     if (p && tir_verify(p, stderr) == 0 && !dump_after) tir_print(stdout, p);
     rc = p ? 0 : 1;
   } else if (strcmp(what, "lir") == 0) {
-    Node *prog = compiler_check_file(c, files[0]);
-    TirProgram *p = prog ? tir_build(c->arena, &c->names, prog, 1) : NULL;
     CgOptions o = {.opt_level = opt_level, .memory_limit = memory_limit};
-    if (p) run_passes(p, &o);
+    TirProgram *p = run_lower(c, files[0], &o);
     if (p) lir_print_program(stdout, p);
     rc = p ? 0 : 1;
   } else if (strcmp(what, "llvm") == 0 || strcmp(what, "asm") == 0) {
@@ -219,15 +214,11 @@ static int cmd_explain(int argc, char **argv) {
   Compiler *c = compiler_new(stderr);
   int n = parse_common(c, argc, argv, files, 1), rc = 2;
   if (n == 1) {
-    Node *prog = compiler_check_file(c, files[0]);
-    rc = 1;
-    if (prog) {
-      TirProgram *p = tir_build(c->arena, &c->names, prog, 1);
-      PassOptions po = {.memory_limit = memory_limit, .dump_after = dump_after};
-      passes_run(p, &po);
-      explain_print(stdout, p, want_json);
-      rc = 0;
-    }
+    /* explain shows what the passes decide, so at least -O1 */
+    CgOptions o = {.opt_level = opt_level ? opt_level : 1, .memory_limit = memory_limit, .dump_after = dump_after};
+    TirProgram *p = run_lower(c, files[0], &o);
+    if (p) explain_print(stdout, p, want_json);
+    rc = p ? 0 : 1;
   } else {
     fputs("tnsc explain: usage: tnsc explain [--json] [--memory-limit=N] FILE.tns\n", stderr);
   }

@@ -78,18 +78,6 @@ static void session_reset(Session *s) {
   s->ndefs = 0;
 }
 
-static int elem_of_dtype(int dt) {
-  static const int map[] = {[TNS_F32] = ELEM_F32, [TNS_F64] = ELEM_F64, [TNS_I32] = ELEM_I32,
-                            [TNS_I64] = ELEM_I64, [TNS_BOOL] = ELEM_BOOL};
-  return map[dt];
-}
-
-static int dtype_of_elem(int e) {
-  static const int map[] = {[ELEM_BOOL] = TNS_BOOL, [ELEM_I32] = TNS_I32, [ELEM_I64] = TNS_I64,
-                            [ELEM_F32] = TNS_F32, [ELEM_F64] = TNS_F64};
-  return map[e];
-}
-
 /* Takes over a result: replaces the value of that name. */
 static Value *value_set(Session *s, const char *name, TnsArray *a) {
   Value *v = value_find(s, name);
@@ -297,8 +285,8 @@ static void print_results(Session *s, Input *in, TnsArray *res, int quiet) {
     Value *v = value_set(s, name, &res[i]);
     if (quiet) continue;
     if (strcmp(name, "_") == 0) {
-      if (v->rank == 0) tns_print_scalar(stdout, dtype_of_elem(v->elem), v->data);
-      else tns_print_array(stdout, dtype_of_elem(v->elem), v->rank, v->dims, v->data);
+      if (v->rank == 0) tns_print_scalar(stdout, elem_dtype(v->elem), v->data);
+      else tns_print_array(stdout, elem_dtype(v->elem), v->rank, v->dims, v->data);
     } else {
       printf("%s: ", name);
       value_print_type(stdout, v);

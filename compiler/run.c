@@ -14,12 +14,18 @@ void run_passes(TirProgram *p, const CgOptions *o) {
   passes_run(p, &po);
 }
 
-LLVMModuleRef run_compile(Compiler *c, const char *path, LLVMContextRef ctx, const CgOptions *o,
-                          LLVMTargetMachineRef tm) {
+TirProgram *run_lower(Compiler *c, const char *path, const CgOptions *o) {
   Node *prog = compiler_check_file(c, path);
   if (!prog) return NULL;
   TirProgram *p = tir_build(c->arena, &c->names, prog, 1);
   run_passes(p, o);
+  return p;
+}
+
+LLVMModuleRef run_compile(Compiler *c, const char *path, LLVMContextRef ctx, const CgOptions *o,
+                          LLVMTargetMachineRef tm) {
+  TirProgram *p = run_lower(c, path, o);
+  if (!p) return NULL;
 #ifndef NDEBUG
   if (tir_verify(p, stderr)) return NULL;
 #endif

@@ -12,6 +12,9 @@ int run_file(Compiler *c, const char *path, const CgOptions *o);
  * after printing the errors. */
 LLVMModuleRef run_compile(Compiler *c, const char *path, LLVMContextRef ctx, const CgOptions *o,
                           LLVMTargetMachineRef tm);
+/* Check, build the TIR and run the passes of the -O level; NULL after
+ * printing errors. */
+TirProgram *run_lower(Compiler *c, const char *path, const CgOptions *o);
 /* The TIR passes for the options' -O level. */
 void run_passes(TirProgram *p, const CgOptions *o);
 /* Prints the last run-time error with its source location. */

@@ -1,5 +1,6 @@
 /* tir.c — constructors for TIR objects. */
 #include "tir.h"
+#include "grammar.h"
 #include <string.h>
 
 static const char *const expr_names[] = {
@@ -69,4 +70,33 @@ int tir_expr_uses_index(const TirExpr *x) {
   for (int i = 0; x->args && i < x->n; i++)
     if (tir_expr_uses_index(x->args[i])) return 1;
   return 0;
+}
+
+/* body = inner "*" s | inner "/" s with inner a reduction and s free of
+ * indices: returns inner and the scalar (computed once, e.g. a GEMM's
+ * alpha); otherwise body itself with *scale NULL. */
+const TirExpr *tir_split_scale(const TirExpr *body, const TirExpr **scale, int *divides) {
+  *scale = NULL;
+  *divides = 0;
+  if (body->kind == TX_BINARY && (body->op == TK_STAR || body->op == TK_SLASH) && body->a->kind == TX_REDUCE &&
+      !tir_expr_uses_index(body->b)) {
+    *scale = body->b;
+    *divides = body->op == TK_SLASH;
+    return body->a;
+  }
+  return body;
+}
+
+/* The indices of an access whose positions are all single, distinct
+ * indices (rank 1..max), else 0: how x reads memory, for GEMM layouts. */
+int tir_plain_access(const TirExpr *x, TirIndex **idx, int max) {
+  if (x->kind != TX_ACCESS || x->var->type->rank == 0 || x->var->type->rank > max) return 0;
+  int n = x->var->type->rank;
+  for (int i = 0; i < n; i++) {
+    if (x->pos[i].kind != TP_INDEX) return 0;
+    idx[i] = x->pos[i].idx[0];
+    for (int j = 0; j < i; j++)
+      if (idx[j] == idx[i]) return 0;
+  }
+  return n;
 }

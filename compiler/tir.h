@@ -193,6 +193,8 @@ TirExpr *tir_expr_new(Arena *a, TirExprKind k, int elem, Span sp);
 TirIndex *tir_index_new(Arena *a, TirFunc *f, const char *name, Dim range);
 TirSize *tir_size_find(const TirFunc *f, const char *name);
 int tir_expr_uses_index(const TirExpr *x);
+const TirExpr *tir_split_scale(const TirExpr *body, const TirExpr **scale, int *divides);
+int tir_plain_access(const TirExpr *x, TirIndex **idx, int max);
 const char *tir_expr_kind_name(int k);
 const char *tir_op_kind_name(int k);
 

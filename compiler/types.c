@@ -1,17 +1,26 @@
 /* types.c — dimension algebra and type printing. */
 #include "types.h"
+#include "tns_runtime.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const struct { int size, is_float, is_int; } elem_info[] = {
-#define ELEM(id, name, size, f, i) {size, f, i},
+static const struct { int size, is_float, is_int, dtype; } elem_info[] = {
+#define ELEM(id, name, size, f, i, dtype) {size, f, i, dtype},
 #include "elem.def"
 #undef ELEM
 };
 
 int elem_is_float(int e) { return e >= 0 && e < ELEM_COUNT && elem_info[e].is_float; }
 int elem_is_int(int e) { return e >= 0 && e < ELEM_COUNT && elem_info[e].is_int; }
+int elem_dtype(int e) { return elem_info[e].dtype; }
+
+int elem_of_dtype(int dtype) {
+  for (int e = 0; e < ELEM_COUNT; e++)
+    if (elem_info[e].dtype == dtype) return e;
+  return -1;
+}
+
 int elem_size(int e) { return e >= 0 && e < ELEM_COUNT ? elem_info[e].size : 0; }
 
 /* numpy's promotion for arrays: the larger kind wins; an integer meeting a

@@ -54,6 +54,8 @@ int type_is_error(const Type *t);
 int elem_is_float(int e);
 int elem_is_int(int e);
 int elem_size(int e);
+int elem_dtype(int e);          /* the runtime's TnsDtype */
+int elem_of_dtype(int dtype);   /* -1 for an unknown dtype */
 int elem_promote(int a, int b);
 /* Writes `f64[m, n*p]`; with a == NULL the string is malloc'ed. */
 char *type_to_string(Arena *a, const Type *t);

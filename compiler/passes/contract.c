@@ -182,24 +182,6 @@ static void push_index(Operand *r, TirIndex *ix) {
   r->order[r->n++] = ix;
 }
 
-/* A temporary's layout: the first operand's kept indices in its order, then
- * the second's — [M, N] as a matrix product writes it. */
-static void result_order(Core *c, Operand **src, int nsrc, uint64_t keep, Operand *r) {
-  r->n = 0;
-  r->mask = keep;
-  for (int s = 0; s < nsrc; s++) {
-    if (src[s]->access) {
-      const TirExpr *acc = src[s]->access;
-      for (int i = 0; i < acc->var->type->rank; i++)
-        for (int k = 0; k < acc->pos[i].n; k++)
-          if (keep >> index_number(c, acc->pos[i].idx[k]) & 1) push_index(r, acc->pos[i].idx[k]);
-    } else {
-      for (int i = 0; i < src[s]->n; i++)
-        if (keep >> index_number(c, src[s]->order[i]) & 1) push_index(r, src[s]->order[i]);
-    }
-  }
-}
-
 static TirVar *temp_for(TirProgram *p, TirFunc *f, Operand *r, int elem) {
   Dim dims[MAXIDX];
   for (int i = 0; i < r->n; i++) dims[i] = r->order[i]->range;
@@ -233,8 +215,9 @@ typedef struct Hint {
 
 static double mask_size(Core *c, uint64_t m) {
   double n = 1;
+  int symbolic = 0;
   for (int i = 0; i < c->nidx; i++)
-    if (m >> i & 1) n *= (double)c->idx[i]->range.k * (c->idx[i]->range.n ? 64.0 : 1.0);
+    if (m >> i & 1) n *= (double)size_of(c->idx[i], &symbolic);
   return n;
 }
 
@@ -247,9 +230,10 @@ static void push_from(Core *c, Operand *o, uint64_t set, Operand *r) {
   } else if (o->var) {
     for (int i = 0; i < o->n; i++)
       if (set >> index_number(c, o->order[i]) & 1) push_index(r, o->order[i]);
+  } else {   /* a temporary not laid out yet: by index number */
+    for (int i = 0; i < c->nidx; i++)
+      if ((set & o->mask) >> i & 1) push_index(r, c->idx[i]);
   }
-  for (int i = 0; i < c->nidx; i++)   /* a temporary not laid out yet */
-    if (set >> i & 1) push_index(r, c->idx[i]);
 }
 
 /* A temporary laid out for its consumer: first the indices the consumer
@@ -273,6 +257,14 @@ static void consumer_order(Core *c, Operand **src, int nsrc, uint64_t keep, cons
     src[1] = t;
   }
   for (int i = 0; i < nsrc; i++) push_from(c, src[i], free, r);
+}
+
+/* A temporary's layout: the first operand's kept indices in its order, then
+ * the second's — [M, N] as a matrix product writes it. */
+static void result_order(Core *c, Operand **src, int nsrc, uint64_t keep, Operand *r) {
+  r->n = 0;
+  r->mask = keep;
+  for (int i = 0; i < nsrc; i++) push_from(c, src[i], keep, r);
 }
 
 static int taken(const PathStep *ps, int j) {

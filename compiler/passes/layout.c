@@ -24,16 +24,8 @@ typedef struct Side {
 } Side;
 
 static int plain(TirExpr *x, Side *s) {
-  if (x->kind != TX_ACCESS || x->var->type->rank == 0 || x->var->type->rank > MAXI) return 0;
   s->access = x;
-  s->n = x->var->type->rank;
-  for (int i = 0; i < s->n; i++) {
-    if (x->pos[i].kind != TP_INDEX) return 0;
-    s->idx[i] = x->pos[i].idx[0];
-    for (int j = 0; j < i; j++)
-      if (s->idx[j] == s->idx[i]) return 0;
-  }
-  return 1;
+  return (s->n = tir_plain_access(x, s->idx, MAXI)) > 0;
 }
 
 static int in(TirIndex *const *set, int n, const TirIndex *ix) {
@@ -121,30 +113,16 @@ static TirExpr *arranged(TirProgram *p, TirFunc *f, Side *s, TirIndex **want, in
   return access(p->arena, t, pos, sp);
 }
 
-/* The scalar factor around the sum, kept for the GEMM's alpha. */
-static TirExpr *strip_scalar(TirExpr *body, TirExpr **scale, int *divides) {
-  *scale = NULL;
-  *divides = 0;
-  if (body->kind == TX_BINARY && (body->op == TK_STAR || body->op == TK_SLASH) && body->a->kind == TX_REDUCE &&
-      !tir_expr_uses_index(body->b) &&
-      (body->b->kind == TX_CONST || body->b->kind == TX_READ || body->b->kind == TX_DIM || body->b->kind == TX_MATH ||
-       body->b->kind == TX_CONVERT)) {
-    *scale = body->b;
-    *divides = body->op == TK_SLASH;
-    return body->a;
-  }
-  return body;
-}
-
 /* Rewrites one step; returns 0 when it is not a pairwise product. */
 static int relayout(TirProgram *p, TirFunc *f, TirOp *op, TirBlock *out) {
   GemmShape g;
   if (op->kind != TO_EINSUM || !op->out || op->out->type->rank == 0 || gemm_match(op, &g)) return 0;
   int elem = op->out->type->elem;
   if (elem != ELEM_F32 && elem != ELEM_F64) return 0;
-  TirExpr *scale;
+  const TirExpr *cscale;
   int divides;
-  TirExpr *core = strip_scalar(op->body, &scale, &divides);
+  /* the new ops are built around the op's own nodes */
+  TirExpr *core = (TirExpr *)tir_split_scale(op->body, &cscale, &divides), *scale = (TirExpr *)cscale;
   TirExpr *prod = core->kind == TX_REDUCE && core->op == RED_SUM ? core->a : core;
   if (prod->kind != TX_BINARY || prod->op != TK_STAR) return 0;
   Side a, b;
