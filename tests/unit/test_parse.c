@@ -11,32 +11,9 @@
 
 #include "compile.h"
 #include "grammar.h"
-
-/* mkstemp's pattern: six capital X */
-#define MKSTEMP_SUFFIX "X" "X" "X" "X" "X" "X"
-
-static Compiler *comp;
-static char *diag_buf;
-static size_t diag_len;
-static FILE *diag_out;
-
-static void setup(void) {
-  diag_out = open_memstream(&diag_buf, &diag_len);
-  comp = compiler_new(diag_out);
-}
-
-static void teardown(void) {
-  compiler_free(comp);
-  if (diag_out) fclose(diag_out);
-  free(diag_buf);
-}
+#include "fixture.h"
 
 TestSuite(parse, .init = setup, .fini = teardown);
-
-static const char *diags(void) {
-  fflush(diag_out);
-  return diag_buf ? diag_buf : "";
-}
 
 /* Parses text that has no error; returns the program BLOCK. */
 static Node *parse_ok(const char *text) {
