@@ -4,7 +4,7 @@
 run: einsum(optimize=True) and the best hand-written form. Medians of
 several runs, at 1 and 2 threads; prints times, GFLOP/s and speed-ups.
 
-usage: run.py TNSC [--threads 1,2] [--quick]"""
+usage: run.py TNSC [--threads 1,2] [--quick] [--only SUBSTRING]"""
 import ctypes, math, os, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -24,7 +24,8 @@ def parent(argv):
         env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t), TNS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t))
         env.pop("OPENBLAS_CORETYPE", None)   # they slow current numpy (see the env notes)
         env.pop("OPENBLAS_L2_SIZE", None)
-        res = subprocess.run([sys.executable, __file__, "--child", lib, str(t)] + (["--quick"] if quick else []),
+        extra = (["--quick"] if quick else []) + (["--only", argv[argv.index("--only") + 1]] if "--only" in argv else [])
+        res = subprocess.run([sys.executable, __file__, "--child", lib, str(t)] + extra,
                              env=env, capture_output=True, text=True)
         sys.stderr.write(res.stderr)
         if res.returncode:
@@ -62,7 +63,7 @@ def median_ms(fn, budget):
     return times[len(times) // 2]
 
 
-def child(lib_path, threads, quick):
+def child(lib_path, threads, quick, only):
     import numpy as np
     lib = ctypes.CDLL(lib_path)
     rng = np.random.default_rng(0)
@@ -81,6 +82,8 @@ def child(lib_path, threads, quick):
         return run, out
 
     def bench(label, name, sizes, args, out_shape, flops, forms, dtype=np.float64):
+        if only and only not in label:
+            return
         run, out = call(name, sizes, args, out_shape, dtype)
         ms = median_ms(run, budget)
         best = None
@@ -140,6 +143,7 @@ def child(lib_path, threads, quick):
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(sys.argv[2], int(sys.argv[3]), "--quick" in sys.argv)
+        only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
+        child(sys.argv[2], int(sys.argv[3]), "--quick" in sys.argv, only)
     else:
         parent(sys.argv)

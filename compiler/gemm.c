@@ -82,25 +82,32 @@ static int try_order(const Layout *o, const Layout *a, const Layout *b, GemmShap
   return 1;
 }
 
-/* Tries out[P, M, N] = a[P, M|K] b[K|N]: a batch P of a alone, the same
- * b for every batch element (stride 0), e.g. X[i, j, k] = V[j, b] T[i, b, k]
- * with a = T. */
+/* Tries out[P, M, N] = a[P, M|K] b[K|N] (or b[M|K] a[P, K|N]): a batch P
+ * of a alone, the same b for every batch element (stride 0), e.g.
+ * X[i, j, k] = V[j, b] T[i, b, k] with a = T — the mode products of a
+ * Tucker or 4-index transform. */
 static int try_broadcast(const Layout *o, const Layout *a, const Layout *b, GemmShape *g) {
-  int p = 0;
-  while (p < o->n && p < a->n && o->idx[p] == a->idx[p] && !has(b, o->idx[p])) p++;
-  for (; p >= 1; p--) {
+  int np = 0;
+  while (np < o->n && np < a->n && o->idx[np] == a->idx[np] && !has(b, o->idx[np])) np++;
+  for (int p = 1; p <= np; p++) {   /* the shortest batch: the largest matrices */
     Layout o2 = {0}, a2 = {0}, pre = {0};
     for (int i = 0; i < p; i++) pre.idx[pre.n++] = o->idx[i];
     for (int i = p; i < o->n; i++) o2.idx[o2.n++] = o->idx[i];
     for (int i = p; i < a->n; i++) a2.idx[a2.n++] = a->idx[i];
     GemmShape h;
     memset(&h, 0, sizeof h);
-    if (!try_order(&o2, &a2, b, &h) || !(dim_is_const(h.batch) && h.batch.k == 1)) continue;
+    int a_left = try_order(&o2, &a2, b, &h) && dim_is_const(h.batch) && h.batch.k == 1;
+    if (!a_left) {
+      memset(&h, 0, sizeof h);
+      if (!try_order(&o2, b, &a2, &h) || !(dim_is_const(h.batch) && h.batch.k == 1)) continue;
+    }
     h.alpha = g->alpha;
     h.alpha_divides = g->alpha_divides;
+    h.a_batched = a_left;
+    h.b_batched = !a_left;
     *g = h;
     g->batch = product(&pre);
-    return 1;
+    return a_left ? 1 : 2;
   }
   return 0;
 }
@@ -123,7 +130,10 @@ int gemm_match(const TirOp *op, GemmShape *g) {
   g->a_batched = g->b_batched = 1;
   if (try_order(&o, &a, &b, g)) { g->a = prod->a->var; g->b = prod->b->var; return 1; }
   if (try_order(&o, &b, &a, g)) { g->a = prod->b->var; g->b = prod->a->var; return 1; }
-  if (try_broadcast(&o, &a, &b, g)) { g->a = prod->a->var; g->b = prod->b->var; g->a_batched = 1; return 1; }
-  if (try_broadcast(&o, &b, &a, g)) { g->a = prod->b->var; g->b = prod->a->var; g->a_batched = 1; return 1; }
+  /* try_broadcast says which side the batched operand ended up on */
+  int side = try_broadcast(&o, &a, &b, g);
+  if (side) { g->a = side == 1 ? prod->a->var : prod->b->var; g->b = side == 1 ? prod->b->var : prod->a->var; return 1; }
+  side = try_broadcast(&o, &b, &a, g);
+  if (side) { g->a = side == 1 ? prod->b->var : prod->a->var; g->b = side == 1 ? prod->a->var : prod->b->var; return 1; }
   return 0;
 }

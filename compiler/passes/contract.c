@@ -259,6 +259,52 @@ static void consumer_order(Core *c, Operand **src, int nsrc, uint64_t keep, cons
   for (int i = 0; i < nsrc; i++) push_from(c, src[i], free, r);
 }
 
+/* An operand's indices in storage order. */
+static int order_of(Operand *o, TirIndex **out) {
+  int n = 0;
+  if (!o->access) {
+    for (int i = 0; i < o->n; i++) out[n++] = o->order[i];
+    return n;
+  }
+  for (int i = 0; i < o->access->var->type->rank; i++)
+    for (int k = 0; k < o->access->pos[i].n && n < MAXIDX; k++) out[n++] = o->access->pos[i].idx[k];
+  return n;
+}
+
+/* A mode product: a tensor X meets a smaller Y that shares only
+ * summed indices with it (Tucker's G[a, b, c] U[i, a], each step of a
+ * 4-index transform). The result keeps X's order with Y's new indices in
+ * place of the summed run: [X before, Y kept, X after]. The step is then a
+ * GEMM batched over "X before" with Y shared, the next mode product again,
+ * and the last step lands in the output's own order — no copies. */
+static int mode_product_order(Core *c, Operand **src, int nsrc, uint64_t keep, Operand *r) {
+  if (nsrc != 2) return 0;
+  Operand *x = src[0], *y = src[1];
+  /* X: the tensor (more indices), Y: the matrix; equal: the larger */
+  int rx = __builtin_popcountll(x->mask), ry = __builtin_popcountll(y->mask);
+  if (ry > rx || (ry == rx && mask_size(c, y->mask) > mask_size(c, x->mask))) x = src[1], y = src[0];
+  uint64_t summed = (x->mask | y->mask) & ~keep;
+  if (!summed || (x->mask & y->mask & keep) || (x->mask & summed) != (y->mask & summed)) return 0;
+  TirIndex *xo[MAXIDX], *yo[MAXIDX];
+  int nx = order_of(x, xo), ny = order_of(y, yo), first = -1, run = 0;
+  for (int i = 0; i < nx; i++)
+    if (summed >> index_number(c, xo[i]) & 1) {
+      if (first >= 0 && i != first + run) return 0;   /* the summed run is broken */
+      if (first < 0) first = i;
+      run++;
+    }
+  int at = 0;   /* the summed indices in the same order in Y */
+  for (int i = 0; i < ny; i++)
+    if (summed >> index_number(c, yo[i]) & 1 && yo[i] != xo[first + at++]) return 0;
+  r->n = 0;
+  r->mask = keep;
+  for (int i = 0; i < first; i++) push_index(r, xo[i]);
+  for (int i = 0; i < ny; i++)
+    if (keep >> index_number(c, yo[i]) & 1) push_index(r, yo[i]);
+  for (int i = first + run; i < nx; i++) push_index(r, xo[i]);
+  return r->n == __builtin_popcountll(keep);
+}
+
 /* A temporary's layout: the first operand's kept indices in its order, then
  * the second's — [M, N] as a matrix product writes it. */
 static void result_order(Core *c, Operand **src, int nsrc, uint64_t keep, Operand *r) {
@@ -299,7 +345,8 @@ static void emit_step(TirProgram *p, TirFunc *f, TirOp *op, Core *c, Operand *op
     step->accumulate = op->accumulate;
     body = with_scalars(p->arena, c, body);
   } else {
-    if (h->partner) consumer_order(c, src, nsrc, keep, h, op, r);
+    if (mode_product_order(c, src, nsrc, keep, r)) {}
+    else if (h->partner) consumer_order(c, src, nsrc, keep, h, op, r);
     else result_order(c, src, nsrc, keep, r);
     r->var = temp_for(p, f, r, c->elem);
     step->out = r->var;

@@ -57,7 +57,31 @@ static int classify(Side *a, Side *b, TirIndex **out, int nout, Plan *p) {
     }
   for (int i = 0; i < b->n; i++)
     if (!in(out, nout, b->idx[i]) && !in(a->idx, a->n, b->idx[i])) return 0;
-  return p->nm + p->nn + p->nk > 0;
+  /* an outer product or a (batched) matrix-vector product stays a loop:
+   * copying a large operand would cost as much as the product */
+  return p->nk > 0 && p->nm > 0 && p->nn > 0;
+}
+
+static int in_place(const Side *s, TirIndex **want, int nb, int np, int n, TirIndex **alt);
+static double volume(const Side *s);
+
+/* The summed indices K in a's order or in b's, whichever leaves the
+ * larger operand in place (avxu,uvyt->axyt copies only A). */
+static void choose_k_order(Side *a, Side *b, Plan *p) {
+  TirIndex *want[MAXI * 3], *alt[MAXI * 3], *kb[MAXI];
+  int nkb = 0;
+  for (int i = 0; i < b->n; i++)
+    if (in(p->k, p->nk, b->idx[i])) kb[nkb++] = b->idx[i];
+  if (nkb != p->nk || memcmp(kb, p->k, sizeof *kb * (size_t)nkb) == 0) return;
+  /* with b's K order: is b in place, and is a? */
+  memcpy(want, p->batch, sizeof *want * (size_t)p->nb);
+  memcpy(want + p->nb, kb, sizeof *want * (size_t)nkb);
+  memcpy(want + p->nb + nkb, p->n, sizeof *want * (size_t)p->nn);
+  int b_fits = in_place(b, want, p->nb, nkb, p->nb + nkb + p->nn, alt);
+  memcpy(want + p->nb, p->m, sizeof *want * (size_t)p->nm);
+  memcpy(want + p->nb + p->nm, p->k, sizeof *want * (size_t)p->nk);
+  int a_fits = in_place(a, want, p->nb, p->nm, p->nb + p->nm + p->nk, alt);
+  if (b_fits && (!a_fits || volume(b) >= volume(a))) memcpy(p->k, kb, sizeof *kb * (size_t)nkb);
 }
 
 static TirPos *positions(Arena *ar, TirIndex **order, int n) {
@@ -102,12 +126,41 @@ static TirOp *copy_op(TirProgram *p, TirVar *dst, TirIndex **order, int n, TirEx
   return op;
 }
 
-/* Operand x in the order want, copying it when it is not already so. */
-static TirExpr *arranged(TirProgram *p, TirFunc *f, Side *s, TirIndex **want, int n, TirBlock *out, Span sp) {
+static int same_order(const Side *s, TirIndex *const *want, int n) {
   int same = s->n == n;
   for (int i = 0; same && i < n; i++) same = s->idx[i] == want[i];
+  return same;
+}
+
+/* Is s laid out as want = [batch, P, Q] or as [batch, Q, P] (a transposed
+ * operand, which GEMM reads as it is)? np: the size of P. */
+static int in_place(const Side *s, TirIndex **want, int nb, int np, int n, TirIndex **alt) {
+  if (same_order(s, want, n)) return 1;
+  memcpy(alt, want, sizeof *alt * (size_t)nb);
+  memcpy(alt + nb, want + nb + np, sizeof *alt * (size_t)(n - nb - np));
+  memcpy(alt + n - np, want + nb, sizeof *alt * (size_t)np);
+  return same_order(s, alt, n);
+}
+
+/* Elements a copy of s would move (symbolic sizes counted as 64). */
+static double volume(const Side *s) {
+  double v = 1;
+  for (int i = 0; i < s->n; i++) {
+    Dim d = s->idx[i]->range;
+    v *= (double)d.k;
+    for (int k = 0; k < d.n; k++) v *= 64;
+  }
+  return v;
+}
+
+/* Operand s in the order want = [batch, P, Q] (or [batch, Q, P]), copying
+ * it when it is in neither. */
+static TirExpr *arranged(TirProgram *p, TirFunc *f, Side *s, TirIndex **want, int nb, int np, int n, TirBlock *out,
+                         Span sp) {
+  TirIndex **alt = arena_alloc(p->arena, sizeof(TirIndex *) * (size_t)(n + 1));
+  if (in_place(s, want, nb, np, n, alt))
+    return access(p->arena, s->access->var, positions(p->arena, same_order(s, want, n) ? want : alt, n), sp);
   TirPos *pos = positions(p->arena, want, n);
-  if (same) return access(p->arena, s->access->var, pos, sp);
   TirVar *t = temp(p, f, s->access->var->type->elem, want, n);
   tir_block_append(p->arena, out, copy_op(p, t, want, n, s->access, sp));
   return access(p->arena, t, pos, sp);
@@ -133,12 +186,13 @@ static int relayout(TirProgram *p, TirFunc *f, TirOp *op, TirBlock *out) {
   if (op->accumulate && (a.access->var == op->out || b.access->var == op->out)) return 0;
   Plan pl;
   if (!classify(&a, &b, op->oidx, op->noidx, &pl)) return 0;
+  choose_k_order(&a, &b, &pl);
   TirIndex **ao = concat(p->arena, pl.batch, pl.nb, pl.m, pl.nm, pl.k, pl.nk);
   TirIndex **bo = concat(p->arena, pl.batch, pl.nb, pl.k, pl.nk, pl.n, pl.nn);
   TirIndex **co = concat(p->arena, pl.batch, pl.nb, pl.m, pl.nm, pl.n, pl.nn);
   int nc = pl.nb + pl.nm + pl.nn;
-  TirExpr *ax = arranged(p, f, &a, ao, pl.nb + pl.nm + pl.nk, out, op->span);
-  TirExpr *bx = arranged(p, f, &b, bo, pl.nb + pl.nk + pl.nn, out, op->span);
+  TirExpr *ax = arranged(p, f, &a, ao, pl.nb, pl.nm, pl.nb + pl.nm + pl.nk, out, op->span);
+  TirExpr *bx = arranged(p, f, &b, bo, pl.nb, pl.nk, pl.nb + pl.nk + pl.nn, out, op->span);
   TirExpr *m = tir_expr_new(p->arena, TX_BINARY, elem, op->span);
   m->op = TK_STAR;
   m->a = ax;
