@@ -223,7 +223,7 @@ static void check_interrupt(Cg *g) {
 static void cg_block_ops(Cg *g, const TirBlock *b);
 
 /* Emits a loop nest of the loop IR (lir.h) writing into buf. */
-static void cg_lir(Cg *g, const LirNode *n, LLVMValueRef buf, LLVMValueRef *acc, int outermost) {
+void cg_lir(Cg *g, const LirNode *n, LLVMValueRef buf, LLVMValueRef *acc, int outermost) {
   switch (n->kind) {
   case LIR_LOOP: {
     CgLoop l;
@@ -272,8 +272,11 @@ static void cg_lir(Cg *g, const LirNode *n, LLVMValueRef buf, LLVMValueRef *acc,
 /* The statement's loop nest: lowered to the loop IR, then emitted. */
 static void einsum_loops(Cg *g, const TirOp *op, LLVMValueRef buf) {
   Arena *a = arena_new();
-  LLVMValueRef acc[1] = {NULL};
-  cg_lir(g, lir_lower(a, op), buf, acc, 1);
+  LirNode *root = lir_lower(a, op);
+  if (!cg_try_parallel(g, op, root, buf)) {   /* the outer loop on the thread pool */
+    LLVMValueRef acc[1] = {NULL};
+    cg_lir(g, root, buf, acc, 1);
+  }
   arena_free(a);
 }
 

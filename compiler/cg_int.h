@@ -56,6 +56,14 @@ typedef struct CgLoop {
 void cg_loop_begin(Cg *g, CgLoop *l, const char *name, LLVMValueRef lo, LLVMValueRef hi);
 void cg_loop_end(Cg *g, CgLoop *l);
 
+/* cg.c: emits a loop nest of the loop IR writing into buf. */
+struct LirNode;
+void cg_lir(Cg *g, const struct LirNode *n, LLVMValueRef buf, LLVMValueRef *acc, int outermost);
+
+/* cg_parallel.c: the nest's outer loop run by tns_parallel_for (-O1 and
+ * above); 0 when it cannot be. */
+int cg_try_parallel(Cg *g, const TirOp *op, const struct LirNode *root, LLVMValueRef buf);
+
 /* cg_abi.c */
 void cg_abi_checks(Cg *g, const TirFunc *f);
 void cg_exe_main(Cg *g);

@@ -1,7 +1,8 @@
 /* gemm.c — matrix products for the pairwise steps of contractions:
  * C[b] = alpha * op(A[b]) op(B[b]) + beta * C[b], row-major, for a batch of
- * b. Large products go to OpenBLAS; small ones (batched 4x4 and the like)
- * to a plain loop that avoids the library's per-call overhead. */
+ * b. Large products go to OpenBLAS (one thread per call, split over the
+ * runtime's pool); small ones (batched 4x4 and the like) to a plain loop
+ * that avoids the library's per-call overhead. */
 #include <cblas.h>
 #include <stdlib.h>
 #include "tns_runtime.h"
@@ -45,52 +46,101 @@ static void gemm4_d(double alpha, const double *A, const double *B, double beta,
   }
 }
 
-static void threads_from_env(void);
+
+/* One batch element through the runtime's own kernels. */
+typedef struct SmallJob {
+  TnsDtype dtype;
+  int ta, tb;
+  int64_t m, n, k, sa, sb, sc;
+  double alpha, beta;
+  const void *A, *B;
+  void *C;
+} SmallJob;
+
+static int small_piece(void *env, int64_t lo, int64_t hi) {
+  const SmallJob *j = env;
+  for (int64_t b = lo; b < hi; b++) {
+    if (j->dtype == TNS_F64) {
+      const double *a = (const double *)j->A + b * j->sa, *bb = (const double *)j->B + b * j->sb;
+      double *c = (double *)j->C + b * j->sc;
+      if (j->m == 4 && j->n == 4 && j->k == 4 && !j->ta && !j->tb) gemm4_d(j->alpha, a, bb, j->beta, c);
+      else small_d(j->ta, j->tb, j->m, j->n, j->k, j->alpha, a, bb, j->beta, c);
+    } else {
+      small_s(j->ta, j->tb, j->m, j->n, j->k, (float)j->alpha, (const float *)j->A + b * j->sa,
+              (const float *)j->B + b * j->sb, (float)j->beta, (float *)j->C + b * j->sc);
+    }
+  }
+  return TNS_OK;
+}
 
 int tns_gemm(TnsDtype dtype, int64_t batch, int ta, int tb, int64_t m, int64_t n, int64_t k,
              double alpha, const void *A, const void *B, double beta, void *C) {
   return tns_gemm_batched(dtype, batch, ta, tb, m, n, k, alpha, A, 1, B, 1, beta, C);
 }
 
-int tns_gemm_batched(TnsDtype dtype, int64_t batch, int ta, int tb, int64_t m, int64_t n, int64_t k,
-                     double alpha, const void *A, int a_batched, const void *B, int b_batched,
-                     double beta, void *C) {
-  threads_from_env();
-  if (dtype != TNS_F32 && dtype != TNS_F64)
-    return tns_error(TNS_ERR_INTERNAL, "gemm: unsupported element type %s", tns_dtype_name(dtype));
-  if (batch < 0 || m < 0 || n < 0 || k < 0)
-    return tns_error(TNS_ERR_ARG, "gemm: negative size");
-  int small = m * n * k <= SMALL;
-  int64_t sa = a_batched ? m * k : 0, sb = b_batched ? k * n : 0, sc = m * n;
-  for (int64_t b = 0; b < batch; b++) {
-    if (dtype == TNS_F64) {
-      const double *a = (const double *)A + b * sa, *bb = (const double *)B + b * sb;
-      double *c = (double *)C + b * sc;
-      if (m == 4 && n == 4 && k == 4 && !ta && !tb) gemm4_d(alpha, a, bb, beta, c);
-      else if (small) small_d(ta, tb, m, n, k, alpha, a, bb, beta, c);
-      else cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                       (int)m, (int)n, (int)k, alpha, a, ta ? (int)m : (int)k, bb, tb ? (int)k : (int)n,
-                       beta, c, (int)n);
-    } else {
-      const float *a = (const float *)A + b * sa, *bb = (const float *)B + b * sb;
-      float *c = (float *)C + b * sc;
-      if (small) small_s(ta, tb, m, n, k, (float)alpha, a, bb, (float)beta, c);
-      else cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                       (int)m, (int)n, (int)k, (float)alpha, a, ta ? (int)m : (int)k, bb, tb ? (int)k : (int)n,
-                       (float)beta, c, (int)n);
-    }
+/* One library product of a job: batch element b, rows (or columns) of
+ * part p out of parts. Row-major: op(A)'s rows r0.. start at A + r0*k, or
+ * at A + r0 when A is stored transposed (lda stays m); columns likewise. */
+typedef struct BlasJob {
+  SmallJob g;
+  int64_t parts;
+  int by_rows;
+} BlasJob;
+
+static void blas_one(const SmallJob *j, int64_t b, int64_t r0, int64_t m, int64_t c0, int64_t n) {
+  int64_t lda = j->ta ? j->m : j->k, ldb = j->tb ? j->k : j->n, ldc = j->n;
+  int64_t aoff = b * j->sa + (j->ta ? r0 : r0 * j->k), boff = b * j->sb + (j->tb ? c0 * j->k : c0);
+  int64_t coff = b * j->sc + r0 * j->n + c0;
+  CBLAS_TRANSPOSE ta = j->ta ? CblasTrans : CblasNoTrans, tb = j->tb ? CblasTrans : CblasNoTrans;
+  if (j->dtype == TNS_F64)
+    cblas_dgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)j->k, j->alpha, (const double *)j->A + aoff, (int)lda,
+                (const double *)j->B + boff, (int)ldb, j->beta, (double *)j->C + coff, (int)ldc);
+  else
+    cblas_sgemm(CblasRowMajor, ta, tb, (int)m, (int)n, (int)j->k, (float)j->alpha, (const float *)j->A + aoff,
+                (int)lda, (const float *)j->B + boff, (int)ldb, (float)j->beta, (float *)j->C + coff, (int)ldc);
+}
+
+static int blas_piece(void *env, int64_t lo, int64_t hi) {
+  const BlasJob *j = env;
+  int64_t whole = j->by_rows ? j->g.m : j->g.n;
+  for (int64_t t = lo; t < hi; t++) {
+    int64_t b = t / j->parts, p = t % j->parts;
+    int64_t from = whole * p / j->parts, to = whole * (p + 1) / j->parts;
+    if (to == from) continue;
+    if (j->by_rows) blas_one(&j->g, b, from, to - from, 0, j->g.n);
+    else blas_one(&j->g, b, 0, j->g.m, from, to - from);
   }
   return TNS_OK;
 }
 
-/* The library's threads follow TNS_NUM_THREADS (default: OpenBLAS's own
- * choice, all cores), read once before the first product. */
+/* OpenBLAS runs single-threaded inside our calls: the runtime's pool
+ * splits the work (over the batch, else into row or column panels), so
+ * loop nests and products share one set of threads instead of two pools
+ * spinning against each other. The library's own setting is restored
+ * for other users of it in the process (numpy, say). */
+int openblas_get_num_threads(void);
 void openblas_set_num_threads(int n);
-static void threads_from_env(void) {
-  static int done;
-  if (done) return;
-  done = 1;
-  const char *s = getenv("TNS_NUM_THREADS");
-  int n = s ? atoi(s) : 0;
-  if (n > 0) openblas_set_num_threads(n);
+
+int tns_gemm_batched(TnsDtype dtype, int64_t batch, int ta, int tb, int64_t m, int64_t n, int64_t k,
+                     double alpha, const void *A, int a_batched, const void *B, int b_batched,
+                     double beta, void *C) {
+  if (dtype != TNS_F32 && dtype != TNS_F64)
+    return tns_error(TNS_ERR_INTERNAL, "gemm: unsupported element type %s", tns_dtype_name(dtype));
+  if (batch < 0 || m < 0 || n < 0 || k < 0)
+    return tns_error(TNS_ERR_ARG, "gemm: negative size");
+  int64_t sa = a_batched ? m * k : 0, sb = b_batched ? k * n : 0, sc = m * n;
+  SmallJob g = {dtype, ta, tb, m, n, k, sa, sb, sc, alpha, beta, A, B, C};
+  if (m * n * k <= SMALL)   /* many small products: our kernels */
+    return tns_parallel_for(batch, m * n * k, small_piece, &g);
+  int threads = tns_num_threads();
+  BlasJob j = {g, 1, m >= n};
+  if (batch < 2 * threads) {   /* few products: panels of each */
+    int64_t whole = m >= n ? m : n;
+    j.parts = whole / 64 < threads ? (whole / 64 > 0 ? whole / 64 : 1) : threads;
+  }
+  int saved = openblas_get_num_threads();
+  if (saved != 1) openblas_set_num_threads(1);
+  int st = tns_parallel_for(batch * j.parts, m * n * k / j.parts, blas_piece, &j);
+  if (saved != 1) openblas_set_num_threads(saved);
+  return st;
 }

@@ -55,6 +55,28 @@ static void walk(const Perm *p, const char *src, char *dst, int k, int64_t soff,
     walk(p, src, dst, k + 1, soff + x * p->sstride[k], doff + x * p->dstride[k]);
 }
 
+/* The pool's piece: values lo..hi-1 of dst's first slow axis (or, for
+ * rank 2, rows of tiles). */
+typedef struct PermJob {
+  const Perm *p;
+  const char *src;
+  char *dst;
+  int axis;   /* -1: tile rows */
+} PermJob;
+
+static int perm_piece(void *env, int64_t lo, int64_t hi) {
+  const PermJob *j = env;
+  const Perm *p = j->p;
+  for (int64_t x = lo; x < hi; x++) {
+    if (j->axis >= 0) {
+      walk(p, j->src, j->dst, j->axis + 1, x * p->sstride[j->axis], x * p->dstride[j->axis]);
+      continue;
+    }
+    for (int64_t j0 = 0; j0 < p->dims[p->fast_d]; j0 += TILE) tile(p, j->src, j->dst, 0, 0, x * TILE, j0);
+  }
+  return TNS_OK;
+}
+
 int tns_permute(int64_t esize, int rank, const int64_t *src_dims, const int *perm, const void *src, void *dst) {
   if (rank < 2 || rank > TNS_MAX_RANK) return tns_error(TNS_ERR_INTERNAL, "permute: rank %d", rank);
   Perm p;
@@ -79,6 +101,10 @@ int tns_permute(int64_t esize, int rank, const int64_t *src_dims, const int *per
   for (int k = 0; k < rank; k++)
     if (perm[k] == rank - 1) p.fast_s = k;
   if (p.fast_s == p.fast_d) p.fast_s = p.fast_d == 0 ? 1 : p.fast_d - 1;
-  walk(&p, src, dst, 0, 0, 0);
-  return TNS_OK;
+  /* the axes before the first slow one are the fast ones: walk skips them */
+  PermJob job = {&p, src, dst, -1};
+  for (int k = 0; k < rank && job.axis < 0; k++)
+    if (k != p.fast_s && k != p.fast_d) job.axis = k;
+  int64_t pieces = job.axis >= 0 ? p.dims[job.axis] : (p.dims[p.fast_s] + TILE - 1) / TILE;
+  return tns_parallel_for(pieces, n / (pieces ? pieces : 1), perm_piece, &job);
 }

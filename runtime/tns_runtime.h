@@ -242,6 +242,18 @@ int tns_gemm_batched(TnsDtype dtype, int64_t batch, int ta, int tb,
 int tns_permute(int64_t esize, int rank, const int64_t *src_dims,
                 const int *perm, const void *src, void *dst);
 
+/* ---- Threads ---- */
+
+/* One piece of a parallel loop: iterations lo..hi-1; returns a status. */
+typedef int (*TnsKernel)(void *env, int64_t lo, int64_t hi);
+/* Threads of the pool: TNS_NUM_THREADS, default the online cores. */
+int tns_num_threads(void);
+/* Runs fn over 0..n-1 on the pool (the caller taking part); work_per_iter
+ * (innermost iterations per index) keeps small loops on one thread. The
+ * first failing piece's status and message are the result. */
+int tns_parallel_for(int64_t n, int64_t work_per_iter, TnsKernel fn,
+                     void *env);
+
 /* ---- Exported functions and executables ---- */
 
 /* Checks a size argument of an exported function: TNS_ERR_ARG when it is
