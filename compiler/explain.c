@@ -28,7 +28,9 @@ static void text(FILE *f, const ContractInfo *c) {
   fputs("]\n", f);
   for (int i = 0; i < c->nsteps; i++) {
     const PathStepInfo *s = &c->steps[i];
-    fprintf(f, "  step %d: %-12s -> [%s] shape %s  %.6g flops\n", i + 1, step_kind(s), s->result, s->shape, s->flops);
+    fprintf(f, "  step %d: %-12s -> [%s] shape %s  %.6g flops", i + 1, step_kind(s), s->result, s->shape, s->flops);
+    if (s->copies) fprintf(f, "  (+%d transposed cop%s)", s->copies, s->copies == 1 ? "y" : "ies");
+    fputc('\n', f);
   }
   for (int i = 0; i < c->ncand; i++)
     fprintf(f, "  candidate %d (run-time choice): %s  cost %s\n", i + 1, c->cand_path[i], c->cand_cost[i]);
@@ -46,8 +48,8 @@ static void json(FILE *f, const ContractInfo *c, int first) {
           c->naive_flops, c->flops, c->largest, c->symbolic ? "true" : "false");
   for (int i = 0; i < c->nsteps; i++) {
     const PathStepInfo *s = &c->steps[i];
-    fprintf(f, "%s{\"kind\": \"%s\", \"result\": \"%s\", \"shape\": \"%s\", \"flops\": %.17g}", i ? ", " : "",
-            step_kind(s), s->result, s->shape, s->flops);
+    fprintf(f, "%s{\"kind\": \"%s\", \"result\": \"%s\", \"shape\": \"%s\", \"flops\": %.17g, \"copies\": %d}",
+            i ? ", " : "", step_kind(s), s->result, s->shape, s->flops, s->copies);
   }
   fputs("], \"candidates\": [", f);
   for (int i = 0; i < c->ncand; i++)

@@ -20,6 +20,7 @@ typedef struct PathStepInfo {
   double flops;
   char result[128];         /* index names of the result */
   char shape[128];          /* its shape, e.g. [n, 64] */
+  int copies;               /* transposed copies the layout pass added */
 } PathStepInfo;
 
 typedef struct ContractInfo {

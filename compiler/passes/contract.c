@@ -188,7 +188,7 @@ static TirVar *temp_for(TirProgram *p, TirFunc *f, Operand *r, int elem) {
   return tir_var_new(p->arena, f, NULL, type_tensor(p->arena, elem, r->n, dims));
 }
 
-static void record_step(Core *c, ContractInfo *info, const PathStep *ps, TirOp *step, uint64_t keep) {
+static void record_step(ContractInfo *info, const PathStep *ps, TirOp *step) {
   if (info->nsteps == 128) return;
   PathStepInfo *si = &info->steps[info->nsteps++];
   si->nargs = ps->n_args < 8 ? ps->n_args : 8;
@@ -198,11 +198,11 @@ static void record_step(Core *c, ContractInfo *info, const PathStep *ps, TirOp *
   char *shape = step->out ? shape_to_string(NULL, step->out->type) : NULL;
   snprintf(si->shape, sizeof si->shape, "%s", shape ? shape : "[]");
   free(shape);
-  si->result[0] = 0;
-  for (int i = 0; i < c->nidx; i++)
-    if ((keep >> i & 1) && strlen(si->result) + strlen(c->idx[i]->name) + 2 < sizeof si->result) {
+  si->result[0] = 0;   /* in the result's own layout, like its shape */
+  for (int i = 0; i < step->noidx; i++)
+    if (strlen(si->result) + strlen(step->oidx[i]->name) + 2 < sizeof si->result) {
       if (si->result[0]) strcat(si->result, ",");
-      strcat(si->result, c->idx[i]->name);
+      strcat(si->result, step->oidx[i]->name);
     }
 }
 
@@ -356,7 +356,7 @@ static void emit_step(TirProgram *p, TirFunc *f, TirOp *op, Core *c, Operand *op
   }
   step->body = body;
   tir_block_append(p->arena, out, step);
-  record_step(c, info, ps, step, keep);
+  record_step(info, ps, step);
 }
 
 static void emit_steps(TirProgram *p, TirFunc *f, TirOp *op, Core *c, const PathResult *path,
@@ -614,6 +614,22 @@ static void emit_choice(TirProgram *p, TirFunc *f, TirOp *op, Core *c, const uin
   }
 }
 
+/* The path chosen at the guessed sizes goes first among the candidates
+ * (in place of the last when it is not one): explain shows its steps and
+ * costs, which are the ones its summary counts. */
+static void first_candidate(const PathResult *path, Candidate *cand, int ncand) {
+  char key[512];
+  path_key(path, key, sizeof key);
+  int at = ncand - 1;
+  for (int k = 0; k < ncand; k++)
+    if (strcmp(cand[k].key, key) == 0) at = k;
+  cand[at].path = *path;
+  strcpy(cand[at].key, key);
+  Candidate t = cand[0];
+  cand[0] = cand[at];
+  cand[at] = t;
+}
+
 /* One EINSUM: a core with >= 2 tensor factors gets a path (candidates
  * when sizes are symbolic) and is rewritten into its steps. */
 static int contract_op(TirProgram *p, TirFunc *f, TirOp *op, const PassOptions *o, TirBlock *out) {
@@ -632,6 +648,7 @@ static int contract_op(TirProgram *p, TirFunc *f, TirOp *op, const PassOptions *
   new_info(p, op, &c, info, &path, sym);
   Candidate *cand = arena_alloc(p->arena, sizeof(Candidate) * 16);
   int ncand = sym && c.n > 2 ? candidates(p, &c, masks, o, cand) : 0;
+  if (ncand > 1) first_candidate(&path, cand, ncand);
   if (ncand > 1) emit_choice(p, f, op, &c, masks, cand, ncand, out, info);
   else emit_steps(p, f, op, &c, &path, out, info);   /* a canonical form even for one step */
   return 1;

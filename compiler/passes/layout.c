@@ -166,6 +166,15 @@ static TirExpr *arranged(TirProgram *p, TirFunc *f, Side *s, TirIndex **want, in
   return access(p->arena, t, pos, sp);
 }
 
+/* Tells `tnsc explain` how many copies a contraction step needed. */
+static void note_copies(TirProgram *p, const TirOp *op, int copies) {
+  for (int i = 0; i < p->contracts.n; i++) {
+    ContractInfo *ci = p->contracts.items[i];
+    for (int k = 0; k < ci->nsteps; k++)
+      if (ci->steps[k].op == op) ci->steps[k].copies = copies;
+  }
+}
+
 /* Rewrites one step; returns 0 when it is not a pairwise product. */
 static int relayout(TirProgram *p, TirFunc *f, TirOp *op, TirBlock *out) {
   GemmShape g;
@@ -211,21 +220,27 @@ static int relayout(TirProgram *p, TirFunc *f, TirOp *op, TirBlock *out) {
     s->b = scale;
     body = s;
   }
+  int copies = (ax->var != a.access->var) + (bx->var != b.access->var);
   int direct = nc == op->noidx;
   for (int i = 0; direct && i < nc; i++) direct = co[i] == op->oidx[i];
-  if (direct) {   /* the output is already [batch, M, N] */
-    TirOp *g2 = tir_op_new(p->arena, TO_EINSUM, op->span);
-    *g2 = *op;
-    g2->body = body;
-    tir_block_append(p->arena, out, g2);
-    return 1;
+  /* op itself becomes the product (explain's step points at it) */
+  TirOp *back = NULL;
+  if (!direct) {   /* into C[batch, M, N], then copied to the output */
+    TirVar *c = temp(p, f, elem, co, nc);
+    back = tir_op_new(p->arena, TO_EINSUM, op->span);
+    *back = *op;
+    back->body = access(p->arena, c, positions(p->arena, co, nc), op->span);
+    op->out = c;
+    op->opos = positions(p->arena, co, nc);
+    op->oidx = co;
+    op->noidx = nc;
+    op->accumulate = 0;
+    copies++;
   }
-  TirVar *c = temp(p, f, elem, co, nc);
-  tir_block_append(p->arena, out, copy_op(p, c, co, nc, body, op->span));
-  TirOp *back = tir_op_new(p->arena, TO_EINSUM, op->span);
-  *back = *op;
-  back->body = access(p->arena, c, positions(p->arena, co, nc), op->span);
-  tir_block_append(p->arena, out, back);
+  op->body = body;
+  tir_block_append(p->arena, out, op);
+  if (back) tir_block_append(p->arena, out, back);
+  note_copies(p, op, copies);
   return 1;
 }
 

@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""tnsc explain [--json]: the path, its steps (kind, layout, shape, FLOPs,
+transposed copies) and costs, checked against costs computed here in
+opt_einsum's convention. usage: run.py TNSC"""
+import json, os, subprocess, sys, tempfile
+
+PROGRAM = """\
+def transform4(A: f64[n, n, n, n], C: f64[n, n]) -> f64[n, n, n, n] {
+  B[a, b, c, d] = C[p, a] * C[q, b] * C[r, c] * C[s, d] * A[p, q, r, s]
+  return B
+}
+def permuted(A: f64[8, 9, 10, 11], B: f64[11, 9, 12, 13]) -> f64[8, 10, 12, 13] {
+  C[a, x, y, t] = A[a, v, x, u] * B[u, v, y, t]
+  return C
+}
+def chain(A: f64[10, 30], B: f64[30, 5], C: f64[5, 60]) -> f64[10, 60] {
+  M[i, l] = A[i, j] * B[j, k] * C[k, l]
+  return M
+}
+"""
+
+failures = []
+checks = 0
+
+
+def check(cond, what):
+    global checks
+    checks += 1
+    if not cond:
+        failures.append(what)
+
+
+def main():
+    tnsc = sys.argv[1]
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "prog.tns")
+        with open(path, "w") as f:
+            f.write(PROGRAM)
+        js = json.loads(subprocess.run([tnsc, "explain", "--json", path], check=True, capture_output=True,
+                                       text=True).stdout)
+        txt = subprocess.run([tnsc, "explain", path], check=True, capture_output=True, text=True).stdout
+    st = {s["line"]: s for s in js["statements"]}
+    check(sorted(st) == [2, 6, 10], f"statement lines {sorted(st)}")
+
+    t4 = st[2]
+    check(t4["target"] == "B" and t4["operands"] == ["C", "C", "C", "C", "A"], f"transform4 operands {t4}")
+    check([s["kind"] for s in t4["steps"]] == ["GEMM", "batched GEMM", "batched GEMM", "GEMM"],
+          f"transform4 kinds {[s['kind'] for s in t4['steps']]}")
+    check(all(s["copies"] == 0 for s in t4["steps"]), "transform4 needs no copy")
+    # symbolic n counted as 64: four steps of 2 n^5
+    check(all(s["flops"] == 2 * 64**5 for s in t4["steps"]), f"transform4 step flops {[s['flops'] for s in t4['steps']]}")
+    check(t4["flops"] == 4 * 2 * 64**5 and t4["symbolic"], f"transform4 flops {t4['flops']}")
+    check([s["result"] for s in t4["steps"]] == ["a,q,r,s", "a,b,r,s", "a,b,c,s", "a,b,c,d"],
+          f"transform4 layouts {[s['result'] for s in t4['steps']]}")
+
+    pm = st[6]
+    check(pm["path"] == [[0, 1]] and pm["steps"][0]["kind"] == "GEMM", f"permuted {pm}")
+    check(pm["steps"][0]["copies"] == 1, f"permuted copies {pm['steps'][0]['copies']}")
+    check(pm["flops"] == 2 * 8 * 9 * 10 * 11 * 12 * 13, f"permuted flops {pm['flops']}")
+    check("(+1 transposed copy)" in txt, "text form shows the copy")
+
+    ch = st[10]
+    # (A B) C: 2*10*30*5 + 2*10*5*60 = 9000; A (B C): 2*30*5*60 + 2*10*30*60 = 54000
+    check(ch["path"] == [[0, 1], [0, 1]], f"chain path {ch['path']}")
+    check(ch["flops"] == 9000 and not ch["symbolic"], f"chain flops {ch['flops']}")
+    check(ch["naive_flops"] == 3 * 10 * 30 * 5 * 60, f"chain naive {ch['naive_flops']}")
+    # opt_einsum counts the result too: 10 x 60
+    check(ch["largest_intermediate"] == 600, f"chain largest {ch['largest_intermediate']}")
+    check([s["shape"] for s in ch["steps"]] == ["[10, 5]", "[10, 60]"], f"chain shapes {ch['steps']}")
+
+    for f_ in failures:
+        print("FAIL:", f_)
+    print(f"explain: {checks - len(failures)} passed, {len(failures)} failed")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
