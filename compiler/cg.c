@@ -223,15 +223,57 @@ static void check_interrupt(Cg *g) {
 static void cg_block_ops(Cg *g, const TirBlock *b);
 
 /* Emits a loop nest of the loop IR (lir.h) writing into buf. */
+/* How many times loop n runs when it is not within a tile: its extent,
+ * or its number of tiles. */
+LLVMValueRef cg_loop_trip(Cg *g, const LirNode *n) {
+  LLVMValueRef e = cg_dim(g, n->extent);
+  if (!n->tile) return e;
+  LLVMValueRef t = LLVMConstInt(g->i64, (unsigned long long)n->tile, 0);
+  return LLVMBuildSDiv(g->b, LLVMBuildAdd(g->b, e, LLVMConstInt(g->i64, (unsigned long long)n->tile - 1, 0), "up"), t,
+                       "tiles");
+}
+
+/* "i.tile": the block name of a tile loop over i */
+const char *cg_tile_name(const LirNode *n) {
+  static char buf[96];
+  snprintf(buf, sizeof buf, "%s.tile", n->index->name);
+  return buf;
+}
+
+/* The loop's counter: the index's value, or the tile number. */
+void cg_loop_bind(Cg *g, const LirNode *n, LLVMValueRef iv) {
+  if (n->tile) ((LirNode *)n)->tile_iv = iv;
+  else g->index[n->index->id] = iv;
+}
+
 void cg_lir(Cg *g, const LirNode *n, LLVMValueRef buf, LLVMValueRef *acc, int outermost) {
   switch (n->kind) {
   case LIR_LOOP: {
     CgLoop l;
-    cg_loop_begin(g, &l, n->index->name, LLVMConstInt(g->i64, 0, 0), cg_dim(g, n->extent));
+    LLVMValueRef lo = LLVMConstInt(g->i64, 0, 0), hi = cg_loop_trip(g, n);
+    if (n->within) {   /* one tile: lo .. min(lo + tile, extent) */
+      lo = LLVMBuildMul(g->b, n->within->tile_iv, LLVMConstInt(g->i64, (unsigned long long)n->within->tile, 0), "tile.lo");
+      LLVMValueRef end = LLVMBuildAdd(g->b, lo, LLVMConstInt(g->i64, (unsigned long long)n->within->tile, 0), "tile.end");
+      hi = cg_dim(g, n->extent);
+      hi = LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, end, hi, "short"), end, hi, "tile.hi");
+    }
+    cg_loop_begin(g, &l, n->tile ? cg_tile_name(n) : n->index->name, lo, hi);
     if (outermost) check_interrupt(g);   /* long loop nests stop on Ctrl-C */
-    g->index[n->index->id] = l.iv;
+    cg_loop_bind(g, n, l.iv);
     for (int i = 0; i < n->n; i++) cg_lir(g, n->body[i], buf, acc, 0);
     cg_loop_end(g, &l);
+    return;
+  }
+  case LIR_BLOCK:
+    for (int i = 0; i < n->n; i++) cg_lir(g, n->body[i], buf, acc, outermost);
+    return;
+  case LIR_OUT_INIT:
+  case LIR_OUT_UPDATE: {   /* the fold accumulating in the output itself */
+    LLVMValueRef off = cg_offset(g, n->out, n->pos, n->value ? n->value->span : span_none(), NULL);
+    LLVMValueRef v = cg_fold_init(g, n->op, n->elem);
+    if (n->kind == LIR_OUT_UPDATE)
+      v = cg_fold_step(g, n->op, n->elem, cg_load_elem(g, n->elem, buf, off), cg_expr(g, n->value));
+    cg_store_elem(g, n->elem, v, buf, off);
     return;
   }
   case LIR_ACC_INIT:
@@ -273,6 +315,7 @@ void cg_lir(Cg *g, const LirNode *n, LLVMValueRef buf, LLVMValueRef *acc, int ou
 static void einsum_loops(Cg *g, const TirOp *op, LLVMValueRef buf) {
   Arena *a = arena_new();
   LirNode *root = lir_lower(a, op);
+  if (g->opt->opt_level > 0) root = lir_schedule(a, root);   /* loop order for the memory */
   if (!cg_try_parallel(g, op, root, buf)) {   /* the outer loop on the thread pool */
     LLVMValueRef acc[1] = {NULL};
     cg_lir(g, root, buf, acc, 1);

@@ -56,9 +56,13 @@ typedef struct CgLoop {
 void cg_loop_begin(Cg *g, CgLoop *l, const char *name, LLVMValueRef lo, LLVMValueRef hi);
 void cg_loop_end(Cg *g, CgLoop *l);
 
-/* cg.c: emits a loop nest of the loop IR writing into buf. */
+/* cg.c: emits a loop nest of the loop IR writing into buf; a loop's trip
+ * count (tiles for a tile loop), block name and counter binding. */
 struct LirNode;
 void cg_lir(Cg *g, const struct LirNode *n, LLVMValueRef buf, LLVMValueRef *acc, int outermost);
+LLVMValueRef cg_loop_trip(Cg *g, const struct LirNode *n);
+const char *cg_tile_name(const struct LirNode *n);
+void cg_loop_bind(Cg *g, const struct LirNode *n, LLVMValueRef iv);
 
 /* cg_parallel.c: the nest's outer loop run by tns_parallel_for (-O1 and
  * above); 0 when it cannot be. */

@@ -45,9 +45,11 @@ static LLVMValueRef work_inside(Cg *g, const LirNode *n) {
   LLVMValueRef w = LLVMConstInt(g->i64, 1, 0);
   for (int i = 0; i < n->n; i++) {
     const LirNode *c = n->body[i];
-    if (c->kind != LIR_LOOP) continue;
-    LLVMValueRef inner = LLVMBuildMul(g->b, cg_dim(g, c->extent), work_inside(g, c), "work");
-    w = LLVMBuildAdd(g->b, w, inner, "work");
+    if (c->kind != LIR_LOOP && c->kind != LIR_BLOCK) continue;
+    LLVMValueRef trip = c->kind == LIR_BLOCK ? LLVMConstInt(g->i64, 1, 0)
+                        : c->within         ? LLVMConstInt(g->i64, (unsigned long long)c->within->tile, 0)
+                                            : cg_loop_trip(g, c);
+    w = LLVMBuildAdd(g->b, w, LLVMBuildMul(g->b, trip, work_inside(g, c), "work"), "work");
   }
   return w;
 }
@@ -119,9 +121,9 @@ static LLVMValueRef emit_kernel(Cg *g, const TirOp *op, const LirNode *root, con
   LLVMBuildBr(g->b, start);
   LLVMPositionBuilderAtEnd(g->b, start);
   CgLoop l;
-  cg_loop_begin(g, &l, root->index->name, LLVMGetParam(kfn, 1), LLVMGetParam(kfn, 2));
+  cg_loop_begin(g, &l, root->tile ? cg_tile_name(root) : root->index->name, LLVMGetParam(kfn, 1), LLVMGetParam(kfn, 2));
   cg_check_status(g, cg_call(g, "tns_check_interrupt", g->i32, NULL, NULL, 0), "go.on");
-  g->index[root->index->id] = l.iv;
+  cg_loop_bind(g, root, l.iv);
   LLVMValueRef acc[1] = {NULL};
   for (int i = 0; i < root->n; i++) cg_lir(g, root->body[i], buf, acc, 0);
   cg_loop_end(g, &l);
@@ -133,14 +135,15 @@ static LLVMValueRef emit_kernel(Cg *g, const TirOp *op, const LirNode *root, con
 }
 
 int cg_try_parallel(Cg *g, const TirOp *op, const LirNode *root, LLVMValueRef buf) {
-  if (g->opt->opt_level == 0 || root->kind != LIR_LOOP || !root->parallel || !plain_output(op)) return 0;
+  if (g->opt->opt_level == 0 || root->kind != LIR_LOOP || !root->parallel || root->within || !plain_output(op))
+    return 0;
   const TirFunc *f = g->fn;
   Env e = {calloc((size_t)f->vars.n + 1, sizeof(int)), f->sizes.n, 0};
   for (int i = 0; i < f->vars.n; i++) e.var_at[i] = -1;
   uses_lir(root, &e);
   e.buf_at = e.nwords++;
   LLVMValueRef env = fill_env(g, &e, buf);
-  LLVMValueRef extent = cg_dim(g, root->extent), work = work_inside(g, root);
+  LLVMValueRef extent = cg_loop_trip(g, root), work = work_inside(g, root);
   LLVMBasicBlockRef at = LLVMGetInsertBlock(g->b);
   /* the kernel gets its own slots, status and exit; the caller's return */
   Cg saved = *g;

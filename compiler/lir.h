@@ -13,7 +13,12 @@
 #include <stdio.h>
 #include "tir.h"
 
-typedef enum LirKind { LIR_LOOP, LIR_ACC_INIT, LIR_ACC_UPDATE, LIR_STORE } LirKind;
+typedef enum LirKind {
+  LIR_LOOP, LIR_ACC_INIT, LIR_ACC_UPDATE, LIR_STORE,
+  LIR_BLOCK,       /* its body in order (a scheduled nest without outer loop) */
+  LIR_OUT_INIT,    /* out[pos] = the fold's identity */
+  LIR_OUT_UPDATE   /* out[pos] op= value: the fold accumulates in the output */
+} LirKind;
 
 typedef struct LirNode LirNode;
 struct LirNode {
@@ -21,6 +26,10 @@ struct LirNode {
   const TirIndex *index;    /* LOOP: runs index over 0..extent */
   Dim extent;
   int parallel;             /* LOOP: iterations are independent */
+  int64_t tile;             /* LOOP: > 0: runs over the tiles of index
+                               (0..ceil(extent/tile)), not the index */
+  LirNode *within;          /* LOOP: runs index over one tile of this loop */
+  void *tile_iv;            /* code generation: a tile loop's counter */
   LirNode **body;           /* LOOP (a PtrVec: body, n, cap) */
   int n, cap;
   int acc;                  /* ACC_*: which accumulator (per nest) */
@@ -29,15 +38,24 @@ struct LirNode {
   const TirExpr *value;     /* ACC_UPDATE: added in; STORE: stored (NULL: acc) */
   const TirExpr *scale;     /* STORE of an acc: multiplied (or divided) by */
   int divide;
-  const TirVar *out;        /* STORE */
+  const TirVar *out;        /* STORE, OUT_* */
   const TirPos *pos;
   int accumulate;           /* STORE: += */
 };
 
 /* The loop nest of an EINSUM with rank > 0 output. */
 LirNode *lir_lower(Arena *a, const TirOp *op);
+/* The nest reordered for the memory (-O1 and above): when an output
+ * index is the unit-stride one of more accesses than the innermost
+ * reduction index, the fold accumulates in the output and that index's
+ * loop goes innermost (C[i, j] = max(k: A[i, k] + B[k, j]) runs i, k, j:
+ * contiguous, vectorisable); the output index loops are then tiled so a
+ * block of the output stays in cache across the reduction. Returns root
+ * unchanged when nothing pays. */
+LirNode *lir_schedule(Arena *a, LirNode *root);
 void lir_print(FILE *f, const LirNode *n, int depth);
-/* `tnsc emit lir`: every function's EINSUM ops as loop nests. */
-void lir_print_program(FILE *f, const TirProgram *p);
+/* `tnsc emit lir`: every function's EINSUM ops as loop nests (scheduled
+ * when scheduled is set, as -O1 and above run them). */
+void lir_print_program(FILE *f, const TirProgram *p, int scheduled);
 
 #endif

@@ -192,7 +192,7 @@ static int cmd_emit(int argc, char **argv) {
   } else if (strcmp(what, "lir") == 0) {
     CgOptions o = {.opt_level = opt_level, .memory_limit = memory_limit};
     TirProgram *p = run_lower(c, files[0], &o);
-    if (p) lir_print_program(stdout, p);
+    if (p) lir_print_program(stdout, p, opt_level > 0);
     rc = p ? 0 : 1;
   } else if (strcmp(what, "llvm") == 0 || strcmp(what, "asm") == 0) {
     rc = emit_code(c, files[0], strcmp(what, "asm") == 0);

@@ -97,3 +97,69 @@ Test(lir, printing_shows_loops_and_stores) {
   free(buf);
   compiler_free(c);
 }
+
+/* ---- lir_schedule ---- */
+
+static LirNode *scheduled(Compiler *c, const char *text) {
+  return lir_schedule(c->arena, lir_lower(c->arena, first_einsum(c, text)));
+}
+
+/* The node kinds from the root down the first child each time. */
+static void spine(const LirNode *n, char *out, size_t cap) {
+  out[0] = 0;
+  for (; n; n = n->kind == LIR_LOOP || n->kind == LIR_BLOCK ? (n->n ? n->body[n->n - 1] : NULL) : NULL) {
+    char part[64];
+    if (n->kind == LIR_LOOP)
+      snprintf(part, sizeof part, "%s%s%s ", n->index->name, n->tile ? ".tile" : "", n->within ? "@" : "");
+    else
+      snprintf(part, sizeof part, "%s ", n->kind == LIR_OUT_UPDATE ? "update" : n->kind == LIR_BLOCK ? "block" : "other");
+    strncat(out, part, cap - strlen(out) - 1);
+  }
+}
+
+/* max-plus product: tiles of i and j, init of the tile, then k tiles
+ * with k inside i and j innermost (the unit-stride index of B and C). */
+Test(lir, max_plus_product_accumulates_in_tiles_with_j_innermost) {
+  Compiler *c = compiler_new(NULL);
+  LirNode *n = scheduled(c, "A = ones(f64[70, 100])\nB = ones(f64[100, 130])\nC[i, j] = max(k: A[i, k] + B[k, j])\n");
+  char s[256];
+  spine(n, s, sizeof s);
+  cr_assert_str_eq(s, "i.tile j.tile k.tile i@ k@ j@ update ");
+  cr_assert(n->parallel);
+  cr_assert_eq(n->tile, 64);
+  const LirNode *jt = n->body[0];
+  cr_assert_eq(jt->n, 2);   /* the tile's init, then the k tiles */
+  const LirNode *init = jt->body[0]->body[0]->body[0];
+  cr_assert_eq(init->kind, LIR_OUT_INIT);
+  cr_assert_eq(init->op, RED_MAX);
+  cr_assert(!jt->body[1]->parallel);   /* k tiles: a reduction */
+  compiler_free(c);
+}
+
+/* One output index: no tiles, the reduction outside the output loop. */
+Test(lir, matrix_vector_by_columns_puts_the_output_index_inside) {
+  Compiler *c = compiler_new(NULL);
+  LirNode *n = scheduled(c, "A = ones(i64[40, 30])\nx = ones(i64[40])\nC[j] = A[k, j] * x[k]\n");
+  char s[256];
+  spine(n, s, sizeof s);
+  cr_assert_str_eq(s, "block k j update ");
+  cr_assert_eq(n->body[0]->kind, LIR_LOOP);
+  cr_assert_eq(n->body[0]->body[0]->kind, LIR_OUT_INIT);
+  compiler_free(c);
+}
+
+/* What must keep its accumulator: a scaled store, an f32 sum (its
+ * accumulator is f64), an access already unit-stride in k. */
+Test(lir, schedule_keeps_nests_it_cannot_or_need_not_change) {
+  const char *keep[] = {
+    "A = ones(f64[7, 9])\nB = ones(f64[9, 5])\nC[i, j] = max(k: A[i, k] + B[k, j]) / 2.0\n",
+    "A = ones(f32[7, 9])\nB = ones(f32[9, 5])\nC[i, j] = sum(k: A[i, k] * B[k, j] + 1.0)\n",
+    "A = ones(f64[7, 9])\nB = ones(f64[5, 9])\nC[i, j] = max(k: A[i, k] + B[j, k])\n",
+  };
+  for (int t = 0; t < 3; t++) {
+    Compiler *c = compiler_new(NULL);
+    LirNode *n = lir_lower(c->arena, first_einsum(c, keep[t]));
+    cr_assert_eq(lir_schedule(c->arena, n), n, "case %d was rescheduled", t);
+    compiler_free(c);
+  }
+}
