@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """make bench: the contraction workloads of bench/workloads.tns, compiled by
 `tnsc lib` and called through the C ABI (ctypes), against numpy in the same
-run: einsum(optimize=True) and the best hand-written form. Medians of
-several runs, at 1 and 2 threads; prints times, GFLOP/s and speed-ups.
+run: einsum(optimize=True) and the best hand-written form, timed in
+alternation (rounds of three runs each). Medians of 6-15 runs, at 1 and 2
+threads; prints times, GFLOP/s and speed-ups.
 
 usage: run.py TNSC [--threads 1,2] [--quick] [--only SUBSTRING]"""
 import ctypes, math, os, subprocess, sys, tempfile, time
@@ -51,16 +52,26 @@ def report(rows):
         sys.exit(1)
 
 
-def median_ms(fn, budget):
-    fn()  # warm up
-    times = []
+# OpenBLAS's idle threads spin for ~0.1 s after a call (THREAD_TIMEOUT
+# 2^28 cycles) and would take a core from whatever runs next; a pause
+# between the two sides lets them go to sleep.
+SETTLE = 0.12
+
+
+def medians_ms(fns, budget):
+    """Medians of the functions' times, measured in alternation (a few runs
+    of each per round) so that a noisy neighbour slows all of them alike."""
+    times = [[] for _ in fns]
     start = time.perf_counter()
-    while len(times) < 3 or (len(times) < 15 and time.perf_counter() - start < budget):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    times.sort()
-    return times[len(times) // 2]
+    while len(times[0]) < 6 or (len(times[0]) < 15 and time.perf_counter() - start < budget * len(fns)):
+        for k, fn in enumerate(fns):
+            time.sleep(SETTLE)
+            fn()  # warm up (caches, pages, the other side's threads)
+            for _ in range(3):
+                t0 = time.perf_counter()
+                fn()
+                times[k].append((time.perf_counter() - t0) * 1e3)
+    return [sorted(t)[len(t) // 2] for t in times]
 
 
 def child(lib_path, threads, quick, only):
@@ -85,10 +96,9 @@ def child(lib_path, threads, quick, only):
         if only and only not in label:
             return
         run, out = call(name, sizes, args, out_shape, dtype)
-        ms = median_ms(run, budget)
+        ms, *nmss = medians_ms([run] + [fn for _, fn in forms], budget)
         best = None
-        for form, fn in forms:
-            nms = median_ms(fn, budget)
+        for (form, fn), nms in zip(forms, nmss):
             if best is None or nms < best[0]:
                 best = (nms, form, fn)
         ref = best[2]()

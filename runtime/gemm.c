@@ -134,9 +134,10 @@ int tns_gemm_batched(TnsDtype dtype, int64_t batch, int ta, int tb, int64_t m, i
     return tns_parallel_for(batch, m * n * k, small_piece, &g);
   int threads = tns_num_threads();
   BlasJob j = {g, 1, m >= n};
-  if (batch < 2 * threads) {   /* few products: panels of each */
-    int64_t whole = m >= n ? m : n;
-    j.parts = whole / 64 < threads ? (whole / 64 > 0 ? whole / 64 : 1) : threads;
+  if (batch < 2 * threads) {   /* few products: panels of each, */
+    int64_t whole = m >= n ? m : n, most = whole / 64 > 0 ? whole / 64 : 1;
+    /* several per thread, so one slowed by a neighbour takes fewer */
+    j.parts = threads > 1 ? (4 * threads < most ? 4 * threads : most) : 1;
   }
   int saved = openblas_get_num_threads();
   if (saved != 1) openblas_set_num_threads(1);
