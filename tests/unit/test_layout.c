@@ -2,13 +2,10 @@
  * become library GEMMs and how many permuting copies remain. Each program
  * is a workload of bench/ (or a smaller relative) whose speed depends on
  * the answer: a copy of a 256³ intermediate costs more than its product. */
-#include <criterion/criterion.h>
 #include <string.h>
-#include "compile.h"
 #include "gemm.h"
 #include "passes.h"
-#include "sema.h"
-#include "tir.h"
+#include "tir_fixture.h"
 
 typedef struct Count {
   int products;   /* EINSUMs multiplying two tensors */
@@ -46,12 +43,7 @@ static void count_block(const TirBlock *b, Count *c) {
 /* Counts over the function `name` of text after contract and layout. */
 static Count lowered(const char *text, const char *name) {
   Compiler *c = compiler_new(NULL);
-  Source *src = source_from_string(c->arena, "t.tns", text);
-  Node *prog = parse_source(&c->ast, src);
-  cr_assert_not_null(prog);
-  sema_program(c, prog, "t.tns");
-  cr_assert_eq(c->diag.nerrors, 0);
-  TirProgram *p = tir_build(c->arena, &c->names, prog, 0);
+  TirProgram *p = tir_of(c, text, 0);
   PassOptions o = {0};
   pass_contract(p, &o);
   pass_layout(p, &o);
@@ -69,82 +61,65 @@ static Count lowered(const char *text, const char *name) {
   return n;
 }
 
-Test(layout, four_index_transform_is_four_gemms_without_copies) {
-  Count n = lowered("def t(A: f64[n, n, n, n], C: f64[n, n]) -> f64[n, n, n, n] {\n"
-                    "  B[a, b, c, d] = C[p, a] * C[q, b] * C[r, c] * C[s, d] * A[p, q, r, s]\n"
-                    "  return B\n}\n", "t");
-  cr_assert_eq(n.products, 4);
-  cr_assert_eq(n.gemms, 4);
-  cr_assert_eq(n.copies, 0);
+/* A program, and what its function t must become (-1: not checked). */
+typedef struct Case {
+  const char *what, *text;
+  int products, gemms, copies, branches;
+} Case;
+
+static const Case cases[] = {
+  {"a 4-index transform is four GEMMs without copies",
+   "def t(A: f64[n, n, n, n], C: f64[n, n]) -> f64[n, n, n, n] {\n"
+   "  B[a, b, c, d] = C[p, a] * C[q, b] * C[r, c] * C[s, d] * A[p, q, r, s]\n  return B\n}\n",
+   4, 4, 0, 0},
+  /* Every candidate path of a Tucker reconstruction is copy-free: each
+   * mode product puts its new index where the summed one was, and the
+   * last lands in the output's order as a GEMM batched over a leading
+   * index. (products == gemms is checked for every case.) */
+  {"Tucker with symbolic sizes: copy-free candidates chosen at run time",
+   "def t(G: f64[r1, r2, r3], U: f64[n1, r1], V: f64[n2, r2], W: f64[n3, r3]) -> f64[n1, n2, n3] {\n"
+   "  X[i, j, k] = G[a, b, c] * U[i, a] * V[j, b] * W[k, c]\n  return X\n}\n",
+   -1, -1, 0, 3},
+  {"Tucker with known sizes: three GEMMs",
+   "def t(G: f64[4, 5, 6], U: f64[40, 4], V: f64[50, 5], W: f64[60, 6]) -> f64[40, 50, 60] {\n"
+   "  X[i, j, k] = G[a, b, c] * U[i, a] * V[j, b] * W[k, c]\n  return X\n}\n",
+   3, 3, 0, 0},
+  /* the summed pair in B's order, so only A is copied */
+  {"avxu,uvyt->axyt copies one operand",
+   "def t(A: f64[8, 9, 10, 11], B: f64[11, 9, 12, 13]) -> f64[8, 10, 12, 13] {\n"
+   "  C[a, x, y, t] = A[a, v, x, u] * B[u, v, y, t]\n  return C\n}\n",
+   1, 1, 1, 0},
+  {"an operand stored transposed ([K, M]) is read as it is",
+   "def t(A: f64[7, 5, 6], B: f64[5, 6, 8]) -> f64[8, 7] {\n"
+   "  C[n, m] = A[m, k, l] * B[k, l, n]\n  return C\n}\n",
+   1, 1, 0, 0},
+  /* MTTKRP's Khatri-Rao product is an outer product batched over q */
+  {"a Khatri-Rao product stays a loop",
+   "def t(B: f64[30, 8], C: f64[40, 8]) -> f64[30, 40, 8] {\n"
+   "  K[b, c, q] = B[b, q] * C[c, q]\n  return K\n}\n",
+   1, 0, 0, 0},
+  {"a batched matrix-vector product stays a loop",
+   "def t(T: f64[30, 40, 8], B: f64[40, 8]) -> f64[30, 8] {\n"
+   "  M[a, q] = T[a, b, q] * B[b, q]\n  return M\n}\n",
+   1, 0, 0, 0},
+  {"X[i, j, k] = V[j, b] T[i, b, k]: a GEMM batched over i, V shared on the left",
+   "def t(V: f64[9, 5], T: f64[7, 5, 6]) -> f64[7, 9, 6] {\n"
+   "  X[i, j, k] = V[j, b] * T[i, b, k]\n  return X\n}\n",
+   1, 1, 0, 0},
+};
+
+static void expect(const char *what, const char *field, int want, int got) {
+  if (want >= 0) cr_expect_eq(got, want, "%s: %d %s, expected %d", what, got, field, want);
 }
 
-/* Every candidate path of a Tucker reconstruction is copy-free: each mode
- * product puts its new index where the summed one was, and the last lands
- * in the output's order as a GEMM batched over a leading index. */
-Test(layout, tucker_candidates_need_no_copy) {
-  Count n = lowered("def t(G: f64[r1, r2, r3], U: f64[n1, r1], V: f64[n2, r2], W: f64[n3, r3]) -> f64[n1, n2, n3] {\n"
-                    "  X[i, j, k] = G[a, b, c] * U[i, a] * V[j, b] * W[k, c]\n"
-                    "  return X\n}\n", "t");
-  cr_assert_gt(n.branches, 0);
-  cr_assert_eq(n.products, n.gemms, "%d products, %d GEMMs", n.products, n.gemms);
-  cr_assert_eq(n.copies, 0);
-}
-
-Test(layout, tucker_with_known_sizes) {
-  Count n = lowered("def t(G: f64[4, 5, 6], U: f64[40, 4], V: f64[50, 5], W: f64[60, 6]) -> f64[40, 50, 60] {\n"
-                    "  X[i, j, k] = G[a, b, c] * U[i, a] * V[j, b] * W[k, c]\n"
-                    "  return X\n}\n", "t");
-  cr_assert_eq(n.branches, 0);
-  cr_assert_eq(n.products, 3);
-  cr_assert_eq(n.gemms, 3);
-  cr_assert_eq(n.copies, 0);
-}
-
-/* avxu,uvyt->axyt: the summed pair in B's order, so only A is copied. */
-Test(layout, permuted_contraction_copies_one_operand) {
-  Count n = lowered("def t(A: f64[8, 9, 10, 11], B: f64[11, 9, 12, 13]) -> f64[8, 10, 12, 13] {\n"
-                    "  C[a, x, y, t] = A[a, v, x, u] * B[u, v, y, t]\n"
-                    "  return C\n}\n", "t");
-  cr_assert_eq(n.products, 1);
-  cr_assert_eq(n.gemms, 1);
-  cr_assert_eq(n.copies, 1);
-}
-
-/* An operand stored transposed ([K, M]) is read as it is. */
-Test(layout, transposed_operand_is_not_copied) {
-  Count n = lowered("def t(A: f64[7, 5, 6], B: f64[5, 6, 8]) -> f64[8, 7] {\n"
-                    "  C[n, m] = A[m, k, l] * B[k, l, n]\n"
-                    "  return C\n}\n", "t");
-  cr_assert_eq(n.gemms, 1);
-  cr_assert_eq(n.copies, 0);
-}
-
-/* The Khatri-Rao product of MTTKRP is an outer product batched over q: a
- * loop, not a GEMM with copies of its operands. */
-Test(layout, khatri_rao_stays_a_loop) {
-  Count n = lowered("def t(B: f64[30, 8], C: f64[40, 8]) -> f64[30, 40, 8] {\n"
-                    "  K[b, c, q] = B[b, q] * C[c, q]\n"
-                    "  return K\n}\n", "t");
-  cr_assert_eq(n.products, 1);
-  cr_assert_eq(n.gemms, 0);
-  cr_assert_eq(n.copies, 0);
-}
-
-/* A batched matrix-vector product stays a loop too. */
-Test(layout, matrix_vector_stays_a_loop) {
-  Count n = lowered("def t(T: f64[30, 40, 8], B: f64[40, 8]) -> f64[30, 8] {\n"
-                    "  M[a, q] = T[a, b, q] * B[b, q]\n"
-                    "  return M\n}\n", "t");
-  cr_assert_eq(n.gemms, 0);
-  cr_assert_eq(n.copies, 0);
-}
-
-/* A GEMM batched over a leading index of one operand, the other shared:
- * X[i, j, k] = V[j, b] T[i, b, k] (the shared matrix on the left). */
-Test(layout, shared_left_operand_is_a_batched_gemm) {
-  Count n = lowered("def t(V: f64[9, 5], T: f64[7, 5, 6]) -> f64[7, 9, 6] {\n"
-                    "  X[i, j, k] = V[j, b] * T[i, b, k]\n"
-                    "  return X\n}\n", "t");
-  cr_assert_eq(n.gemms, 1);
-  cr_assert_eq(n.copies, 0);
+Test(layout, steps_become_gemms_with_the_fewest_copies) {
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const Case *k = &cases[i];
+    Count n = lowered(k->text, "t");
+    expect(k->what, "products", k->products, n.products);
+    expect(k->what, "GEMMs", k->gemms, n.gemms);
+    expect(k->what, "copies", k->copies, n.copies);
+    expect(k->what, "run-time branches", k->branches, n.branches);
+    if (k->products < 0) expect(k->what, "GEMMs (one per product)", n.products, n.gemms);
+  }
 }

@@ -2,19 +2,12 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
-#include "compile.h"
 #include "lir.h"
-#include "sema.h"
-#include "tir.h"
+#include "tir_fixture.h"
 
 /* The first EINSUM of rank > 0 in the program's main function. */
 static const TirOp *first_einsum(Compiler *c, const char *text) {
-  Source *src = source_from_string(c->arena, "t.tns", text);
-  Node *prog = parse_source(&c->ast, src);
-  cr_assert_not_null(prog);
-  sema_program(c, prog, "t.tns");
-  cr_assert_eq(c->diag.nerrors, 0);
-  TirProgram *p = tir_build(c->arena, &c->names, prog, 1);
+  TirProgram *p = tir_of(c, text, 1);
   for (int i = 0; i < p->main->body.n; i++) {
     const TirOp *op = p->main->body.ops[i];
     if (op->kind == TO_EINSUM && op->out && op->out->type->rank > 0 && op->out->name &&
