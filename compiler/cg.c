@@ -192,10 +192,22 @@ LLVMValueRef cg_alloc_var(Cg *g, const TirVar *v) {
   return cg_alloc(g, v->type);
 }
 
-static LLVMValueRef alloc_buffer(Cg *g, const TirVar *v) { return cg_alloc_var(g, v); }
+/* p, v's next buffer, is computed before it replaces v's (whose values
+ * the computation may read): until then exit frees it on failure. */
+void cg_pending(Cg *g, const TirVar *v, LLVMValueRef p) {
+  if (v->out_slot && g->outs && !g->fn->array_results) return;   /* the caller's */
+  LLVMBuildStore(g->b, p, g->pending);
+}
+
+static LLVMValueRef alloc_buffer(Cg *g, const TirVar *v) {
+  LLVMValueRef p = cg_alloc_var(g, v);
+  cg_pending(g, v, p);
+  return p;
+}
 
 /* Makes p the buffer of v, freeing the one it replaces if ours. */
 void cg_replace_buffer(Cg *g, const TirVar *v, LLVMValueRef p) {
+  LLVMBuildStore(g->b, LLVMConstNull(g->ptr), g->pending);   /* p is v's now */
   LLVMValueRef old = LLVMBuildLoad2(g->b, g->ptr, g->slot[v->id], "old");
   LLVMValueRef own = LLVMBuildLoad2(g->b, g->i1, g->owned[v->id], "own");
   LLVMValueRef tofree = LLVMBuildSelect(g->b, own, old, LLVMConstNull(g->ptr), "tofree");
@@ -613,6 +625,8 @@ static void make_slots(Cg *g, const TirFunc *f) {
   }
   g->status = LLVMBuildAlloca(g->b, g->i32, "status");
   LLVMBuildStore(g->b, LLVMConstInt(g->i32, 0, 0), g->status);
+  g->pending = LLVMBuildAlloca(g->b, g->ptr, "pending");
+  LLVMBuildStore(g->b, LLVMConstNull(g->ptr), g->pending);
 }
 
 /* Parameters: sizes into their slots, result pointers named. */
@@ -644,6 +658,8 @@ static void bind_params(Cg *g, const TirFunc *f) {
 /* exit: free every buffer we own, return the status */
 static void emit_exit(Cg *g, const TirFunc *f) {
   LLVMPositionBuilderAtEnd(g->b, g->exit_bb);
+  LLVMValueRef half = LLVMBuildLoad2(g->b, g->ptr, g->pending, "pending");
+  cg_call(g, "tns_free", g->voidt, &g->ptr, &half, 1);
   for (int i = 0; i < f->vars.n; i++) {
     const TirVar *v = f->vars.items[i];
     if (v->type->rank == 0 || v->param) continue;

@@ -15,6 +15,7 @@ int cg_try_gemm(Cg *g, const TirOp *op) {
     if (s.alpha_divides) alpha = LLVMBuildFDiv(g->b, LLVMConstReal(g->f64, 1.0), alpha, "alpha");
   }
   LLVMValueRef cbuf = op->accumulate || c->type->rank == 0 ? NULL : cg_alloc_var(g, c);
+  if (cbuf) cg_pending(g, c, cbuf);
   LLVMValueRef scalar = c->type->rank == 0 ? cg_entry_alloca(g, cg_reg_type(g, c->type->elem), "dot") : NULL;
   LLVMValueRef dst = cbuf ? cbuf : scalar ? scalar : LLVMBuildLoad2(g->b, g->ptr, g->slot[c->id], "C");
   if (scalar) LLVMBuildStore(g->b, cg_zero(g, c->type->elem), scalar);
@@ -65,6 +66,7 @@ int cg_try_permute(Cg *g, const TirOp *op) {
     LLVMBuildStore(g->b, LLVMConstInt(g->i32, (unsigned long long)perm[k], 0), LLVMBuildGEP2(g->b, g->i32, pv, &at, 1, "p"));
   }
   LLVMValueRef buf = cg_alloc_var(g, out);
+  cg_pending(g, out, buf);
   LLVMValueRef src = LLVMBuildLoad2(g->b, g->ptr, g->slot[x->var->id], "src");
   LLVMTypeRef pt[] = {g->i64, g->i32, g->ptr, g->ptr, g->ptr, g->ptr};
   LLVMValueRef args[] = {LLVMConstInt(g->i64, (unsigned long long)elem_size(out->type->elem), 0),

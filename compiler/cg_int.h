@@ -17,6 +17,8 @@ typedef struct Cg {
   LLVMValueRef *size_slot;   /* per TirSize */
   LLVMValueRef *index;       /* per TirIndex: its current value */
   LLVMValueRef status;       /* i32 slot */
+  LLVMValueRef pending;      /* ptr slot: a new buffer not yet a variable's,
+                                freed by exit if a failure comes first */
   LLVMBasicBlockRef exit_bb; /* frees owned buffers, returns status */
   LLVMValueRef *outs;        /* result pointers of the function */
   const char *loc;           /* "file:line:col" of the op being lowered */
@@ -40,6 +42,7 @@ LLVMValueRef cg_buffer(Cg *g, const TirVar *v);
 LLVMValueRef cg_count(Cg *g, const Type *t);
 LLVMValueRef cg_dims_array(Cg *g, const Type *t);
 LLVMValueRef cg_alloc_var(Cg *g, const TirVar *v);
+void cg_pending(Cg *g, const TirVar *v, LLVMValueRef p);
 void cg_replace_buffer(Cg *g, const TirVar *v, LLVMValueRef p);
 int cg_try_gemm(Cg *g, const TirOp *op);
 int cg_try_permute(Cg *g, const TirOp *op);
