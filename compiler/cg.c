@@ -165,9 +165,10 @@ static LLVMValueRef bytes_of(Cg *g, const Type *t) {
   return LLVMBuildMul(g->b, cg_count(g, t), sz, "bytes");
 }
 
-/* A fresh zeroed buffer for v's shape; leaves on failure. The element
- * count is multiplied with overflow checks: sizes come from C callers. */
-LLVMValueRef cg_alloc(Cg *g, const Type *t) {
+/* A fresh buffer for t's shape, zeroed or not; leaves on failure. The
+ * element count is multiplied with overflow checks: sizes come from C
+ * callers. */
+static LLVMValueRef alloc_shape(Cg *g, const Type *t, int zero) {
   LLVMTypeRef pair = LLVMStructTypeInContext(g->ctx, (LLVMTypeRef[]){g->i64, g->i1}, 2, 0);
   LLVMValueRef n = LLVMConstInt(g->i64, 1, 0), ovf = LLVMConstInt(g->i1, 0, 0);
   for (int i = 0; i < t->rank; i++) {
@@ -178,19 +179,24 @@ LLVMValueRef cg_alloc(Cg *g, const Type *t) {
   }
   LLVMTypeRef pt[] = {g->i64, g->i64, g->i1};
   LLVMValueRef args[] = {n, LLVMConstInt(g->i64, (unsigned long long)elem_size(t->elem), 0), ovf};
-  LLVMValueRef p = cg_call(g, "tns_alloc_elems", g->ptr, pt, args, 3);
+  LLVMValueRef p = cg_call(g, zero ? "tns_alloc_elems" : "tns_alloc_elems_uninit", g->ptr, pt, args, 3);
   LLVMValueRef null = LLVMBuildIsNull(g->b, p, "oom");
   LLVMValueRef st = LLVMBuildSelect(g->b, null, LLVMConstInt(g->i32, TNS_ERR_OOM, 0), LLVMConstInt(g->i32, 0, 0), "st");
   cg_check_status(g, st, "alloc.ok");
   return p;
 }
 
+LLVMValueRef cg_alloc(Cg *g, const Type *t) { return alloc_shape(g, t, 1); }
+
 /* A variable's new buffer: the caller's output when the outslot pass
- * chose it (never ours to free), else a fresh one. */
-LLVMValueRef cg_alloc_var(Cg *g, const TirVar *v) {
+ * chose it (never ours to free), else a fresh one — not zeroed when the
+ * caller writes every element (zero = 0). */
+LLVMValueRef cg_alloc_result(Cg *g, const TirVar *v, int zero) {
   if (v->out_slot && g->outs && !g->fn->array_results) return g->outs[v->out_slot - 1];
-  return cg_alloc(g, v->type);
+  return alloc_shape(g, v->type, zero);
 }
+
+LLVMValueRef cg_alloc_var(Cg *g, const TirVar *v) { return cg_alloc_result(g, v, 1); }
 
 /* p, v's next buffer, is computed before it replaces v's (whose values
  * the computation may read): until then exit frees it on failure. */
@@ -199,10 +205,27 @@ void cg_pending(Cg *g, const TirVar *v, LLVMValueRef p) {
   LLVMBuildStore(g->b, p, g->pending);
 }
 
-static LLVMValueRef alloc_buffer(Cg *g, const TirVar *v) {
-  LLVMValueRef p = cg_alloc_var(g, v);
+static LLVMValueRef alloc_buffer(Cg *g, const TirVar *v, int zero) {
+  LLVMValueRef p = cg_alloc_result(g, v, zero);
   cg_pending(g, v, p);
   return p;
+}
+
+/* out[i, (j, k)] = ...: distinct plain indices in every position, so the
+ * loop nest stores every element (no diagonal, no computed position). */
+static int writes_every_element(const TirOp *op) {
+  const TirIndex *seen[64];
+  int n = 0;
+  for (int i = 0; i < op->out->type->rank; i++) {
+    if (op->opos[i].kind == TP_EXPR) return 0;
+    for (int k = 0; k < op->opos[i].n; k++) {
+      for (int j = 0; j < n; j++)
+        if (seen[j] == op->opos[i].idx[k]) return 0;
+      if (n == 64) return 0;
+      seen[n++] = op->opos[i].idx[k];
+    }
+  }
+  return 1;
 }
 
 /* Makes p the buffer of v, freeing the one it replaces if ours. */
@@ -353,7 +376,7 @@ static int expr_reads(const TirExpr *x, const TirVar *v) {
 static LLVMValueRef accumulate_buffer(Cg *g, const TirOp *op, LLVMValueRef old) {
   const TirVar *v = op->out;
   if (!expr_reads(op->body, v)) return old;
-  LLVMValueRef buf = alloc_buffer(g, v);
+  LLVMValueRef buf = alloc_buffer(g, v, 0);   /* all copied over */
   LLVMBuildMemCpy(g->b, buf, 8, old, 8, bytes_of(g, v->type));
   return buf;
 }
@@ -371,7 +394,7 @@ static void cg_einsum(Cg *g, const TirOp *op) {
     return;
   }
   LLVMValueRef old = op->accumulate ? cg_buffer(g, v) : NULL;
-  LLVMValueRef buf = op->accumulate ? accumulate_buffer(g, op, old) : alloc_buffer(g, v);
+  LLVMValueRef buf = op->accumulate ? accumulate_buffer(g, op, old) : alloc_buffer(g, v, !writes_every_element(op));
   einsum_loops(g, op, buf);
   if (buf != old) cg_replace_buffer(g, v, buf);
 }
@@ -406,7 +429,7 @@ static void cg_literal(Cg *g, const TirOp *op) {
     LLVMBuildStore(g->b, cg_expr(g, op->elems[0]), g->slot[v->id]);
     return;
   }
-  LLVMValueRef buf = alloc_buffer(g, v), gv = op->nelems > 0 ? literal_global(g, op) : NULL;
+  LLVMValueRef buf = alloc_buffer(g, v, 1), gv = op->nelems > 0 ? literal_global(g, op) : NULL;
   if (gv) {
     unsigned long long bytes = (unsigned long long)op->nelems * (unsigned long long)elem_size(v->type->elem);
     LLVMBuildMemCpy(g->b, buf, 8, gv, 8, LLVMConstInt(g->i64, bytes, 0));
@@ -462,7 +485,7 @@ static void cg_call_op(Cg *g, const TirOp *op) {
   for (int i = 0; i < op->nresults; i++, k++) {
     const TirVar *r = op->results[i];
     pt[k] = g->ptr;
-    if (r->type->rank > 0) bufs[i] = alloc_buffer(g, r);
+    if (r->type->rank > 0) bufs[i] = alloc_buffer(g, r, 1);
     else bufs[i] = g->slot[r->id]; /* scalars come back in their own slot */
     args[k] = bufs[i];
   }

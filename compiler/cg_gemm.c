@@ -14,7 +14,8 @@ int cg_try_gemm(Cg *g, const TirOp *op) {
     alpha = cg_convert(g, cg_expr(g, s.alpha), s.alpha->elem, ELEM_F64);
     if (s.alpha_divides) alpha = LLVMBuildFDiv(g->b, LLVMConstReal(g->f64, 1.0), alpha, "alpha");
   }
-  LLVMValueRef cbuf = op->accumulate || c->type->rank == 0 ? NULL : cg_alloc_var(g, c);
+  /* beta = 0: the product writes every element of a fresh C */
+  LLVMValueRef cbuf = op->accumulate || c->type->rank == 0 ? NULL : cg_alloc_result(g, c, 0);
   if (cbuf) cg_pending(g, c, cbuf);
   LLVMValueRef scalar = c->type->rank == 0 ? cg_entry_alloca(g, cg_reg_type(g, c->type->elem), "dot") : NULL;
   LLVMValueRef dst = cbuf ? cbuf : scalar ? scalar : LLVMBuildLoad2(g->b, g->ptr, g->slot[c->id], "C");
@@ -65,7 +66,7 @@ int cg_try_permute(Cg *g, const TirOp *op) {
     LLVMValueRef at = LLVMConstInt(g->i64, (unsigned long long)k, 0);
     LLVMBuildStore(g->b, LLVMConstInt(g->i32, (unsigned long long)perm[k], 0), LLVMBuildGEP2(g->b, g->i32, pv, &at, 1, "p"));
   }
-  LLVMValueRef buf = cg_alloc_var(g, out);
+  LLVMValueRef buf = cg_alloc_result(g, out, 0);   /* every element copied */
   cg_pending(g, out, buf);
   LLVMValueRef src = LLVMBuildLoad2(g->b, g->ptr, g->slot[x->var->id], "src");
   LLVMTypeRef pt[] = {g->i64, g->i32, g->ptr, g->ptr, g->ptr, g->ptr};

@@ -42,6 +42,7 @@ LLVMValueRef cg_buffer(Cg *g, const TirVar *v);
 LLVMValueRef cg_count(Cg *g, const Type *t);
 LLVMValueRef cg_dims_array(Cg *g, const Type *t);
 LLVMValueRef cg_alloc_var(Cg *g, const TirVar *v);
+LLVMValueRef cg_alloc_result(Cg *g, const TirVar *v, int zero);
 void cg_pending(Cg *g, const TirVar *v, LLVMValueRef p);
 void cg_replace_buffer(Cg *g, const TirVar *v, LLVMValueRef p);
 int cg_try_gemm(Cg *g, const TirOp *op);

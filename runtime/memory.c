@@ -1,4 +1,6 @@
-/* memory.c — aligned allocation, checked size arithmetic, bump arenas. */
+/* memory.c — aligned allocation (large blocks as kept huge-page mappings),
+ * checked size arithmetic, bump arenas. */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,38 +18,120 @@
  * calloc memory) and the pointer to free. */
 #define HEADER (2 * sizeof(void *))
 
-/* Large buffers (a contraction's intermediates) are fresh anonymous
- * mappings asking for transparent huge pages: faulting in 128 MB 4 KB at a
- * time costs ~70 ms, in 2 MB pages ~12 ms (measured; docs/performance.md).
- * Both kinds come zeroed, which generated code relies on. */
+/* Large buffers (a contraction's intermediates) are anonymous mappings
+ * asking for transparent huge pages: faulting in 128 MB 4 KB at a time
+ * costs ~70 ms, in 2 MB pages ~12 ms (measured; docs/performance.md).
+ * Freed ones are kept (up to TNS_MEMORY_CACHE MiB, default 1024) for the
+ * next call of the same function, which would otherwise pay the kernel's
+ * zeroing of fresh pages again: a fifth of a 4-index transform's time. */
 #define HUGE_FROM ((int64_t)4 << 20)
 
-static void *map_huge(int64_t bytes) {
+enum { CACHE_SLOTS = 8 };
+
+static struct {
+  pthread_mutex_t lock;
+  char *raw[CACHE_SLOTS];
+  size_t len[CACHE_SLOTS];
+  size_t total, max;
+  int configured, atfork;
+} cache = {PTHREAD_MUTEX_INITIALIZER, {0}, {0}, 0, 0, 0, 0};
+
+static void cache_after_fork(void) { pthread_mutex_init(&cache.lock, NULL); }
+
+static void cache_configure(void) {
+  if (cache.configured) return;
+  cache.configured = 1;
+  const char *s = getenv("TNS_MEMORY_CACHE");
+  long long mib = s ? atoll(s) : 1024;
+  cache.max = mib > 0 ? (size_t)mib << 20 : 0;
+  if (!cache.atfork) pthread_atfork(NULL, NULL, cache_after_fork);
+  cache.atfork = 1;
+}
+
+/* A kept mapping of at least len bytes (and not twice as large); NULL if
+ * none. *got is its length. */
+static char *cache_take(size_t len, size_t *got) {
+  char *raw = NULL;
+  pthread_mutex_lock(&cache.lock);
+  cache_configure();
+  int best = -1;
+  for (int i = 0; i < CACHE_SLOTS; i++)
+    if (cache.raw[i] && cache.len[i] >= len && cache.len[i] / 2 <= len && (best < 0 || cache.len[i] < cache.len[best]))
+      best = i;
+  if (best >= 0) {
+    raw = cache.raw[best];
+    *got = cache.len[best];
+    cache.total -= cache.len[best];
+    cache.raw[best] = NULL;
+  }
+  pthread_mutex_unlock(&cache.lock);
+  return raw;
+}
+
+/* Keeps a freed mapping if there is room; 0 when the caller must unmap. */
+static int cache_put(char *raw, size_t len) {
+  int kept = 0;
+  pthread_mutex_lock(&cache.lock);
+  cache_configure();
+  for (int i = 0; i < CACHE_SLOTS && !kept; i++)
+    if (!cache.raw[i] && cache.total + len <= cache.max) {
+      cache.raw[i] = raw;
+      cache.len[i] = len;
+      cache.total += len;
+      kept = 1;
+    }
+  pthread_mutex_unlock(&cache.lock);
+  return kept;
+}
+
+void tns_release_memory(void) {
+  pthread_mutex_lock(&cache.lock);
+  for (int i = 0; i < CACHE_SLOTS; i++)
+    if (cache.raw[i]) {
+      munmap(cache.raw[i], cache.len[i]);
+      cache.raw[i] = NULL;
+    }
+  cache.total = 0;
+  pthread_mutex_unlock(&cache.lock);
+}
+
+/* zero: the caller needs zeros (a fresh mapping has them; a kept one is
+ * cleared), else it writes every element itself. */
+static void *map_huge(int64_t bytes, int zero) {
   size_t len = (size_t)bytes + TNS_ALIGN;
-  char *raw = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (raw == MAP_FAILED)
-    return NULL;
+  char *raw = cache_take(len, &len);
+  if (raw) {
+    if (zero) memset(raw + TNS_ALIGN, 0, (size_t)bytes);
+  } else {
+    raw = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED)
+      return NULL;
 #ifdef MADV_HUGEPAGE
-  madvise(raw, len, MADV_HUGEPAGE);   /* a hint: without THP it still works */
+    madvise(raw, len, MADV_HUGEPAGE);   /* a hint: without THP it still works */
 #endif
+  }
   void **p = (void **)(raw + TNS_ALIGN);
   p[-2] = (void *)len;
   p[-1] = raw;
   return p;
 }
 
-void *tns_alloc(int64_t bytes) {
+static int size_ok(int64_t bytes) {
   if (bytes < 0) {
-    tns_error(TNS_ERR_ARG, "cannot allocate a negative size (%lld bytes)",
-              (long long)bytes);
-    return NULL;
+    tns_error(TNS_ERR_ARG, "cannot allocate a negative size (%lld bytes)", (long long)bytes);
+    return 0;
   }
   if (bytes > ALLOC_MAX) {
-    tns_error(TNS_ERR_OOM, "out of memory: %lld bytes is too large",
-              (long long)bytes);
-    return NULL;
+    tns_error(TNS_ERR_OOM, "out of memory: %lld bytes is too large", (long long)bytes);
+    return 0;
   }
-  void *big = bytes >= HUGE_FROM ? map_huge(bytes) : NULL;
+  return 1;
+}
+
+void *tns_alloc(int64_t bytes) {
+  if (!size_ok(bytes))
+    return NULL;
+  void *big = bytes >= HUGE_FROM ? map_huge(bytes, 1) : NULL;
   if (big)
     return big;
   size_t total = (size_t)bytes + TNS_ALIGN + HEADER;
@@ -68,10 +152,10 @@ void tns_free(void *p) {
   if (!p)
     return;
   size_t len = (size_t)((void **)p)[-2];
-  if (len)
-    munmap(((void **)p)[-1], len);
-  else
+  if (!len)
     free(((void **)p)[-1]);
+  else if (!cache_put(((void **)p)[-1], len))
+    munmap(((void **)p)[-1], len);
 }
 
 int tns_mul_sizes(int64_t a, int64_t b, int64_t *out) {
@@ -224,11 +308,23 @@ int64_t tns_arena_used(const TnsArena *a) { return a ? a->used : 0; }
 /* count elements of size bytes each; overflowed says the caller's count
  * itself did not fit. NULL with TNS_ERR_OOM "... too large" when it does
  * not fit in memory or in int64_t. */
+static int elems_bytes(int64_t count, int64_t size, int overflowed, int64_t *bytes) {
+  if (overflowed || count < 0 || __builtin_mul_overflow(count, size, bytes)) {
+    tns_error(TNS_ERR_OOM, "a tensor is too large: its size in bytes does not fit in int64_t");
+    return 0;
+  }
+  return 1;
+}
+
 void *tns_alloc_elems(int64_t count, int64_t size, int overflowed) {
   int64_t bytes;
-  if (overflowed || count < 0 || __builtin_mul_overflow(count, size, &bytes)) {
-    tns_error(TNS_ERR_OOM, "a tensor is too large: its size in bytes does not fit in int64_t");
+  return elems_bytes(count, size, overflowed, &bytes) ? tns_alloc(bytes) : NULL;
+}
+
+void *tns_alloc_elems_uninit(int64_t count, int64_t size, int overflowed) {
+  int64_t bytes;
+  if (!elems_bytes(count, size, overflowed, &bytes) || !size_ok(bytes))
     return NULL;
-  }
-  return tns_alloc(bytes);
+  void *big = bytes >= HUGE_FROM ? map_huge(bytes, 0) : NULL;
+  return big ? big : tns_alloc(bytes);
 }

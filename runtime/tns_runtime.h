@@ -109,6 +109,12 @@ void *tns_alloc(int64_t bytes);
 /* tns_alloc(count * size) with overflow checks; overflowed != 0 reports
  * that count itself overflowed (TNS_ERR_OOM, "too large"). */
 void *tns_alloc_elems(int64_t count, int64_t size, int overflowed);
+/* The same without zeroing the contents (for a result whose every element
+ * the caller writes next). */
+void *tns_alloc_elems_uninit(int64_t count, int64_t size, int overflowed);
+/* Gives back to the system the large freed blocks the runtime keeps for
+ * reuse (at most TNS_MEMORY_CACHE MiB, default 1024; 0 keeps none). */
+void tns_release_memory(void);
 /* Frees a block from tns_alloc (and everything the runtime hands out);
  * NULL is ignored. */
 void tns_free(void *p);

@@ -1,0 +1,84 @@
+/* Tests for runtime/memory.c: large blocks (4 MiB and more) are
+ * huge-page mappings that tns_free keeps for reuse, up to
+ * TNS_MEMORY_CACHE MiB. A kept block comes back zeroed from tns_alloc
+ * and as it is from tns_alloc_elems_uninit. (Small blocks: test_rt_error.c.) */
+#include <criterion/criterion.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tns_runtime.h"
+
+enum { BIG = 8 << 20 };
+
+static int all_zero(const unsigned char *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i]) return 0;
+  return 1;
+}
+
+Test(bigmem, a_large_block_is_aligned_zeroed_and_writable) {
+  unsigned char *p = tns_alloc(BIG);
+  cr_assert_not_null(p);
+  cr_assert_eq((uintptr_t)p % 64, 0);
+  cr_assert(all_zero(p, BIG));
+  memset(p, 0xab, BIG);
+  tns_free(p);
+}
+
+Test(bigmem, a_freed_block_is_reused_and_cleared) {
+  unsigned char *p = tns_alloc(BIG);
+  memset(p, 0xcd, BIG);
+  tns_free(p);
+  unsigned char *q = tns_alloc(BIG);
+  cr_assert_eq(q, p, "the kept block was not reused");
+  cr_assert(all_zero(q, BIG), "a reused block must come back zeroed");
+  tns_free(q);
+}
+
+Test(bigmem, uninit_takes_a_kept_block_as_it_is) {
+  unsigned char *p = tns_alloc(BIG);
+  memset(p, 0x5a, BIG);
+  tns_free(p);
+  unsigned char *q = tns_alloc_elems_uninit(BIG / 8, 8, 0);
+  cr_assert_eq(q, p);
+  cr_assert_eq(q[BIG - 1], 0x5a);   /* not cleared: the caller writes it all */
+  tns_free(q);
+  /* without a kept block it is a fresh (zeroed) mapping */
+  tns_release_memory();
+  unsigned char *r = tns_alloc_elems_uninit(BIG / 8, 8, 0);
+  cr_assert(all_zero(r, BIG));
+  tns_free(r);
+}
+
+Test(bigmem, a_much_larger_kept_block_is_not_used_for_a_small_request) {
+  unsigned char *p = tns_alloc(4 * BIG);
+  tns_free(p);
+  unsigned char *q = tns_alloc(BIG);
+  cr_assert_neq(q, p);
+  tns_free(q);
+  tns_release_memory();
+}
+
+static void no_cache(void) { setenv("TNS_MEMORY_CACHE", "0", 1); }
+
+Test(bigmem, cache_off_unmaps_at_once, .init = no_cache) {
+  unsigned char *p = tns_alloc(BIG);
+  memset(p, 0x77, BIG);
+  tns_free(p);
+  unsigned char *q = tns_alloc_elems_uninit(BIG / 8, 8, 0);
+  cr_assert(all_zero(q, BIG), "with TNS_MEMORY_CACHE=0 nothing is kept");
+  tns_free(q);
+}
+
+Test(bigmem, uninit_checks_sizes_like_alloc_elems) {
+  tns_clear_error();
+  cr_assert_null(tns_alloc_elems_uninit(-1, 8, 0));
+  cr_assert_eq(tns_last_status(), TNS_ERR_OOM);
+  cr_assert_null(tns_alloc_elems_uninit(INT64_MAX / 4, 8, 0));
+  cr_assert_eq(tns_last_status(), TNS_ERR_OOM);
+  cr_assert_null(tns_alloc_elems_uninit(10, 8, 1));
+  void *small = tns_alloc_elems_uninit(10, 8, 0);
+  cr_assert_not_null(small);
+  tns_free(small);
+}
