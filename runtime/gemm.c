@@ -1,13 +1,21 @@
 /* gemm.c — matrix products for the pairwise steps of contractions:
  * C[b] = alpha * op(A[b]) op(B[b]) + beta * C[b], row-major, for a batch of
  * b. Large products go to OpenBLAS (one thread per call, split over the
- * runtime's pool); small ones (batched 4x4 and the like) to a plain loop
+ * runtime's pool); tiny ones (batched 4x4 and the like) to a plain loop
  * that avoids the library's per-call overhead. */
 #include <cblas.h>
 #include <stdlib.h>
 #include "tns_runtime.h"
 
-enum { SMALL = 32 * 32 * 32 };
+/* Our plain kernels beat a library call only for the tiniest products
+ * (m n k <= 16) and for 4 x 4 x 4 (unrolled); from 3³ to 32³ OpenBLAS's
+ * small-matrix kernels were 1.4-15x faster (batched, 1 thread, measured
+ * on the bench machine: docs/performance.md). */
+enum { TINY = 16 };
+
+static int ours(int ta, int tb, int64_t m, int64_t n, int64_t k) {
+  return m * n * k <= TINY || (m == 4 && n == 4 && k == 4 && !ta && !tb);
+}
 
 /* C = alpha op(A) op(B) + beta C for one small product. */
 #define SMALL_GEMM(NAME, T)                                                              \
@@ -130,7 +138,7 @@ int tns_gemm_batched(TnsDtype dtype, int64_t batch, int ta, int tb, int64_t m, i
     return tns_error(TNS_ERR_ARG, "gemm: negative size");
   int64_t sa = a_batched ? m * k : 0, sb = b_batched ? k * n : 0, sc = m * n;
   SmallJob g = {dtype, ta, tb, m, n, k, sa, sb, sc, alpha, beta, A, B, C};
-  if (m * n * k <= SMALL)   /* many small products: our kernels */
+  if (ours(ta, tb, m, n, k))   /* many tiny products: our kernels */
     return tns_parallel_for(batch, m * n * k, small_piece, &g);
   int threads = tns_num_threads();
   BlasJob j = {g, 1, m >= n};

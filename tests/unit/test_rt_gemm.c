@@ -1,5 +1,5 @@
 /* Tests for runtime/gemm.c: tns_gemm_batched against a plain triple loop,
- * over the paths it takes — our small kernels (batched on the pool), and
+ * over the paths it takes — our tiny kernels (batched on the pool), and
  * OpenBLAS single-threaded per call in row panels, column panels or over
  * the batch — with 4 threads, every transpose, shared operands, alpha
  * and beta. Inputs are small integers, so every result is exact. */
@@ -89,8 +89,12 @@ Test(gemm, a_batch_with_a_shared_right_operand) {
   every_transpose((Case){17, 60, 45, 33, 0, 0, 1, 0, 1.0, 1.0});
 }
 
-Test(gemm, many_small_products_on_our_kernels) {
-  every_transpose((Case){5000, 4, 4, 4, 0, 0, 1, 1, 1.0, 0.0});
+Test(gemm, many_tiny_products_on_our_kernels) {
+  every_transpose((Case){5000, 4, 4, 4, 0, 0, 1, 1, 1.0, 0.0});   /* 4x4x4 unrolled (nn) */
+  every_transpose((Case){3000, 2, 4, 2, 0, 0, 1, 0, 3.0, 1.0});   /* m n k <= 16 */
+}
+
+Test(gemm, many_small_products_through_the_library) {
   every_transpose((Case){3000, 3, 7, 5, 0, 0, 1, 0, 3.0, 1.0});
 }
 
