@@ -4,6 +4,7 @@
  * runtime's pool); tiny ones (batched 4x4 and the like) to a plain loop
  * that avoids the library's per-call overhead. */
 #include <cblas.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include "tns_runtime.h"
 
@@ -129,6 +130,21 @@ static int blas_piece(void *env, int64_t lo, int64_t hi) {
 int openblas_get_num_threads(void);
 void openblas_set_num_threads(int n);
 
+/* The first of concurrent callers (host threads) saves OpenBLAS's thread
+ * count and sets 1; the last one out restores it. */
+static void blas_single_threaded(int enter) {
+  static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  static int inside, saved;
+  pthread_mutex_lock(&lock);
+  if (enter && inside++ == 0) {
+    saved = openblas_get_num_threads();
+    if (saved != 1) openblas_set_num_threads(1);
+  } else if (!enter && --inside == 0 && saved != 1) {
+    openblas_set_num_threads(saved);
+  }
+  pthread_mutex_unlock(&lock);
+}
+
 int tns_gemm_batched(TnsDtype dtype, int64_t batch, int ta, int tb, int64_t m, int64_t n, int64_t k,
                      double alpha, const void *A, int a_batched, const void *B, int b_batched,
                      double beta, void *C) {
@@ -147,9 +163,8 @@ int tns_gemm_batched(TnsDtype dtype, int64_t batch, int ta, int tb, int64_t m, i
     /* several per thread, so one slowed by a neighbour takes fewer */
     j.parts = threads > 1 ? (4 * threads < most ? 4 * threads : most) : 1;
   }
-  int saved = openblas_get_num_threads();
-  if (saved != 1) openblas_set_num_threads(1);
+  blas_single_threaded(1);
   int st = tns_parallel_for(batch * j.parts, m * n * k / j.parts, blas_piece, &j);
-  if (saved != 1) openblas_set_num_threads(saved);
+  blas_single_threaded(0);
   return st;
 }

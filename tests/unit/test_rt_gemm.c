@@ -4,6 +4,7 @@
  * the batch — with 4 threads, every transpose, shared operands, alpha
  * and beta. Inputs are small integers, so every result is exact. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "tns_runtime.h"
@@ -109,4 +110,27 @@ Test(gemm, bad_arguments_are_errors) {
   double x = 0;
   cr_assert_eq(tns_gemm_batched(TNS_F64, 1, 0, 0, -1, 2, 2, 1.0, &x, 1, &x, 1, 0.0, &x), TNS_ERR_ARG);
   cr_assert_eq(tns_gemm_batched(TNS_I32, 1, 0, 0, 1, 1, 1, 1.0, &x, 1, &x, 1, 0.0, &x), TNS_ERR_INTERNAL);
+}
+
+/* OpenBLAS runs single-threaded inside our calls and gets its own thread
+ * count back afterwards, also when host threads call at the same time. */
+int openblas_get_num_threads(void);
+void openblas_set_num_threads(int n);
+
+static void *host_products(void *arg) {
+  (void)arg;
+  for (int r = 0; r < 40; r++) {
+    Case c = {1, 200, 150, 60, r & 1, 0, 1, 1, 1.0, 0.0};
+    check(&c, TNS_F64);
+  }
+  return NULL;
+}
+
+Test(gemm, openblas_keeps_its_thread_count) {
+  openblas_set_num_threads(3);
+  cr_assert_eq(openblas_get_num_threads(), 3);
+  pthread_t t[3];
+  for (int i = 0; i < 3; i++) pthread_create(&t[i], NULL, host_products, NULL);
+  for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
+  cr_assert_eq(openblas_get_num_threads(), 3);
 }
