@@ -7,6 +7,7 @@ typedef void (*PassFn)(TirProgram *p, const PassOptions *o);
 
 static const struct { const char *name; PassFn fn; } passes[] = {
   {"contract", pass_contract},
+  {"hoist", pass_hoist},
   {"layout", pass_layout},
   {"outslot", pass_outslot},
 };

@@ -39,6 +39,12 @@ typedef struct ContractInfo {
 
 void passes_run(TirProgram *p, const PassOptions *o);
 
+/* passes/hoist.c — a reduction that uses fewer indices than the loops
+ * around it (a row sum in a normalisation, softmax's max and sum) is
+ * computed once per value of the indices it uses, into a temporary, by an
+ * EINSUM before the statement. */
+void pass_hoist(TirProgram *p, const PassOptions *o);
+
 /* passes/contract.c — contraction order of multi-operand product-sums.
  * Needs: TIR from tir_build. Guarantees: every EINSUM whose body is
  * sum(R: product of >= 3 tensor accesses and scalars) is replaced by

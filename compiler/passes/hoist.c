@@ -1,0 +1,229 @@
+/* hoist.c — reductions computed once per value of the indices they use.
+ *
+ * Needs: TIR after `contract` (which has turned nested sums of products
+ * into pairwise steps: those are its business, not this pass's).
+ * Guarantees: a reduction inside an EINSUM body whose value depends on
+ * fewer of the enclosing indices (the statement's and those of enclosing
+ * reductions) than the loops around it — `S[i, j] / sum(k: S[i, k])`,
+ * `softmax(j: S[i, j])` — is computed by an EINSUM of its own into a
+ * temporary over the indices it uses (a subset of the statement's own,
+ * so it is never larger than the result), just before the statement, and read
+ * from there. softmax(J: e) becomes M = max(J: e), Z = sum(J: exp(e -
+ * sh(M))) and exp(e - sh(M)) / Z at the current J, sh(m) = 0 where m is
+ * infinite (the lowering cg_expr.c gives it), so a row of softmax costs
+ * O(row) instead of O(row²). Bodies that call user functions or time()
+ * stay as they are. */
+#include <math.h>
+#include <string.h>
+#include "grammar.h"
+#include "passes.h"
+
+enum { MAXB = 64 };
+
+/* The indices bound around an expression, in loop order. */
+typedef struct Bound {
+  TirIndex *idx[MAXB];
+  int n;
+} Bound;
+
+typedef struct Hoist {
+  TirProgram *p;
+  TirFunc *f;
+  TirBlock *out;
+  Span span;
+  Bound outs;   /* the statement's own indices */
+} Hoist;
+
+static int has(const Bound *b, const TirIndex *ix) {
+  for (int i = 0; i < b->n; i++)
+    if (b->idx[i] == ix) return 1;
+  return 0;
+}
+
+static void add(Bound *b, TirIndex *ix) {
+  if (!has(b, ix) && b->n < MAXB) b->idx[b->n++] = ix;
+}
+
+/* Every index x uses; 0 when x must not move (a call, time()). */
+static int uses(const TirExpr *x, Bound *u) {
+  if (!x) return 1;
+  if (x->kind == TX_CALL || (x->kind == TX_MATH && x->op == B_TIME)) return 0;
+  if (x->kind == TX_INDEX) add(u, x->idx[0]);
+  if (x->kind == TX_ACCESS)
+    for (int i = 0; i < x->var->type->rank; i++) {
+      const TirPos *ps = &x->pos[i];
+      if (ps->kind == TP_EXPR) {
+        if (!uses(ps->e, u)) return 0;
+      } else {
+        for (int k = 0; k < ps->n; k++) add(u, ps->idx[k]);
+      }
+    }
+  if (!uses(x->a, u) || !uses(x->b, u) || !uses(x->c, u)) return 0;
+  for (int i = 0; x->args && i < x->n; i++)
+    if (!uses(x->args[i], u)) return 0;
+  return 1;
+}
+
+/* The indices of x not bound by x itself, in the order of around. */
+static int free_of(const TirExpr *x, const Bound *around, Bound *fr) {
+  Bound u = {0};
+  if (!uses(x->a, &u)) return 0;
+  fr->n = 0;
+  for (int i = 0; i < around->n; i++)
+    if (has(&u, around->idx[i])) add(fr, around->idx[i]);
+  return 1;
+}
+
+static TirExpr *node(Hoist *h, TirExprKind k, int elem) { return tir_expr_new(h->p->arena, k, elem, h->span); }
+
+static TirExpr *binary(Hoist *h, int op, int elem, TirExpr *a, TirExpr *b) {
+  TirExpr *x = node(h, TX_BINARY, elem);
+  x->op = op;
+  x->a = a;
+  x->b = b;
+  return x;
+}
+
+static TirExpr *math1(Hoist *h, int builtin, TirExpr *a) {
+  TirExpr *x = node(h, TX_MATH, a->elem);
+  x->op = builtin;
+  x->n = 1;
+  x->args = arena_alloc(h->p->arena, sizeof(TirExpr *) * 2);
+  x->args[0] = a;
+  return x;
+}
+
+static TirExpr *fconst(Hoist *h, int elem, double v) {
+  TirExpr *x = node(h, TX_CONST, elem);
+  x->fval = v;
+  return x;
+}
+
+/* t[fr] as an expression (a read when fr is empty). */
+static TirExpr *read_temp(Hoist *h, TirVar *t, const Bound *fr) {
+  if (fr->n == 0) {
+    TirExpr *r = node(h, TX_READ, t->type->elem);
+    r->var = t;
+    return r;
+  }
+  TirExpr *x = node(h, TX_ACCESS, t->type->elem);
+  x->var = t;
+  x->pos = arena_alloc(h->p->arena, sizeof(TirPos) * (size_t)(fr->n + 1));
+  for (int i = 0; i < fr->n; i++) {
+    x->pos[i].kind = TP_INDEX;
+    x->pos[i].n = 1;
+    x->pos[i].idx = arena_alloc(h->p->arena, sizeof(TirIndex *));
+    x->pos[i].idx[0] = fr->idx[i];
+  }
+  return x;
+}
+
+static void hoist_op(Hoist *h, TirOp *op);
+
+/* t[fr] = body, appended (after what its own body hoists); returns t. */
+static TirVar *temp_einsum(Hoist *h, const Bound *fr, TirExpr *body) {
+  Dim dims[MAXB];
+  for (int i = 0; i < fr->n; i++) dims[i] = fr->idx[i]->range;
+  Type *ty = fr->n ? type_tensor(h->p->arena, body->elem, fr->n, dims) : type_scalar(h->p->arena, body->elem);
+  TirVar *t = tir_var_new(h->p->arena, h->f, NULL, ty);
+  TirOp *op = tir_op_new(h->p->arena, TO_EINSUM, h->span);
+  op->out = t;
+  op->body = body;
+  op->noidx = fr->n;
+  op->oidx = arena_alloc(h->p->arena, sizeof(TirIndex *) * (size_t)(fr->n + 1));
+  memcpy(op->oidx, fr->idx, sizeof(TirIndex *) * (size_t)fr->n);
+  if (fr->n) op->opos = read_temp(h, t, fr)->pos;
+  hoist_op(h, op);
+  tir_block_append(h->p->arena, h->out, op);
+  return t;
+}
+
+/* sh(m) = where(abs(m) == inf, 0, m) */
+static TirExpr *finite_shift(Hoist *h, TirExpr *m) {
+  int e = m->elem;
+  TirExpr *w = node(h, TX_WHERE, e);
+  w->a = binary(h, TK_EQ, ELEM_BOOL, math1(h, B_ABS, m), fconst(h, e, INFINITY));
+  w->b = fconst(h, e, 0.0);
+  w->c = m;
+  return w;
+}
+
+static TirExpr *reduce_of(Hoist *h, const TirExpr *like, int op, TirExpr *body) {
+  TirExpr *r = node(h, TX_REDUCE, body->elem);
+  r->op = op;
+  r->idx = like->idx;
+  r->n = like->n;
+  r->a = body;
+  return r;
+}
+
+/* softmax(J: e) -> exp(e - sh(M[fr])) / Z[fr] */
+static TirExpr *split_softmax(Hoist *h, TirExpr *x, const Bound *fr) {
+  TirVar *m = temp_einsum(h, fr, reduce_of(h, x, RED_MAX, x->a));
+  TirExpr *shifted = binary(h, TK_MINUS, x->elem, x->a, finite_shift(h, read_temp(h, m, fr)));
+  TirVar *z = temp_einsum(h, fr, reduce_of(h, x, RED_SUM, math1(h, B_EXP, shifted)));
+  TirExpr *again = binary(h, TK_MINUS, x->elem, x->a, finite_shift(h, read_temp(h, m, fr)));
+  return binary(h, TK_SLASH, x->elem, math1(h, B_EXP, again), read_temp(h, z, fr));
+}
+
+/* Rewrites x (and below), around: the indices bound outside x. */
+static TirExpr *walk(Hoist *h, TirExpr *x, const Bound *around) {
+  if (!x) return x;
+  if (x->kind == TX_REDUCE) {
+    Bound inner = *around, fr;
+    for (int i = 0; i < x->n; i++)
+      if (x->op != RED_SOFTMAX) add(&inner, x->idx[i]);
+    x->a = walk(h, x->a, &inner);
+    if (!free_of(x, around, &fr)) return x;
+    for (int i = 0; x->op == RED_SOFTMAX && i < x->n; i++)   /* its indices are the current ones */
+      for (int k = 0; k < fr.n; k++)
+        if (fr.idx[k] == x->idx[i]) fr.idx[k--] = fr.idx[--fr.n];
+    /* Only over the statement's own indices: the temporary is then no
+     * larger than the result (an enclosing sum's index could make it far
+     * larger than what is computed on the fly). */
+    for (int k = 0; k < fr.n; k++)
+      if (!has(&h->outs, fr.idx[k])) return x;
+    if (x->op == RED_SOFTMAX) return split_softmax(h, x, &fr);
+    if (fr.n == around->n) return x;   /* it depends on every loop around it */
+    return read_temp(h, temp_einsum(h, &fr, x), &fr);
+  }
+  x->a = walk(h, x->a, around);
+  x->b = walk(h, x->b, around);
+  x->c = walk(h, x->c, around);
+  for (int i = 0; x->args && i < x->n; i++) x->args[i] = walk(h, x->args[i], around);
+  return x;
+}
+
+static void hoist_op(Hoist *h, TirOp *op) {
+  if (op->kind != TO_EINSUM || !op->out) return;
+  Bound around = {0};
+  for (int i = 0; i < op->noidx; i++) add(&around, op->oidx[i]);
+  Span saved = h->span;
+  Bound saved_outs = h->outs;
+  h->span = op->span;
+  h->outs = around;
+  op->body = walk(h, op->body, &around);
+  h->span = saved;
+  h->outs = saved_outs;
+}
+
+static void hoist_block(TirProgram *p, TirFunc *f, TirBlock *b) {
+  TirBlock nb = {0};
+  Hoist h = {p, f, &nb, span_none(), {{0}, 0}};
+  for (int i = 0; i < b->n; i++) {
+    TirOp *op = b->ops[i];
+    hoist_block(p, f, &op->body_ops);
+    hoist_block(p, f, &op->else_ops);
+    hoist_op(&h, op);
+    tir_block_append(p->arena, &nb, op);
+  }
+  *b = nb;
+}
+
+void pass_hoist(TirProgram *p, const PassOptions *o) {
+  (void)o;
+  for (int i = 0; i < p->funcs.n; i++) {
+    TirFunc *f = p->funcs.items[i];
+    hoist_block(p, f, &f->body);
+  }
+}
