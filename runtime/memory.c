@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "rt_internal.h"
 
@@ -21,7 +22,8 @@
 /* Large buffers (a contraction's intermediates) are anonymous mappings
  * asking for transparent huge pages: faulting in 128 MB 4 KB at a time
  * costs ~70 ms, in 2 MB pages ~12 ms (measured; docs/performance.md).
- * Freed ones are kept (up to TNS_MEMORY_CACHE MiB, default 1024) for the
+ * Freed ones are kept (up to TNS_MEMORY_CACHE MiB, default 1024 or an
+ * eighth of the machine's memory if less) for the
  * next call of the same function, which would otherwise pay the kernel's
  * zeroing of fresh pages again: a fifth of a 4-index transform's time. */
 #define HUGE_FROM ((int64_t)4 << 20)
@@ -43,6 +45,9 @@ static void cache_configure(void) {
   cache.configured = 1;
   const char *s = getenv("TNS_MEMORY_CACHE");
   long long mib = s ? atoll(s) : 1024;
+  long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (!s && pages > 0 && page > 0 && (long long)pages * page / 8 < mib << 20)
+    mib = (long long)pages * page / 8 >> 20;   /* default: at most 1/8 of the memory */
   cache.max = mib > 0 ? (size_t)mib << 20 : 0;
   if (!cache.atfork) pthread_atfork(NULL, NULL, cache_after_fork);
   cache.atfork = 1;

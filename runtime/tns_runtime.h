@@ -113,7 +113,8 @@ void *tns_alloc_elems(int64_t count, int64_t size, int overflowed);
  * the caller writes next). */
 void *tns_alloc_elems_uninit(int64_t count, int64_t size, int overflowed);
 /* Gives back to the system the large freed blocks the runtime keeps for
- * reuse (at most TNS_MEMORY_CACHE MiB, default 1024; 0 keeps none). */
+ * reuse (at most TNS_MEMORY_CACHE MiB, default 1024 or an eighth of the
+ * machine's memory; 0 keeps none). */
 void tns_release_memory(void);
 /* Frees a block from tns_alloc (and everything the runtime hands out);
  * NULL is ignored. */
