@@ -258,6 +258,14 @@ static void check_interrupt(Cg *g) {
 static void cg_block_ops(Cg *g, const TirBlock *b);
 
 /* Emits a loop nest of the loop IR (lir.h) writing into buf. */
+/* v times (or divided by) the node's scale, if it has one. */
+static LLVMValueRef apply_scale(Cg *g, const LirNode *n, int elem, LLVMValueRef v) {
+  if (!n->scale) return v;
+  LLVMValueRef s = cg_convert(g, cg_expr(g, n->scale), n->scale->elem, elem);
+  if (elem_is_float(elem)) return n->divide ? LLVMBuildFDiv(g->b, v, s, "scaled") : LLVMBuildFMul(g->b, v, s, "scaled");
+  return n->divide ? LLVMBuildSDiv(g->b, v, s, "scaled") : LLVMBuildMul(g->b, v, s, "scaled");
+}
+
 /* How many times loop n runs when it is not within a tile: its extent,
  * or its number of tiles. */
 LLVMValueRef cg_loop_trip(Cg *g, const LirNode *n) {
@@ -303,11 +311,13 @@ void cg_lir(Cg *g, const LirNode *n, LLVMValueRef buf, LLVMValueRef *acc, int ou
     for (int i = 0; i < n->n; i++) cg_lir(g, n->body[i], buf, acc, outermost);
     return;
   case LIR_OUT_INIT:
-  case LIR_OUT_UPDATE: {   /* the fold accumulating in the output itself */
+  case LIR_OUT_UPDATE:
+  case LIR_OUT_SCALE: {   /* the fold accumulating in the output itself */
     LLVMValueRef off = cg_offset(g, n->out, n->pos, n->value ? n->value->span : span_none(), NULL);
     LLVMValueRef v = cg_fold_init(g, n->op, n->elem);
     if (n->kind == LIR_OUT_UPDATE)
       v = cg_fold_step(g, n->op, n->elem, cg_load_elem(g, n->elem, buf, off), cg_expr(g, n->value));
+    if (n->kind == LIR_OUT_SCALE) v = apply_scale(g, n, n->elem, cg_load_elem(g, n->elem, buf, off));
     cg_store_elem(g, n->elem, v, buf, off);
     return;
   }
@@ -329,14 +339,7 @@ void cg_lir(Cg *g, const LirNode *n, LLVMValueRef buf, LLVMValueRef *acc, int ou
     } else {   /* the accumulator (in its own type), then the scalar factor */
       v = LLVMBuildLoad2(g->b, LLVMGetAllocatedType(acc[0]), acc[0], "acc");
       int ae = LLVMGetAllocatedType(acc[0]) == g->f64 ? ELEM_F64 : elem;
-      v = cg_convert(g, v, ae, elem);
-      if (n->scale) {
-        LLVMValueRef s = cg_convert(g, cg_expr(g, n->scale), n->scale->elem, elem);
-        if (elem_is_float(elem))
-          v = n->divide ? LLVMBuildFDiv(g->b, v, s, "scaled") : LLVMBuildFMul(g->b, v, s, "scaled");
-        else
-          v = n->divide ? LLVMBuildSDiv(g->b, v, s, "scaled") : LLVMBuildMul(g->b, v, s, "scaled");
-      }
+      v = apply_scale(g, n, elem, cg_convert(g, v, ae, elem));
     }
     LLVMValueRef off = cg_offset(g, n->out, n->pos, n->value ? n->value->span : span_none(), NULL);
     if (n->accumulate) v = cg_add(g, elem, cg_load_elem(g, elem, buf, off), v);

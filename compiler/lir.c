@@ -116,11 +116,14 @@ static int split_nest(LirNode *root, Nest *ns) {
 }
 
 /* Accumulating in the output changes nothing a user could see only for a
- * plain store (no +=, no scale) of a fold whose accumulator has the
- * output's type (f32 sums accumulate in f64), into plain positions. */
+ * fold whose accumulator has the output's type (f32 sums accumulate in
+ * f64), stored into plain positions; a scale is applied afterwards. */
 static int output_can_accumulate(const Nest *ns) {
   const LirNode *st = ns->store;
-  if (st->value || st->accumulate || st->scale) return 0;
+  if (st->value) return 0;
+  /* += adds the fold to what is there: a sum can add its terms there
+   * one by one, the others (and a scaled sum) cannot */
+  if (st->accumulate && (ns->upd->op != RED_SUM || st->scale)) return 0;
   if (ns->upd->op == RED_SUM && ns->upd->elem == ELEM_F32) return 0;
   if (st->out->type->elem != ns->upd->elem) return 0;
   for (int i = 0; i < st->out->type->rank; i++)
@@ -141,7 +144,16 @@ static LirNode *out_op(Arena *a, LirKind k, const Nest *ns) {
   n->op = ns->upd->op;
   n->elem = ns->upd->elem;
   n->value = k == LIR_OUT_UPDATE ? ns->upd->value : NULL;
+  n->scale = k == LIR_OUT_SCALE ? ns->store->scale : NULL;
+  n->divide = ns->store->divide;
   return n;
+}
+
+/* for j { out *= scale } (or a tile of j), when the store has a scale */
+static void scale_after(Arena *a, const Nest *ns, LirNode *into, LirNode *jloop) {
+  if (!ns->store->scale) return;
+  add(a, jloop, out_op(a, LIR_OUT_SCALE, ns));
+  add(a, into, jloop);
 }
 
 /* outer loops (without j) { for j { out = id }; reductions { for j {
@@ -156,9 +168,12 @@ static LirNode *accumulate_in_output(Arena *a, const Nest *ns, int j) {
     in = l;
   }
   if (!in) root = in = node(a, LIR_BLOCK);
-  LirNode *zero = copy_loop(a, ns->outl[j]);
-  add(a, zero, out_op(a, LIR_OUT_INIT, ns));
-  add(a, in, zero);
+  LirNode *top = in;
+  if (!ns->store->accumulate) {
+    LirNode *zero = copy_loop(a, ns->outl[j]);
+    add(a, zero, out_op(a, LIR_OUT_INIT, ns));
+    add(a, in, zero);
+  }
   for (int k = 0; k < ns->nred; k++) {
     LirNode *l = copy_loop(a, ns->redl[k]);
     add(a, in, l);
@@ -167,6 +182,7 @@ static LirNode *accumulate_in_output(Arena *a, const Nest *ns, int j) {
   LirNode *inner = copy_loop(a, ns->outl[j]);
   add(a, inner, out_op(a, LIR_OUT_UPDATE, ns));
   add(a, in, inner);
+  scale_after(a, ns, top, copy_loop(a, ns->outl[j]));
   return root;
 }
 
@@ -191,8 +207,9 @@ static LirNode *in_tile(Arena *a, const LirNode *l, LirNode *t) {
 
 /* outer loops { for I-tiles { for J-tiles { for i in tile { for j in
  * tile { out = id } }; for K-tiles { for i in tile { reductions { for k in
- * tile { for j in tile { out op= v } } } } } } } } — I the innermost outer
- * loop, J the loop moved inside, K the innermost reduction. */
+ * tile { for j in tile { out op= v } } } }; [for i, j in tile { out *=
+ * scale }] } } } — I the innermost outer loop, J the loop moved inside, K
+ * the innermost reduction; no init for a += sum. */
 static LirNode *tiled(Arena *a, const Nest *ns, int j) {
   int last = -1;
   for (int k = 0; k < ns->nout; k++)
@@ -209,10 +226,12 @@ static LirNode *tiled(Arena *a, const Nest *ns, int j) {
   if (in) add(a, in, it);
   else root = it;
   add(a, it, jt);
-  LirNode *i0 = in_tile(a, ns->outl[last], it), *zero = in_tile(a, ns->outl[j], jt);
-  add(a, zero, out_op(a, LIR_OUT_INIT, ns));
-  add(a, i0, zero);
-  add(a, jt, i0);
+  if (!ns->store->accumulate) {
+    LirNode *i0 = in_tile(a, ns->outl[last], it), *zero = in_tile(a, ns->outl[j], jt);
+    add(a, zero, out_op(a, LIR_OUT_INIT, ns));
+    add(a, i0, zero);
+    add(a, jt, i0);
+  }
   LirNode *kt = tile_loop(a, ns->redl[ns->nred - 1], TILE_DEPTH);
   kt->parallel = 0;
   add(a, jt, kt);
@@ -226,6 +245,11 @@ static LirNode *tiled(Arena *a, const Nest *ns, int j) {
   LirNode *inner = in_tile(a, ns->outl[j], jt);
   add(a, inner, out_op(a, LIR_OUT_UPDATE, ns));
   add(a, in, inner);
+  if (ns->store->scale) {
+    LirNode *i1 = in_tile(a, ns->outl[last], it);
+    scale_after(a, ns, i1, in_tile(a, ns->outl[j], jt));
+    add(a, jt, i1);
+  }
   return root;
 }
 
@@ -280,7 +304,14 @@ void lir_print(FILE *f, const LirNode *n, int depth) {
     return;
   case LIR_OUT_INIT:
   case LIR_OUT_UPDATE:
+  case LIR_OUT_SCALE:
     print_target(f, n);
+    if (n->kind == LIR_OUT_SCALE) {
+      fputs(n->divide ? " /= " : " *= ", f);
+      tir_print_expr(f, n->scale);
+      fputc('\n', f);
+      return;
+    }
     if (n->kind == LIR_OUT_INIT) {
       fprintf(f, " = %s identity (%s)\n", ast_reduce_name(n->op), ast_elem_name(n->elem));
       return;

@@ -17,7 +17,8 @@ typedef enum LirKind {
   LIR_LOOP, LIR_ACC_INIT, LIR_ACC_UPDATE, LIR_STORE,
   LIR_BLOCK,       /* its body in order (a scheduled nest without outer loop) */
   LIR_OUT_INIT,    /* out[pos] = the fold's identity */
-  LIR_OUT_UPDATE   /* out[pos] op= value: the fold accumulates in the output */
+  LIR_OUT_UPDATE,  /* out[pos] op= value: the fold accumulates in the output */
+  LIR_OUT_SCALE    /* out[pos] *= scale (or /=), once the fold is complete */
 } LirKind;
 
 typedef struct LirNode LirNode;
@@ -36,7 +37,7 @@ struct LirNode {
   int op;                   /* ACC_*: ReduceOp */
   int elem;                 /* ACC_*: element type */
   const TirExpr *value;     /* ACC_UPDATE: added in; STORE: stored (NULL: acc) */
-  const TirExpr *scale;     /* STORE of an acc: multiplied (or divided) by */
+  const TirExpr *scale;     /* STORE of an acc, OUT_SCALE: multiplied (or divided) by */
   int divide;
   const TirVar *out;        /* STORE, OUT_* */
   const TirPos *pos;

@@ -5,10 +5,10 @@
 #include "lir.h"
 #include "tir_fixture.h"
 
-/* The first EINSUM of rank > 0 in the program's main function. */
-static const TirOp *first_einsum(Compiler *c, const char *text) {
+/* The last EINSUM writing C in the program's main function. */
+static const TirOp *c_einsum(Compiler *c, const char *text) {
   TirProgram *p = tir_of(c, text, 1);
-  for (int i = 0; i < p->main->body.n; i++) {
+  for (int i = p->main->body.n - 1; i >= 0; i--) {
     const TirOp *op = p->main->body.ops[i];
     if (op->kind == TO_EINSUM && op->out && op->out->type->rank > 0 && op->out->name &&
         strcmp(op->out->name, "C") == 0)
@@ -20,7 +20,7 @@ static const TirOp *first_einsum(Compiler *c, const char *text) {
 
 Test(lir, matrix_product_is_two_parallel_loops_and_a_sum) {
   Compiler *c = compiler_new(NULL);
-  const TirOp *op = first_einsum(c, "A = ones(f64[3, 4])\nB = ones(f64[4, 5])\nC[i, k] = A[i, j] * B[j, k]\n");
+  const TirOp *op = c_einsum(c, "A = ones(f64[3, 4])\nB = ones(f64[4, 5])\nC[i, k] = A[i, j] * B[j, k]\n");
   LirNode *n = lir_lower(c->arena, op);
   cr_assert_eq(n->kind, LIR_LOOP);
   cr_assert(n->parallel);
@@ -44,7 +44,7 @@ Test(lir, matrix_product_is_two_parallel_loops_and_a_sum) {
 
 Test(lir, loops_follow_the_order_written) {
   Compiler *c = compiler_new(NULL);
-  const TirOp *op = first_einsum(c, "A = ones(f64[3, 4])\nC[j, i] = A[i, j] * 2.0\n");
+  const TirOp *op = c_einsum(c, "A = ones(f64[3, 4])\nC[j, i] = A[i, j] * 2.0\n");
   LirNode *n = lir_lower(c->arena, op);
   cr_assert_str_eq(n->index->name, "j");
   cr_assert_str_eq(n->body[0]->index->name, "i");
@@ -55,7 +55,7 @@ Test(lir, loops_follow_the_order_written) {
 
 Test(lir, scalar_factor_of_a_sum_is_applied_at_the_store) {
   Compiler *c = compiler_new(NULL);
-  const TirOp *op = first_einsum(c, "A = ones(f64[3, 4])\nC[i] = A[i, j] / 4.0\n");
+  const TirOp *op = c_einsum(c, "A = ones(f64[3, 4])\nC[i] = A[i, j] / 4.0\n");
   LirNode *n = lir_lower(c->arena, op);
   const LirNode *store = n->body[n->n - 1];
   cr_assert_eq(store->kind, LIR_STORE);
@@ -66,7 +66,7 @@ Test(lir, scalar_factor_of_a_sum_is_applied_at_the_store) {
 
 Test(lir, softmax_stays_in_the_stored_expression) {
   Compiler *c = compiler_new(NULL);
-  const TirOp *op = first_einsum(c, "A = ones(f64[3, 4])\nC[i, j] = softmax(j: A[i, j])\n");
+  const TirOp *op = c_einsum(c, "A = ones(f64[3, 4])\nC[i, j] = softmax(j: A[i, j])\n");
   LirNode *n = lir_lower(c->arena, op);
   const LirNode *inner = n->body[0];
   cr_assert_eq(inner->n, 1);
@@ -77,7 +77,7 @@ Test(lir, softmax_stays_in_the_stored_expression) {
 
 Test(lir, printing_shows_loops_and_stores) {
   Compiler *c = compiler_new(NULL);
-  const TirOp *op = first_einsum(c, "A = ones(f64[3, 4])\nB = ones(f64[4, 5])\nC[i, k] = A[i, j] * B[j, k]\n");
+  const TirOp *op = c_einsum(c, "A = ones(f64[3, 4])\nB = ones(f64[4, 5])\nC[i, k] = A[i, j] * B[j, k]\n");
   char *buf = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&buf, &len);
@@ -94,7 +94,7 @@ Test(lir, printing_shows_loops_and_stores) {
 /* ---- lir_schedule ---- */
 
 static LirNode *scheduled(Compiler *c, const char *text) {
-  return lir_schedule(c->arena, lir_lower(c->arena, first_einsum(c, text)));
+  return lir_schedule(c->arena, lir_lower(c->arena, c_einsum(c, text)));
 }
 
 /* The node kinds from the root down the first child each time. */
@@ -141,17 +141,41 @@ Test(lir, matrix_vector_by_columns_puts_the_output_index_inside) {
   compiler_free(c);
 }
 
-/* What must keep its accumulator: a scaled store, an f32 sum (its
- * accumulator is f64), an access already unit-stride in k. */
+/* A scale is applied to each finished output tile. */
+Test(lir, a_scaled_fold_is_scaled_once_its_tile_is_done) {
+  Compiler *c = compiler_new(NULL);
+  LirNode *n = scheduled(c, "A = ones(f64[7, 9])\nB = ones(f64[9, 5])\nC[i, j] = max(k: A[i, k] + B[k, j]) / 2.0\n");
+  const LirNode *jt = n->body[0];
+  cr_assert_eq(jt->n, 3);   /* init, k tiles, scale */
+  const LirNode *sc = jt->body[2]->body[0]->body[0];
+  cr_assert_eq(sc->kind, LIR_OUT_SCALE);
+  cr_assert(sc->divide);
+  cr_assert_not_null(sc->scale);
+  compiler_free(c);
+}
+
+/* += of a sum adds its terms into the output: no init. */
+Test(lir, an_accumulating_sum_adds_straight_in) {
+  Compiler *c = compiler_new(NULL);
+  LirNode *n = scheduled(c, "A = ones(i64[7, 9])\nB = ones(i64[9, 5])\nC = ones(i64[7, 5])\n"
+                            "C[i, j] += A[i, k] * B[k, j]\n");
+  const LirNode *jt = n->body[0];
+  cr_assert_eq(jt->n, 1);   /* only the k tiles */
+  cr_assert_eq(jt->body[0]->tile, 64);
+  compiler_free(c);
+}
+
+/* What must keep its accumulator: a += that is not a plain sum, an f32
+ * sum (its accumulator is f64), an access already unit-stride in k. */
 Test(lir, schedule_keeps_nests_it_cannot_or_need_not_change) {
   const char *keep[] = {
-    "A = ones(f64[7, 9])\nB = ones(f64[9, 5])\nC[i, j] = max(k: A[i, k] + B[k, j]) / 2.0\n",
+    "A = ones(f64[7, 9])\nB = ones(f64[9, 5])\nC = ones(f64[7, 5])\nC[i, j] += max(k: A[i, k] + B[k, j])\n",
     "A = ones(f32[7, 9])\nB = ones(f32[9, 5])\nC[i, j] = sum(k: A[i, k] * B[k, j] + 1.0)\n",
     "A = ones(f64[7, 9])\nB = ones(f64[5, 9])\nC[i, j] = max(k: A[i, k] + B[j, k])\n",
   };
   for (int t = 0; t < 3; t++) {
     Compiler *c = compiler_new(NULL);
-    LirNode *n = lir_lower(c->arena, first_einsum(c, keep[t]));
+    LirNode *n = lir_lower(c->arena, c_einsum(c, keep[t]));
     cr_assert_eq(lir_schedule(c->arena, n), n, "case %d was rescheduled", t);
     compiler_free(c);
   }
