@@ -1,11 +1,17 @@
 /* permute.c — dst = src with its axes reordered (a transposed copy), for
  * the layout pass's copies into matrix-product order. Tiled over the two
  * axes that are contiguous in src and in dst, so both sides are read and
- * written a cache line at a time. */
+ * written a cache line at a time; tiles on the thread pool. */
 #include <string.h>
 #include "tns_runtime.h"
 
-enum { TILE = 32 };
+/* A tile is 64 elements along src's contiguous axis by 8 along dst's: each
+ * dst row piece is one cache line, and the 8 src rows it reads stay within
+ * the ways of one L1 set even when src's stride is a power of two (32
+ * rows 8 KB apart thrashed it). Against 32 x 32: 1.1 ms instead of 2.8 ms
+ * for the permuted workload's copy, 6.9 instead of 12.2 ms for a 2048²
+ * transpose; slower only for a full rotation of 256³ (42 vs 29 ms). */
+enum { TILE_I = 64, TILE_J = 8 };
 
 typedef struct Perm {
   int rank;
@@ -27,8 +33,8 @@ typedef struct Perm {
 
 static void tile(const Perm *p, const char *src, char *dst, int64_t soff, int64_t doff, int64_t i0, int64_t j0) {
   int a = p->fast_s, b = p->fast_d;
-  int64_t ni = p->dims[a] - i0 < TILE ? p->dims[a] - i0 : TILE;
-  int64_t nj = p->dims[b] - j0 < TILE ? p->dims[b] - j0 : TILE;
+  int64_t ni = p->dims[a] - i0 < TILE_I ? p->dims[a] - i0 : TILE_I;
+  int64_t nj = p->dims[b] - j0 < TILE_J ? p->dims[b] - j0 : TILE_J;
   if (p->esize == 8) { TILE_COPY(uint64_t) return; }
   if (p->esize == 4) { TILE_COPY(uint32_t) return; }
   if (p->esize == 1) { TILE_COPY(uint8_t) return; }
@@ -43,8 +49,8 @@ static void tile(const Perm *p, const char *src, char *dst, int64_t soff, int64_
 /* Walks every axis but the two fast ones; tiles those. */
 static void walk(const Perm *p, const char *src, char *dst, int k, int64_t soff, int64_t doff) {
   if (k == p->rank) {
-    for (int64_t i0 = 0; i0 < p->dims[p->fast_s]; i0 += TILE)
-      for (int64_t j0 = 0; j0 < p->dims[p->fast_d]; j0 += TILE) tile(p, src, dst, soff, doff, i0, j0);
+    for (int64_t i0 = 0; i0 < p->dims[p->fast_s]; i0 += TILE_I)
+      for (int64_t j0 = 0; j0 < p->dims[p->fast_d]; j0 += TILE_J) tile(p, src, dst, soff, doff, i0, j0);
     return;
   }
   if (k == p->fast_s || k == p->fast_d) {
@@ -72,7 +78,7 @@ static int perm_piece(void *env, int64_t lo, int64_t hi) {
       walk(p, j->src, j->dst, j->axis + 1, x * p->sstride[j->axis], x * p->dstride[j->axis]);
       continue;
     }
-    for (int64_t j0 = 0; j0 < p->dims[p->fast_d]; j0 += TILE) tile(p, j->src, j->dst, 0, 0, x * TILE, j0);
+    for (int64_t j0 = 0; j0 < p->dims[p->fast_d]; j0 += TILE_J) tile(p, j->src, j->dst, 0, 0, x * TILE_I, j0);
   }
   return TNS_OK;
 }
@@ -105,6 +111,6 @@ int tns_permute(int64_t esize, int rank, const int64_t *src_dims, const int *per
   PermJob job = {&p, src, dst, -1};
   for (int k = 0; k < rank && job.axis < 0; k++)
     if (k != p.fast_s && k != p.fast_d) job.axis = k;
-  int64_t pieces = job.axis >= 0 ? p.dims[job.axis] : (p.dims[p.fast_s] + TILE - 1) / TILE;
+  int64_t pieces = job.axis >= 0 ? p.dims[job.axis] : (p.dims[p.fast_s] + TILE_I - 1) / TILE_I;
   return tns_parallel_for(pieces, n / (pieces ? pieces : 1), perm_piece, &job);
 }
