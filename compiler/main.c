@@ -55,7 +55,7 @@ static void usage(FILE *f) {
         "  -I DIR        search DIR for imports\n"
         "  -O0..-O3      optimisation level (default -O2; -O0 is the naive reference)\n"
         "  --memory-limit=N     largest intermediate of a contraction, in elements\n"
-        "  --dump-after=PASS    print the TIR after a pass (contract, hoist, layout, outslot)\n"
+        "  --dump-after=PASS    print the TIR after a pass (hoist, contract, layout, outslot)\n"
         "  --json        explain: machine-readable output\n"
         "  -o FILE       output of obj, lib, build\n"
         "  -H FILE       also write a C header (obj, lib)\n"

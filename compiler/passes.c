@@ -6,8 +6,8 @@
 typedef void (*PassFn)(TirProgram *p, const PassOptions *o);
 
 static const struct { const char *name; PassFn fn; } passes[] = {
-  {"contract", pass_contract},
   {"hoist", pass_hoist},
+  {"contract", pass_contract},
   {"layout", pass_layout},
   {"outslot", pass_outslot},
 };

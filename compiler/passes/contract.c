@@ -24,6 +24,10 @@ enum { MAXF = 64, MAXIDX = 64, SYMBOLIC_GUESS = 64 };
 typedef struct Core {
   TirExpr *factors[MAXF];   /* tensor accesses */
   int n;
+  TirExpr *computed[MAXF];  /* factors that are expressions (relu(A[i, j])):
+                               materialised into temporaries first */
+  int at[MAXF];             /* ... and their place among the factors */
+  int ncomputed;
   TirExpr *scalars[MAXF];   /* index-free factors (and divisions by them) */
   int nscalars;
   TirIndex *idx[MAXIDX];    /* every index of the statement, numbered */
@@ -50,16 +54,37 @@ static int index_number(Core *c, TirIndex *ix) {
   return c->nidx++;
 }
 
-/* factor = access with index/group positions | index-free scalar */
+/* An expression a temporary can hold: no reduction (whose indices would
+ * be its own), no call. */
+static int elementwise(const TirExpr *x) {
+  if (!x) return 1;
+  if (x->kind == TX_REDUCE || x->kind == TX_CALL || (x->kind == TX_MATH && x->op == B_TIME)) return 0;
+  if (x->kind == TX_ACCESS)
+    for (int i = 0; i < x->var->type->rank; i++)
+      if (x->pos[i].kind == TP_EXPR && !elementwise(x->pos[i].e)) return 0;
+  if (!elementwise(x->a) || !elementwise(x->b) || !elementwise(x->c)) return 0;
+  for (int i = 0; x->args && i < x->n; i++)
+    if (!elementwise(x->args[i])) return 0;
+  return 1;
+}
+
+/* factor = access with index/group positions | index-free scalar
+ *        | elementwise expression over indices (materialised) */
 static int add_factor(Core *c, TirExpr *x) {
   if (!tir_expr_uses_index(x)) {
     if (c->nscalars == MAXF) return 0;
     c->scalars[c->nscalars++] = x;
     return 1;
   }
-  if (x->kind != TX_ACCESS || x->elem != c->elem || c->n == MAXF) return 0;
-  for (int i = 0; i < x->var->type->rank; i++)
-    if (x->pos[i].kind == TP_EXPR) return 0;
+  if (x->elem != c->elem || c->n == MAXF) return 0;
+  int plain = x->kind == TX_ACCESS;
+  for (int i = 0; plain && i < x->var->type->rank; i++)
+    if (x->pos[i].kind == TP_EXPR) plain = 0;
+  if (!plain) {
+    if (!elementwise(x)) return 0;
+    c->computed[c->ncomputed] = x;
+    c->at[c->ncomputed++] = c->n;
+  }
   c->factors[c->n++] = x;
   return 1;
 }
@@ -89,6 +114,39 @@ static uint64_t factor_mask(Core *c, const TirExpr *x) {
   return m;
 }
 
+/* The indices an elementwise factor uses. */
+static uint64_t expr_mask(Core *c, const TirExpr *x) {
+  if (!x) return 0;
+  uint64_t m = 0;
+  if (x->kind == TX_INDEX) {
+    int id = index_number(c, x->idx[0]);
+    if (id < 0) return UINT64_MAX;
+    m |= (uint64_t)1 << id;
+  }
+  if (x->kind == TX_ACCESS)
+    for (int i = 0; i < x->var->type->rank; i++) {
+      if (x->pos[i].kind == TP_EXPR) { m |= expr_mask(c, x->pos[i].e); continue; }
+      for (int k = 0; k < x->pos[i].n; k++) {
+        int id = index_number(c, x->pos[i].idx[k]);
+        if (id < 0) return UINT64_MAX;
+        m |= (uint64_t)1 << id;
+      }
+    }
+  m |= expr_mask(c, x->a) | expr_mask(c, x->b) | expr_mask(c, x->c);
+  for (int i = 0; x->args && i < x->n; i++) m |= expr_mask(c, x->args[i]);
+  return m;
+}
+
+static int is_computed(const Core *c, int i) {
+  for (int k = 0; k < c->ncomputed; k++)
+    if (c->at[k] == i) return 1;
+  return 0;
+}
+
+static uint64_t mask_of(Core *c, int i) {
+  return is_computed(c, i) ? expr_mask(c, c->factors[i]) : factor_mask(c, c->factors[i]);
+}
+
 /* body = ["sum(R:"] product [")"] */
 static int find_core(const TirOp *op, Core *c) {
   memset(c, 0, sizeof *c);
@@ -103,10 +161,13 @@ static int find_core(const TirOp *op, Core *c) {
   }
   uint64_t all = 0;
   for (int i = 0; i < c->n; i++) {
-    uint64_t m = factor_mask(c, c->factors[i]);
+    uint64_t m = mask_of(c, i);
     if (m == UINT64_MAX) return 0;
     all |= m;
   }
+  /* a computed factor over every index would be as large as the loops */
+  for (int k = 0; k < c->ncomputed; k++)
+    if (expr_mask(c, c->factors[c->at[k]]) == (all | c->out)) return 0;
   return (c->out & ~all) == 0;  /* no output index from nowhere */
 }
 
@@ -630,6 +691,31 @@ static void first_candidate(const PathResult *path, Candidate *cand, int ncand) 
   cand[at] = t;
 }
 
+/* t[indices of g] = g for each computed factor g, which then reads t:
+ * `relu(A[i, j]) * B[j, k]` becomes a matrix product of t and B. */
+static void materialise(TirProgram *p, TirFunc *f, Core *c, TirBlock *out, Span sp) {
+  for (int k = 0; k < c->ncomputed; k++) {
+    TirExpr *g = c->factors[c->at[k]];
+    Operand *r = arena_alloc(p->arena, sizeof *r);   /* positions point into it */
+    memset(r, 0, sizeof *r);
+    r->mask = expr_mask(c, g);
+    for (int i = 0; i < c->nidx; i++)
+      if (r->mask >> i & 1) push_index(r, c->idx[i]);
+    r->var = temp_for(p, f, r, c->elem);
+    TirOp *op = tir_op_new(p->arena, TO_EINSUM, sp);
+    op->out = r->var;
+    TirExpr *acc = access_of(p->arena, r, sp);
+    op->opos = acc->pos;
+    op->oidx = r->order;
+    op->noidx = r->n;
+    op->body = g;
+    tir_block_append(p->arena, out, op);
+    acc->pos = op->opos;
+    c->factors[c->at[k]] = acc;
+  }
+  c->ncomputed = 0;
+}
+
 /* One EINSUM: a core with >= 2 tensor factors gets a path (candidates
  * when sizes are symbolic) and is rewritten into its steps. */
 static int contract_op(TirProgram *p, TirFunc *f, TirOp *op, const PassOptions *o, TirBlock *out) {
@@ -638,12 +724,13 @@ static int contract_op(TirProgram *p, TirFunc *f, TirOp *op, const PassOptions *
   uint64_t masks[MAXF];
   int64_t sizes[MAXIDX] = {0};
   int sym = 0;
-  for (int i = 0; i < c.n; i++) masks[i] = factor_mask(&c, c.factors[i]);
+  for (int i = 0; i < c.n; i++) masks[i] = mask_of(&c, i);
   for (int i = 0; i < c.nidx; i++) sizes[i] = size_of(c.idx[i], &sym);
   PathProblem pp = {.n = c.n, .operands = masks, .output = c.out, .sizes = sizes,
                     .memory_limit = o->memory_limit, .alloc = arena_fn, .alloc_ud = p->arena};
   PathResult path;
   if (path_search(&pp, &path) != PATH_OK) return 0;
+  materialise(p, f, &c, out, op->span);
   ContractInfo *info = arena_alloc(p->arena, sizeof *info);
   new_info(p, op, &c, info, &path, sym);
   Candidate *cand = arena_alloc(p->arena, sizeof(Candidate) * 16);

@@ -1,7 +1,10 @@
 /* hoist.c — reductions computed once per value of the indices they use.
  *
- * Needs: TIR after `contract` (which has turned nested sums of products
- * into pairwise steps: those are its business, not this pass's).
+ * Needs: TIR from tir_build. Runs before `contract`: a softmax split
+ * here leaves a product the contract pass can order (softmax(j: S) *
+ * V[j, x] becomes a matrix product). Nested sums of products stay for
+ * contract: their inner sums use an index of the outer sum, and only
+ * reductions over the statement's own indices move.
  * Guarantees: a reduction inside an EINSUM body whose value depends on
  * fewer of the enclosing indices (the statement's and those of enclosing
  * reductions) than the loops around it — `S[i, j] / sum(k: S[i, k])`,

@@ -23,7 +23,6 @@ static Shape hoisted(const char *text) {
   Compiler *c = compiler_new(NULL);
   TirProgram *p = tir_of(c, text, 0);
   PassOptions o = {0};
-  pass_contract(p, &o);
   pass_hoist(p, &o);
   cr_assert_eq(tir_verify(p, stderr), 0);
   Shape s = {0, -1, -1};

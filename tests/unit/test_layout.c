@@ -106,6 +106,21 @@ static const Case cases[] = {
    "def t(V: f64[9, 5], T: f64[7, 5, 6]) -> f64[7, 9, 6] {\n"
    "  X[i, j, k] = V[j, b] * T[i, b, k]\n  return X\n}\n",
    1, 1, 0, 0},
+  /* an elementwise factor over fewer indices than the loops becomes a
+   * temporary, and the product a GEMM */
+  {"relu(A) B: a temporary, then a GEMM",
+   "def t(A: f64[6, 7], B: f64[7, 8]) -> f64[6, 8] {\n"
+   "  C[i, k] = relu(A[i, j]) * B[j, k]\n  return C\n}\n",
+   1, 1, 0, 0},
+  {"a causal mask: a temporary, then a GEMM",
+   "def t(P: f64[6, 6], V: f64[6, 3]) -> f64[6, 3] {\n"
+   "  O[i, x] = where(j <= i, P[i, j], 0.0) * V[j, x]\n  return O\n}\n",
+   1, 1, 0, 0},
+  /* over every index of the loops it would be as large as they are */
+  {"exp(A) x stays a loop nest",
+   "def t(A: f64[6, 7], x: f64[7]) -> f64[6] {\n"
+   "  y[i] = exp(A[i, j]) * x[j]\n  return y\n}\n",
+   0, 0, 0, 0},
 };
 
 static void expect(const char *what, const char *field, int want, int got) {
