@@ -399,10 +399,13 @@ class Gen:
             return
         f, k = self.r.choice(cands)
         m = self.r.randint(1, 3)
-        f.pos[k] = ("expr", "%s %% %d" % (f.pos[k][1], m), [f.pos[k][1]])
         for o in self.st.operands:
             if o[0] == f.name:
-                o[1][k] = m
+                if o[2] is None:   # an earlier result: its dimension is what it is
+                    m = o[1][k]
+                else:
+                    o[1][k] = m
+        f.pos[k] = ("expr", "%s %% %d" % (f.pos[k][1], m), [f.pos[k][1]])
 
     @staticmethod
     def ranged_elsewhere(s, g, slots):
