@@ -20,22 +20,15 @@ typedef struct Env {
   int buf_at;         /* the output buffer's word */
 } Env;
 
-/* Marks every variable x reads (also inside positions). */
-static void uses_expr(const TirExpr *x, Env *e) {
-  if (!x) return;
+/* Gives every variable x reads a word of env. */
+static void note_var(const TirExpr *x, void *ud) {
+  Env *e = ud;
   if ((x->kind == TX_ACCESS || x->kind == TX_READ) && e->var_at[x->var->id] < 0) e->var_at[x->var->id] = e->nwords++;
-  if (x->kind == TX_ACCESS)
-    for (int k = 0; k < x->var->type->rank; k++)
-      if (x->pos[k].kind == TP_EXPR) uses_expr(x->pos[k].e, e);
-  uses_expr(x->a, e);
-  uses_expr(x->b, e);
-  uses_expr(x->c, e);
-  for (int i = 0; x->args && i < x->n; i++) uses_expr(x->args[i], e);
 }
 
 static void uses_lir(const LirNode *n, Env *e) {
-  uses_expr(n->value, e);
-  uses_expr(n->scale, e);
+  tir_expr_visit(n->value, note_var, e);
+  tir_expr_visit(n->scale, note_var, e);
   for (int i = 0; i < n->n; i++) uses_lir(n->body[i], e);
 }
 

@@ -75,16 +75,21 @@ static const TirIndex *unit_index(const TirVar *v, const TirPos *pos) {
   return pos[r - 1].idx[pos[r - 1].n - 1];
 }
 
+typedef struct UnitCount {
+  const TirIndex *ix;
+  int n;
+} UnitCount;
+
+static void note_unit(const TirExpr *x, void *ud) {
+  UnitCount *u = ud;
+  u->n += x->kind == TX_ACCESS && unit_index(x->var, x->pos) == u->ix;
+}
+
 /* How many accesses in x have ix as their unit-stride index. */
 static int unit_uses(const TirExpr *x, const TirIndex *ix) {
-  if (!x) return 0;
-  int n = x->kind == TX_ACCESS && unit_index(x->var, x->pos) == ix;
-  if (x->kind == TX_ACCESS)
-    for (int k = 0; k < x->var->type->rank; k++)
-      if (x->pos[k].kind == TP_EXPR) n += unit_uses(x->pos[k].e, ix);
-  n += unit_uses(x->a, ix) + unit_uses(x->b, ix) + unit_uses(x->c, ix);
-  for (int i = 0; x->args && i < x->n; i++) n += unit_uses(x->args[i], ix);
-  return n;
+  UnitCount u = {ix, 0};
+  tir_expr_visit(x, note_unit, &u);
+  return u.n;
 }
 
 /* The naive nest's parts: output loops, [init, reduction loops, update],

@@ -61,6 +61,28 @@ TirSize *tir_size_find(const TirFunc *f, const char *name) {
   return NULL;
 }
 
+void tir_expr_visit(const TirExpr *x, void (*fn)(const TirExpr *, void *), void *ud) {
+  if (!x) return;
+  fn(x, ud);
+  if (x->kind == TX_ACCESS)
+    for (int i = 0; i < x->var->type->rank; i++)
+      if (x->pos[i].kind == TP_EXPR) tir_expr_visit(x->pos[i].e, fn, ud);
+  tir_expr_visit(x->a, fn, ud);
+  tir_expr_visit(x->b, fn, ud);
+  tir_expr_visit(x->c, fn, ud);
+  for (int i = 0; x->args && i < x->n; i++) tir_expr_visit(x->args[i], fn, ud);
+}
+
+static void note_unmovable(const TirExpr *x, void *ud) {
+  if (x->kind == TX_CALL || (x->kind == TX_MATH && x->op == B_TIME)) *(int *)ud = 0;
+}
+
+int tir_expr_movable(const TirExpr *x) {
+  int ok = 1;
+  tir_expr_visit(x, note_unmovable, &ok);
+  return ok;
+}
+
 /* Whether x depends on an index (an index value, an access, a reduction):
  * otherwise it is a scalar that can be computed once. */
 int tir_expr_uses_index(const TirExpr *x) {

@@ -193,6 +193,12 @@ TirExpr *tir_expr_new(Arena *a, TirExprKind k, int elem, Span sp);
 TirIndex *tir_index_new(Arena *a, TirFunc *f, const char *name, Dim range);
 TirSize *tir_size_find(const TirFunc *f, const char *name);
 int tir_expr_uses_index(const TirExpr *x);
+/* Calls fn on x and every expression below it, position expressions of
+ * accesses included (parents first). */
+void tir_expr_visit(const TirExpr *x, void (*fn)(const TirExpr *, void *), void *ud);
+/* x may be evaluated at another time or a different number of times: it
+ * calls no user function and no time(). */
+int tir_expr_movable(const TirExpr *x);
 const TirExpr *tir_split_scale(const TirExpr *body, const TirExpr **scale, int *divides);
 int tir_plain_access(const TirExpr *x, TirIndex **idx, int max);
 const char *tir_expr_kind_name(int k);

@@ -54,18 +54,16 @@ static int index_number(Core *c, TirIndex *ix) {
   return c->nidx++;
 }
 
-/* An expression a temporary can hold: no reduction (whose indices would
- * be its own), no call. */
+static void note_reduce(const TirExpr *x, void *ud) {
+  if (x->kind == TX_REDUCE) *(int *)ud = 0;
+}
+
+/* An expression a temporary can hold: movable, and no reduction (whose
+ * indices would be its own). */
 static int elementwise(const TirExpr *x) {
-  if (!x) return 1;
-  if (x->kind == TX_REDUCE || x->kind == TX_CALL || (x->kind == TX_MATH && x->op == B_TIME)) return 0;
-  if (x->kind == TX_ACCESS)
-    for (int i = 0; i < x->var->type->rank; i++)
-      if (x->pos[i].kind == TP_EXPR && !elementwise(x->pos[i].e)) return 0;
-  if (!elementwise(x->a) || !elementwise(x->b) || !elementwise(x->c)) return 0;
-  for (int i = 0; x->args && i < x->n; i++)
-    if (!elementwise(x->args[i])) return 0;
-  return 1;
+  int ok = tir_expr_movable(x);
+  tir_expr_visit(x, note_reduce, &ok);
+  return ok;
 }
 
 /* factor = access with index/group positions | index-free scalar
@@ -114,27 +112,29 @@ static uint64_t factor_mask(Core *c, const TirExpr *x) {
   return m;
 }
 
-/* The indices an elementwise factor uses. */
-static uint64_t expr_mask(Core *c, const TirExpr *x) {
-  if (!x) return 0;
-  uint64_t m = 0;
-  if (x->kind == TX_INDEX) {
-    int id = index_number(c, x->idx[0]);
-    if (id < 0) return UINT64_MAX;
-    m |= (uint64_t)1 << id;
-  }
+typedef struct MaskWalk {
+  Core *c;
+  uint64_t m;
+} MaskWalk;
+
+static void note_mask(Core *c, TirIndex *ix, uint64_t *m) {
+  int id = index_number(c, ix);
+  *m |= id < 0 ? UINT64_MAX : (uint64_t)1 << id;
+}
+
+static void note_uses(const TirExpr *x, void *ud) {
+  MaskWalk *w = ud;
+  if (x->kind == TX_INDEX) note_mask(w->c, x->idx[0], &w->m);
   if (x->kind == TX_ACCESS)
-    for (int i = 0; i < x->var->type->rank; i++) {
-      if (x->pos[i].kind == TP_EXPR) { m |= expr_mask(c, x->pos[i].e); continue; }
-      for (int k = 0; k < x->pos[i].n; k++) {
-        int id = index_number(c, x->pos[i].idx[k]);
-        if (id < 0) return UINT64_MAX;
-        m |= (uint64_t)1 << id;
-      }
-    }
-  m |= expr_mask(c, x->a) | expr_mask(c, x->b) | expr_mask(c, x->c);
-  for (int i = 0; x->args && i < x->n; i++) m |= expr_mask(c, x->args[i]);
-  return m;
+    for (int i = 0; i < x->var->type->rank; i++)
+      for (int k = 0; x->pos[i].kind != TP_EXPR && k < x->pos[i].n; k++) note_mask(w->c, x->pos[i].idx[k], &w->m);
+}
+
+/* The indices an elementwise factor uses (UINT64_MAX: too many). */
+static uint64_t expr_mask(Core *c, const TirExpr *x) {
+  MaskWalk w = {c, 0};
+  tir_expr_visit(x, note_uses, &w);
+  return w.m;
 }
 
 static int is_computed(const Core *c, int i) {

@@ -47,30 +47,20 @@ static void add(Bound *b, TirIndex *ix) {
   if (!has(b, ix) && b->n < MAXB) b->idx[b->n++] = ix;
 }
 
-/* Every index x uses; 0 when x must not move (a call, time()). */
-static int uses(const TirExpr *x, Bound *u) {
-  if (!x) return 1;
-  if (x->kind == TX_CALL || (x->kind == TX_MATH && x->op == B_TIME)) return 0;
+static void note_index(const TirExpr *x, void *ud) {
+  Bound *u = ud;
   if (x->kind == TX_INDEX) add(u, x->idx[0]);
   if (x->kind == TX_ACCESS)
-    for (int i = 0; i < x->var->type->rank; i++) {
-      const TirPos *ps = &x->pos[i];
-      if (ps->kind == TP_EXPR) {
-        if (!uses(ps->e, u)) return 0;
-      } else {
-        for (int k = 0; k < ps->n; k++) add(u, ps->idx[k]);
-      }
-    }
-  if (!uses(x->a, u) || !uses(x->b, u) || !uses(x->c, u)) return 0;
-  for (int i = 0; x->args && i < x->n; i++)
-    if (!uses(x->args[i], u)) return 0;
-  return 1;
+    for (int i = 0; i < x->var->type->rank; i++)
+      for (int k = 0; x->pos[i].kind != TP_EXPR && k < x->pos[i].n; k++) add(u, x->pos[i].idx[k]);
 }
 
-/* The indices of x not bound by x itself, in the order of around. */
+/* The indices of x not bound by x itself, in the order of around; 0 when
+ * x must not move (a call, time()). */
 static int free_of(const TirExpr *x, const Bound *around, Bound *fr) {
   Bound u = {0};
-  if (!uses(x->a, &u)) return 0;
+  if (!tir_expr_movable(x->a)) return 0;
+  tir_expr_visit(x->a, note_index, &u);
   fr->n = 0;
   for (int i = 0; i < around->n; i++)
     if (has(&u, around->idx[i])) add(fr, around->idx[i]);
