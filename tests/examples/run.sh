@@ -1,7 +1,12 @@
 #!/bin/sh
 # Every example runs at -O0 (the naive oracle) and at -O2, passes its own
-# asserts, and prints the same numbers at both levels (within a relative
-# 1e-6, or the `# tolerance: X` the example states).
+# asserts, and prints the same numbers at both levels. The tolerance follows
+# the element type and the reduction length, as rounding error does:
+# 16 * eps * sqrt(K), eps that of f32 when the program uses f32 (else f64),
+# K from a `# reduction: K` line (default 4096, longer than any sum in these
+# programs), never below 2e-8 (printing keeps 8 significant digits). A
+# program whose result amplifies rounding (an iteration, a solve) states
+# `# tolerance: X` with the reason.
 # Usage: run.sh TNSC DIR [check|same]
 #   check: only type-check (stdlib/)
 #   same:  the programs may fail (a data file they expect is absent), but
@@ -36,6 +41,14 @@ same_output() {
       }
     }' "$1" "$2"
 }
+# the default tolerance of one program (see the top of this file)
+default_tol() {
+  k=$(sed -n 's/^# reduction: *//p' "$1" | head -1)
+  eps=2.2e-16
+  grep -q 'f32' "$1" && eps=1.2e-7
+  awk -v eps="$eps" -v k="${k:-4096}" 'BEGIN {
+    t = 16 * eps * sqrt(k); if (t < 2e-8) t = 2e-8; printf "%g", t }'
+}
 for f in "$DIR"/*.tns; do
   name=$(basename "$f")
   if [ "$MODE" = check ]; then
@@ -44,7 +57,7 @@ for f in "$DIR"/*.tns; do
     continue
   fi
   tol=$(sed -n 's/^# tolerance: *//p' "$f" | head -1)
-  tol=${tol:-1e-6}
+  [ -n "$tol" ] || tol=$(default_tol "$f")
   ok=1
   for O in -O0 -O2; do
     (cd "$DIR" && "$TNSC" run $O "$name") >"$tmp/out$O" 2>"$tmp/err$O"
