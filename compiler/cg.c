@@ -459,7 +459,7 @@ static void cg_check(Cg *g, const TirOp *op) {
         LLVMBuildStore(g->b, LLVMBuildSDiv(g->b, a, safe, "quot"), g->size_slot[i]);
     LLVMBuildCondBr(g->b, fits, ok, bad);
   } else {
-    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, a, b, "same"), ok, bad);
+    LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, op->le ? LLVMIntSLE : LLVMIntEQ, a, b, "same"), ok, bad);
   }
   LLVMPositionBuilderAtEnd(g->b, bad);
   LLVMTypeRef pt[] = {g->ptr, g->i32, g->ptr};

@@ -53,6 +53,8 @@ int cg_try_permute(Cg *g, const TirOp *op) {
   int perm[TNS_MAX_RANK];
   for (int k = 0; k < r; k++) {
     if (op->opos[k].kind != TP_INDEX || x->pos[k].kind != TP_INDEX) return 0;
+    /* a prefix (`a: r` over a longer dimension) is not a whole copy */
+    if (x->pos[k].idx[0]->prefix && dim_cmp(x->pos[k].idx[0]->range, x->var->type->dims[k]) != DIM_EQUAL) return 0;
     perm[k] = -1;
   }
   for (int k = 0; k < r; k++)

@@ -166,14 +166,16 @@ static Symbol *rebind_var(Sema *s, Symbol *y, Scope *where, Span sp, Type *t) {
 /* Whether value (a load or a literal) takes its type from the annotation. */
 static int value_is_dynamic(const Type *t) { return t->kind == T_TENSOR && t->rank < 0; }
 
-/* Compares one annotated dimension with the value's; unknown size names
- * in the annotation are bound to the value's dimension. */
+/* Compares one annotated dimension `n` (a bare name) with the value's; a
+ * new size name is bound to the value's dimension, or, for a load, to a
+ * data size whose value the load reads. */
 static void annot_dim(Sema *s, Node *an, Node *dn, int i, const Type *vt, Dim *out, int *ok) {
   Symbol *y = dn->kind == N_NAME ? sema_lookup(s, dn->name) : NULL;
   if (dn->kind == N_NAME && !y) {
-    Dim v = value_is_dynamic(vt) ? dim_sym(dn->name) : vt->dims[i];
+    Dim v = value_is_dynamic(vt) ? dim_data_sym(dn->name) : vt->dims[i];
     Symbol *sz = sema_define(s, SYM_SIZE, dn->name, dn->span, type_scalar(s->arena, ELEM_I64));
     sz->size = v;
+    dn->sym = sz;
     *out = v;
     return;
   }
@@ -182,6 +184,47 @@ static void annot_dim(Sema *s, Node *an, Node *dn, int i, const Type *vt, Dim *o
     ERR(s, dn->span, E_ANNOT_DIM, i, an->name, dim_to_string(s->arena, *out),
         dim_to_string(s->arena, vt->dims[i]));
     *ok = 0;
+  }
+}
+
+/* The size names in a written dimension that are not defined yet. */
+static int new_size_names(Sema *s, Node *d, const char **out, int n) {
+  if (d->kind == N_BINARY) return new_size_names(s, d->b, out, new_size_names(s, d->a, out, n));
+  if (d->kind != N_NAME || sema_lookup(s, d->name)) return n;
+  for (int i = 0; i < n; i++)
+    if (out[i] == d->name) return n;
+  if (n < DIM_MAX_SYMS) out[n++] = d->name;
+  return n;
+}
+
+/* A product dimension with one new size name, `n*5`: binds the name to
+ * the value's dimension divided by the rest (a data size, divided out at
+ * run time, when that cannot be done here). Two new names cannot be
+ * bound from one number. */
+static void annot_product(Sema *s, Node *an, Node *dn, int i, const Type *vt, Dim *out, int *ok) {
+  const char *names[DIM_MAX_SYMS];
+  int n = new_size_names(s, dn, names, 0);
+  if (n > 1) {
+    char *list = arena_printf(s->arena, "'%s'", names[0]);
+    for (int k = 1; k < n; k++) list = arena_printf(s->arena, "%s and '%s'", list, names[k]);
+    ERR(s, dn->span, E_ANNOT_UNBINDABLE, list, i, an->name);
+    *ok = 0;
+    return;
+  }
+  if (n == 0 || value_is_dynamic(vt)) { annot_dim(s, an, dn, i, vt, out, ok); return; }
+  Dim d, rest, q;
+  if (!sema_dim_of_expr(s, dn, 1, &d)) { *ok = 0; return; }
+  Symbol *u = sema_lookup(s, names[0]);
+  if (!dim_div(d, u->size, &rest)) rest = dim_const(1);
+  if (dim_div(vt->dims[i], rest, &q)) {
+    u->size = q;          /* f64[n*5] = zeros(f64[10]): n is 2 */
+    *out = vt->dims[i];
+  } else if (dim_is_const(vt->dims[i]) && dim_is_const(rest)) {
+    ERR(s, dn->span, E_ANNOT_NOT_MULTIPLE, i, an->name, dim_to_string(s->arena, d),
+        dim_to_string(s->arena, vt->dims[i]), dim_to_string(s->arena, rest));
+    *ok = 0;
+  } else {
+    *out = d;             /* divided out when the statement runs */
   }
 }
 
@@ -205,8 +248,15 @@ static void check_annotated(Sema *s, Node *st) {
     ERR(s, tn->span, E_ANNOT_RANK, target->name, tn->list.n, vt->rank);
     ok = 0;
   }
+  st->type = vt;   /* the value's own type, for the run-time checks */
   Dim *dims = arena_alloc(s->arena, sizeof(Dim) * (size_t)(tn->list.n + 1));
-  for (int i = 0; ok && i < tn->list.n; i++) annot_dim(s, target, tn->list.items[i], i, vt, &dims[i], &ok);
+  s->bind_data = 1;
+  /* bare names first, so that f64[n*m, n] binds n before dividing by it */
+  for (int i = 0; ok && i < tn->list.n; i++)
+    if (tn->list.items[i]->kind == N_NAME) annot_dim(s, target, tn->list.items[i], i, vt, &dims[i], &ok);
+  for (int i = 0; ok && i < tn->list.n; i++)
+    if (tn->list.items[i]->kind != N_NAME) annot_product(s, target, tn->list.items[i], i, vt, &dims[i], &ok);
+  s->bind_data = 0;
   if (ok && !value_is_dynamic(vt) && vt->elem != elem) {
     if (sema_is_weak(st->a))
       ok = sema_adopt_literal(s, st->a, elem, tn->name, arena_printf(s->arena, "'%s'", target->name));

@@ -31,6 +31,8 @@ typedef struct IndexVar {
   SymKind kind;         /* SYM_INDEX */
   const char *name;
   int has_range;
+  int explicit_range;   /* the range is written (`a: r`): a prefix of the
+                           dimensions it indexes */
   Dim range;
   Span range_span;      /* the use that gave the range */
   const char *range_from;  /* the tensor (text) that gave it */

@@ -403,7 +403,7 @@ int sema_dim_of_expr(Sema *s, Node *e, int bind, Dim *out) {
   Symbol *y = sema_lookup(s, e->name);
   if (!y && bind) {
     y = sema_define(s, SYM_SIZE, e->name, e->span, type_scalar(s->arena, ELEM_I64));
-    y->size = dim_sym(e->name);
+    y->size = s->bind_data ? dim_data_sym(e->name) : dim_sym(e->name);
   }
   if (!y) { ERR(s, e->span, E_UNKNOWN_SIZE, e->name); return 0; }
   e->sym = y;

@@ -122,14 +122,25 @@ IndexVar *sema_index_lookup(Sema *s, const char *name, Span sp) {
 
 /* ---- ranges ---- */
 
-static void give_range(Sema *s, IndexVar *v, Dim d, Span sp, const char *from) {
-  if (!v->has_range) {
+/* Whether an explicit range r may run over a dimension d: a prefix (r <= d),
+ * checked at run time unless both are numbers. */
+static int prefix_ok(Dim r, Dim d) {
+  return !(dim_is_const(r) && dim_is_const(d)) || r.k <= d.k;
+}
+
+/* An index's range comes from the dimensions it indexes, which must agree;
+ * an explicit range (`a: r`) may cover a prefix of them instead. */
+static void give_range(Sema *s, IndexVar *v, Dim d, Span sp, const char *from, int explicit_range) {
+  if (!v->has_range || (explicit_range && !v->explicit_range && prefix_ok(d, v->range))) {
     v->has_range = 1;
     v->range = d;
     v->range_span = sp;
     v->range_from = from;
+    v->explicit_range = explicit_range;
     return;
   }
+  if (v->explicit_range != explicit_range && prefix_ok(v->explicit_range ? v->range : d, v->explicit_range ? d : v->range))
+    return;
   if (dim_cmp(v->range, d) != DIM_DIFFERENT) return;
   ERR(s, sp, E_INDEX_RANGE, v->name, dim_to_string(s->arena, v->range), v->range_from,
       dim_to_string(s->arena, d), from);
@@ -158,7 +169,7 @@ static IndexVar *ranged_index(Sema *s, Node *p) {
   IndexVar *v = use_index(s, p->a);
   Dim d;
   if (!v) { ERR(s, p->a->span, E_INDEX_POSITION); return NULL; }
-  if (sema_dim_of_expr(s, p->b, 0, &d)) give_range(s, v, d, p->b->span, range_text(s, p));
+  if (sema_dim_of_expr(s, p->b, 0, &d)) give_range(s, v, d, p->b->span, range_text(s, p), 1);
   p->type = p->a->type;
   return v;
 }
@@ -192,9 +203,9 @@ static void constant_position(Sema *s, Node *p, Dim d, int k, const char *of) {
 static void position(Sema *s, Node *p, Dim d, int k, const char *of) {
   IndexVar *v;
   if (p->kind == N_NAME && (v = use_index(s, p))) {
-    give_range(s, v, d, p->span, of);
+    give_range(s, v, d, p->span, of, 0);
   } else if (p->kind == N_RANGED) {
-    if ((v = ranged_index(s, p))) give_range(s, v, d, p->span, of);
+    if ((v = ranged_index(s, p))) give_range(s, v, d, p->span, of, 0);
   } else if (p->kind == N_GROUP) {
     group_position(s, p, d, of);
   } else {
@@ -281,7 +292,7 @@ static int solve_group(Sema *s, Group *g) {
         dim_to_string(s->arena, known));
     return 1;
   }
-  give_range(s, open, q, g->span, g->of);
+  give_range(s, open, q, g->span, g->of, 0);
   return 1;
 }
 
@@ -480,7 +491,7 @@ static IndexVar *lhs_index(Sema *s, Node *p) {
   nm->type = type_scalar(s->arena, ELEM_I64);
   add_candidate(s, nm->name);
   Dim d;
-  if (p->kind == N_RANGED && sema_dim_of_expr(s, p->b, 0, &d)) give_range(s, v, d, p->b->span, range_text(s, p));
+  if (p->kind == N_RANGED && sema_dim_of_expr(s, p->b, 0, &d)) give_range(s, v, d, p->b->span, range_text(s, p), 1);
   return v;
 }
 
@@ -511,7 +522,7 @@ static int lhs_existing(Sema *s, Node *lhs) {
   for (int i = 0; i < lhs->list.n; i++) {
     Node *p = lhs->list.items[i], *nm = p->kind == N_RANGED ? p->a : p;
     if (p->kind == N_GROUP) group_position(s, p, t->dims[i], y->name);
-    else if (nm->kind == N_NAME && nm->sym) give_range(s, nm->sym, t->dims[i], p->span, y->name);
+    else if (nm->kind == N_NAME && nm->sym) give_range(s, nm->sym, t->dims[i], p->span, y->name, 0);
   }
   return 1;
 }

@@ -36,6 +36,7 @@ typedef struct Sema {
   PtrVec imported;      /* realpaths of imported files */
   const char *path;     /* file being checked (for relative imports) */
   int in_import;
+  int bind_data;        /* size names bound now come from data (annotations) */
   /* per index statement */
   IndexEnv *ienv;       /* innermost index scope, NULL outside statements */
   PtrVec stmt_vars;     /* every IndexVar of the current statement */

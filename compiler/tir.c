@@ -117,6 +117,7 @@ int tir_plain_access(const TirExpr *x, TirIndex **idx, int max) {
   for (int i = 0; i < n; i++) {
     if (x->pos[i].kind != TP_INDEX) return 0;
     idx[i] = x->pos[i].idx[0];
+    if (idx[i]->prefix && dim_cmp(idx[i]->range, x->var->type->dims[i]) != DIM_EQUAL) return 0;
     for (int j = 0; j < i; j++)
       if (idx[j] == idx[i]) return 0;
   }

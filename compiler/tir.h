@@ -49,6 +49,8 @@ typedef struct TirIndex {
   int id;               /* unique in the function */
   const char *name;
   Dim range;
+  int prefix;           /* an explicit range: may cover only a prefix of
+                           the dimensions it indexes */
 } TirIndex;
 
 typedef enum TirPosKind { TP_INDEX, TP_GROUP, TP_EXPR } TirPosKind;
@@ -143,6 +145,7 @@ struct TirOp {
   const char **bind;    /* BUILTIN load/svd/qr: size names bound, per dim */
   int nbind;
   Dim dims[2];          /* CHECK */
+  int le;               /* CHECK: dims[0] <= dims[1] (a prefix) */
   const char *msg;      /* CHECK, BUILTIN assert: text */
   const char *loc;      /* "file.tns:3:14" for run-time errors */
   TirBlock body_ops, else_ops;

@@ -111,17 +111,36 @@ static TirVar *var_of(Builder *b, Node *name) {
   return v;
 }
 
+/* A size name whose value an op sets at run time. */
+static TirSize *new_size(Builder *b, const char *name) {
+  TirSize *s = arena_alloc(b->a, sizeof *s);
+  s->name = name;
+  s->kind = TS_BOUND;
+  ptrvec_push(b->a, &b->fn->sizes, s);
+  return s;
+}
+
 /* Registers a size name bound at run time by an op; returns it when this
  * op is the one that binds it. */
 static const char *bind_size(Builder *b, Dim d) {
   if (d.n != 1 || d.k != 1 || tir_size_find(b->fn, d.syms[0])) return NULL;
-  TirSize *s = arena_alloc(b->a, sizeof *s);
-  s->name = d.syms[0];
-  s->kind = TS_BOUND;
-  ptrvec_push(b->a, &b->fn->sizes, s);
-  return s->name;
+  return new_size(b, d.syms[0])->name;
 }
 
+/* Whether dimension d can be computed before op runs. */
+static int dim_known_before(Builder *b, const TirOp *op, Dim d) {
+  for (int i = 0; i < d.n; i++) {
+    if (!tir_size_find(b->fn, d.syms[i])) return 0;
+    for (int k = 0; k < op->nbind; k++)
+      if (op->bind[k] == d.syms[i]) return 0;
+  }
+  return 1;
+}
+
+/* Sizes bound from an op's result dimensions (load, svd, qr). A dimension
+ * that is one new name binds it. Any other dimension that cannot be
+ * computed before the op (the second n of f64[n, n], n*5) is read into a
+ * fresh size, to be checked or divided out after it (bind_dims). */
 static void bind_result_sizes(Builder *b, TirOp *op) {
   int n = 0;
   for (int r = 0; r < op->nresults; r++) n += op->results[r]->type->rank;
@@ -129,6 +148,12 @@ static void bind_result_sizes(Builder *b, TirOp *op) {
   for (int r = 0; r < op->nresults; r++)
     for (int k = 0; k < op->results[r]->type->rank; k++)
       op->bind[op->nbind++] = bind_size(b, op->results[r]->type->dims[k]);
+  for (int r = 0, at = 0; r < op->nresults; r++)
+    for (int k = 0; k < op->results[r]->type->rank; k++, at++) {
+      Dim d = op->results[r]->type->dims[k];
+      if (op->bind[at] || dim_known_before(b, op, d)) continue;
+      op->bind[at] = new_size(b, strtab_cstr(b->names, arena_printf(b->a, "%s.%d", op->results[r]->name ? op->results[r]->name : "dim", k)))->name;
+    }
 }
 
 static char *loc_of(Builder *b, Span sp) {
@@ -156,6 +181,7 @@ static TirIndex *index_of(Builder *b, IndexVar *iv) {
   TirIndex *ix = map_get(&b->idx, iv);
   if (!ix) {
     ix = tir_index_new(b->a, b->fn, iv->name, iv->range);
+    ix->prefix = iv->explicit_range;
     map_put(b, &b->idx, iv, ix);
   }
   return ix;
@@ -180,6 +206,46 @@ static void check_dim(Builder *b, Dim range, Dim d, Span sp, const char *what) {
   emit(b, op);
 }
 
+/* After a value with dimensions `have` is known: binds the one size name
+ * of each dimension of `want` that has no value yet (n*5: n = have / 5,
+ * which must divide) and checks what cannot be compared here. */
+static void bind_dims(Builder *b, const Type *want, const Dim *have, Span sp, const char *what) {
+  for (int k = 0; k < want->rank; k++) {
+    Dim d = want->dims[k], rest = dim_const(d.k);
+    const char *open = NULL;
+    for (int i = 0; i < d.n; i++) {
+      if (tir_size_find(b->fn, d.syms[i])) dim_mul(rest, dim_sym(d.syms[i]), &rest);
+      else if (!open) open = d.syms[i];
+      else TNS_BUG("two sizes bound from one dimension");
+    }
+    if (!open) {
+      check_dim(b, have[k], d, sp, arena_printf(b->a, "dimension %d of %s is not %s", k, what, dim_to_string(b->a, d)));
+      continue;
+    }
+    TirOp *op = tir_op_new(b->a, TO_CHECK, sp);
+    op->dims[0] = have[k];
+    op->dims[1] = rest;
+    op->bind = arena_alloc(b->a, sizeof(char *));
+    op->bind[0] = new_size(b, open)->name;
+    op->nbind = 1;
+    op->msg = arena_printf(b->a, "dimension %d of %s is not a multiple of %s", k, what, dim_to_string(b->a, rest));
+    op->loc = loc_of(b, sp);
+    emit(b, op);
+  }
+}
+
+/* Run-time check that an explicit range fits in a dimension it indexes. */
+static void check_prefix(Builder *b, Dim range, Dim d, Span sp, const char *name, const char *of) {
+  if (dim_cmp(range, d) == DIM_EQUAL || (dim_is_const(range) && dim_is_const(d))) return;
+  TirOp *op = tir_op_new(b->a, TO_CHECK, sp);
+  op->dims[0] = range;
+  op->dims[1] = d;
+  op->le = 1;
+  op->msg = arena_printf(b->a, "the range of '%s' runs past the dimension of %s", name, of);
+  op->loc = loc_of(b, sp);
+  emit(b, op);
+}
+
 static TirPos position(Builder *b, Node *p, Dim d, const char *of) {
   TirPos pos;
   memset(&pos, 0, sizeof pos);
@@ -189,8 +255,9 @@ static TirPos position(Builder *b, Node *p, Dim d, const char *of) {
     pos.n = 1;
     pos.idx = arena_alloc(b->a, sizeof(TirIndex *));
     pos.idx[0] = index_of(b, nm->sym);
-    check_dim(b, pos.idx[0]->range, d, p->span,
-              arena_printf(b->a, "index '%s' does not match dimension of %s", nm->name, of));
+    if (((IndexVar *)nm->sym)->explicit_range) check_prefix(b, pos.idx[0]->range, d, p->span, nm->name, of);
+    else check_dim(b, pos.idx[0]->range, d, p->span,
+                   arena_printf(b->a, "index '%s' does not match dimension of %s", nm->name, of));
   } else if (p->kind == N_GROUP) {
     pos.kind = TP_GROUP;
     pos.n = p->list.n;
@@ -381,8 +448,12 @@ static TirOp *einsum_over(Builder *b, TirVar *dst, Span sp, TirPos **pos_out) {
   return op;
 }
 
-/* An access of v at the same positions as the output (same shape). */
+/* An access of v at the same positions as the output (same shape; sizes
+ * known only at run time are checked then). */
 static TirExpr *same_access(Builder *b, TirVar *v, TirPos *pos, Span sp) {
+  for (int k = 0; k < v->type->rank; k++)
+    check_dim(b, pos[k].idx[0]->range, v->type->dims[k], sp,
+              arena_printf(b->a, "dimension %d of the operands differs", k));
   TirExpr *x = tir_expr_new(b->a, TX_ACCESS, v->type->elem, sp);
   x->var = v;
   x->pos = pos;
@@ -584,6 +655,22 @@ static TirVar **copy_vars(Builder *b, TirVar **v, int n) {
   return r;
 }
 
+/* The shapes a linear-algebra builtin needs, where sema could not compare
+ * them (sizes from data): A square, B's rows those of A. */
+static void linalg_checks(Builder *b, const TirOp *op, Span sp) {
+  int id = op->builtin;
+  if (id != B_SOLVE && id != B_CHOLESKY && id != B_EIGH) return;
+  const Type *a = op->args[0]->type;
+  const char *name = builtin_name(id);
+  if (a->rank < 2) return;
+  check_dim(b, a->dims[a->rank - 2], a->dims[a->rank - 1], sp,
+            arena_printf(b->a, "%s needs a square matrix", name));
+  if (id != B_SOLVE || !op->args[1]) return;
+  const Type *r = op->args[1]->type;
+  check_dim(b, a->dims[a->rank - 2], r->dims[r->rank == 1 ? 0 : r->rank - 2], sp,
+            "solve: the rows of B differ from those of A");
+}
+
 static TirOp *builtin_op(Builder *b, Node *e, int id, TirVar **results, int nres) {
   TirOp *op = tir_op_new(b->a, TO_BUILTIN, e->span);
   op->builtin = id;
@@ -598,8 +685,23 @@ static TirOp *builtin_op(Builder *b, Node *e, int id, TirVar **results, int nres
   op->results = copy_vars(b, results, nres);
   op->nresults = nres;
   op->loc = loc_of(b, e->span);
+  linalg_checks(b, op, e->span);
   bind_result_sizes(b, op);
   emit(b, op);
+  for (int r = 0, at = 0; r < nres; at += results[r]->type->rank, r++) {
+    Type *t = results[r]->type;
+    Dim *have = arena_alloc(b->a, sizeof(Dim) * (size_t)(t->rank + 1));
+    int any = 0;
+    for (int k = 0; k < t->rank; k++) {
+      const char *fresh = op->bind[at + k];
+      int own = fresh && (t->dims[k].n != 1 || t->dims[k].syms[0] != fresh);
+      have[k] = own ? dim_data_sym(fresh) : t->dims[k];
+      any |= own;
+    }
+    if (any) bind_dims(b, t, have, e->span, id == B_LOAD && results[r]->name
+        ? arena_printf(b->a, "the array loaded into '%s'", results[r]->name)
+        : arena_printf(b->a, "result %d of %s", r + 1, builtin_name(id)));
+  }
   return op;
 }
 
@@ -781,6 +883,9 @@ static void build_assign(Builder *b, Node *st) {
     }
     return;
   }
+  /* x: f64[n*5] = v binds n from v's own dimensions before v is built */
+  if (st->b && st->type && st->type->kind == T_TENSOR && st->type->rank == t->rank)
+    bind_dims(b, t, st->type->dims, st->span, arena_printf(b->a, "the value of '%s'", y->name));
   /* ops always write a fresh buffer, so x = f(x) reads the old x */
   TirVar *dst = target_var(b, y, t);
   build_into(b, st->a, dst);

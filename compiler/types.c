@@ -49,7 +49,14 @@ Dim dim_sym(const char *name) {
   return d;
 }
 
+Dim dim_data_sym(const char *name) {
+  Dim d = dim_sym(name);
+  d.data = 1;
+  return d;
+}
+
 int dim_is_const(Dim d) { return d.n == 0; }
+int dim_is_data(Dim d) { return d.data != 0; }
 
 /* Merges the sorted symbol lists; k multiplies with overflow check. */
 int dim_mul(Dim a, Dim b, Dim *out) {
@@ -58,10 +65,10 @@ int dim_mul(Dim a, Dim b, Dim *out) {
   if (a.n + b.n > DIM_MAX_SYMS) return 0;
   int i = 0, j = 0;
   while (i < a.n || j < b.n) {
-    if (j >= b.n || (i < a.n && strcmp(a.syms[i], b.syms[j]) <= 0))
-      r.syms[r.n++] = a.syms[i++];
-    else
-      r.syms[r.n++] = b.syms[j++];
+    int from_a = j >= b.n || (i < a.n && strcmp(a.syms[i], b.syms[j]) <= 0);
+    unsigned data = from_a ? (a.data >> i) & 1u : (b.data >> j) & 1u;
+    r.data |= data << r.n;
+    r.syms[r.n++] = from_a ? a.syms[i++] : b.syms[j++];
   }
   *out = r;
   return 1;
@@ -74,16 +81,20 @@ int dim_div(Dim a, Dim b, Dim *out) {
   int j = 0;
   for (int i = 0; i < a.n; i++) {
     if (j < b.n && a.syms[i] == b.syms[j]) j++;
-    else r.syms[r.n++] = a.syms[i];
+    else {
+      r.data |= ((a.data >> i) & 1u) << r.n;
+      r.syms[r.n++] = a.syms[i];
+    }
   }
   if (j != b.n) return 0;
   *out = r;
   return 1;
 }
 
-/* Equal monomials are equal; two constants or two symbolic monomials that
- * differ are different (size names are independent); a constant against
- * a symbolic size can only be decided at run time. */
+/* Equal monomials are equal; two constants, or two symbolic monomials over
+ * parameter sizes, that differ are different (size names are
+ * independent); a constant against a symbolic size, or anything against a
+ * data size, can only be decided at run time. */
 DimCmp dim_cmp(Dim a, Dim b) {
   if (a.k == b.k && a.n == b.n) {
     int same = 1;
@@ -91,6 +102,7 @@ DimCmp dim_cmp(Dim a, Dim b) {
     if (same) return DIM_EQUAL;
   }
   if (a.n == 0 && b.n == 0) return DIM_DIFFERENT;
+  if (a.data || b.data) return DIM_UNKNOWN;
   if (a.n > 0 && b.n > 0) return DIM_DIFFERENT;
   return DIM_UNKNOWN;
 }

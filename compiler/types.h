@@ -12,6 +12,8 @@ typedef struct Dim {
   int64_t k;                        /* constant factor, >= 0 */
   int n;                            /* number of size names */
   const char *syms[DIM_MAX_SYMS];   /* interned, sorted by strcmp */
+  unsigned data;                    /* bit i: syms[i] is a data size (bound
+                                       by a load, dim(), a run-time value) */
 } Dim;
 
 typedef enum DimCmp { DIM_EQUAL, DIM_DIFFERENT, DIM_UNKNOWN } DimCmp;
@@ -38,6 +40,10 @@ struct Type {
 
 Dim dim_const(int64_t k);
 Dim dim_sym(const char *name);
+/* A size whose value comes from data: never provably different from
+ * another size, so equalities with it are checked at run time. */
+Dim dim_data_sym(const char *name);
+int dim_is_data(Dim d);
 int dim_mul(Dim a, Dim b, Dim *out);            /* 0 on overflow */
 int dim_div(Dim a, Dim b, Dim *out);            /* 1 when b divides a exactly */
 DimCmp dim_cmp(Dim a, Dim b);

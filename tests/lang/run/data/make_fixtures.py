@@ -47,3 +47,9 @@ with open("matrix_frostt.tns", "w") as f:
 # a FROSTT file with a coordinate beyond the size
 with open("bad_frostt.tns", "w") as f:
     f.write("1 1 1.0\n4 1 2.0\n")
+# square and factored shapes for annotations that use a size name twice
+# (f64[n, n], f64[n, 2*n]) or a product with one new factor (f64[n*5])
+np.save("np_sq3.npy", np.arange(9.0).reshape(3, 3) + np.eye(3) * 10)
+np.save("np_3x6.npy", np.arange(18.0).reshape(3, 6))
+np.save("np_v10.npy", np.arange(10.0))
+np.save("np_v7.npy", np.arange(7.0))
