@@ -51,10 +51,10 @@ int cg_try_permute(Cg *g, const TirOp *op) {
       x->var->type->rank != r || x->elem != out->type->elem)
     return 0;
   int perm[TNS_MAX_RANK];
+  TirIndex *xi[TNS_MAX_RANK];
+  if (tir_plain_access(x, xi, TNS_MAX_RANK) != r) return 0;   /* no diagonal, no prefix */
   for (int k = 0; k < r; k++) {
-    if (op->opos[k].kind != TP_INDEX || x->pos[k].kind != TP_INDEX) return 0;
-    /* a prefix (`a: r` over a longer dimension) is not a whole copy */
-    if (x->pos[k].idx[0]->prefix && dim_cmp(x->pos[k].idx[0]->range, x->var->type->dims[k]) != DIM_EQUAL) return 0;
+    if (op->opos[k].kind != TP_INDEX) return 0;
     perm[k] = -1;
   }
   for (int k = 0; k < r; k++)

@@ -215,7 +215,7 @@ static void annot_product(Sema *s, Node *an, Node *dn, int i, const Type *vt, Di
   Dim d, rest, q;
   if (!sema_dim_of_expr(s, dn, 1, &d)) { *ok = 0; return; }
   Symbol *u = sema_lookup(s, names[0]);
-  if (!dim_div(d, u->size, &rest)) rest = dim_const(1);
+  dim_div(d, u->size, &rest);   /* d holds u's own name: it divides */
   if (dim_div(vt->dims[i], rest, &q)) {
     u->size = q;          /* f64[n*5] = zeros(f64[10]): n is 2 */
     *out = vt->dims[i];

@@ -196,14 +196,28 @@ static TirVar *value_var(Builder *b, Node *e) {
 }
 
 /* Run-time check that an index's range equals a dimension it indexes. */
-static void check_dim(Builder *b, Dim range, Dim d, Span sp, const char *what) {
-  if (dim_cmp(range, d) != DIM_UNKNOWN) return;
+/* A CHECK op of a against b (equal, or a <= b with le, or dividing with a
+ * bound name: bind_by_division), emitted at the current point. */
+static TirOp *check_op(Builder *b, Dim x, Dim y, Span sp, const char *what) {
   TirOp *op = tir_op_new(b->a, TO_CHECK, sp);
-  op->dims[0] = range;
-  op->dims[1] = d;
+  op->dims[0] = x;
+  op->dims[1] = y;
   op->msg = what;
   op->loc = loc_of(b, sp);
   emit(b, op);
+  return op;
+}
+
+/* Binds size `name` to x / y at run time, checking that y divides x. */
+static void bind_by_division(Builder *b, Dim x, Dim y, const char *name, Span sp, const char *what) {
+  TirOp *op = check_op(b, x, y, sp, what);
+  op->bind = arena_alloc(b->a, sizeof(char *));
+  op->bind[0] = name;
+  op->nbind = 1;
+}
+
+static void check_dim(Builder *b, Dim range, Dim d, Span sp, const char *what) {
+  if (dim_cmp(range, d) == DIM_UNKNOWN) check_op(b, range, d, sp, what);
 }
 
 /* After a value with dimensions `have` is known: binds the one size name
@@ -222,28 +236,15 @@ static void bind_dims(Builder *b, const Type *want, const Dim *have, Span sp, co
       check_dim(b, have[k], d, sp, arena_printf(b->a, "dimension %d of %s is not %s", k, what, dim_to_string(b->a, d)));
       continue;
     }
-    TirOp *op = tir_op_new(b->a, TO_CHECK, sp);
-    op->dims[0] = have[k];
-    op->dims[1] = rest;
-    op->bind = arena_alloc(b->a, sizeof(char *));
-    op->bind[0] = new_size(b, open)->name;
-    op->nbind = 1;
-    op->msg = arena_printf(b->a, "dimension %d of %s is not a multiple of %s", k, what, dim_to_string(b->a, rest));
-    op->loc = loc_of(b, sp);
-    emit(b, op);
+    bind_by_division(b, have[k], rest, new_size(b, open)->name, sp,
+                     arena_printf(b->a, "dimension %d of %s is not a multiple of %s", k, what, dim_to_string(b->a, rest)));
   }
 }
 
 /* Run-time check that an explicit range fits in a dimension it indexes. */
 static void check_prefix(Builder *b, Dim range, Dim d, Span sp, const char *name, const char *of) {
   if (dim_cmp(range, d) == DIM_EQUAL || (dim_is_const(range) && dim_is_const(d))) return;
-  TirOp *op = tir_op_new(b->a, TO_CHECK, sp);
-  op->dims[0] = range;
-  op->dims[1] = d;
-  op->le = 1;
-  op->msg = arena_printf(b->a, "the range of '%s' runs past the dimension of %s", name, of);
-  op->loc = loc_of(b, sp);
-  emit(b, op);
+  check_op(b, range, d, sp, arena_printf(b->a, "the range of '%s' runs past the dimension of %s", name, of))->le = 1;
 }
 
 static TirPos position(Builder *b, Node *p, Dim d, const char *of) {
@@ -729,16 +730,11 @@ static void call_sizes(Builder *b, TirOp *op, TirFunc *f) {
            * for divisibility) by a CHECK op, named as sema names it */
           char *name = arena_printf(b->a, "(%s/%s)", dim_to_string(b->a, at->dims[k]), dim_to_string(b->a, known));
           Dim q = dim_sym(strtab_cstr(b->names, name));
-          TirOp *div = tir_op_new(b->a, TO_CHECK, op->span);
-          div->dims[0] = at->dims[k];
-          div->dims[1] = known;
-          div->bind = arena_alloc(b->a, sizeof(char *));
-          div->bind[0] = bind_size(b, q);
-          div->nbind = 1;
-          div->msg = arena_printf(b->a, "argument %d of '%s' is not a multiple of %s", i + 1, f->source_name,
-                                  dim_to_string(b->a, known));
-          div->loc = loc_of(b, op->span);
-          if (div->bind[0]) emit(b, div);
+          const char *bound = bind_size(b, q);
+          if (bound)
+            bind_by_division(b, at->dims[k], known, bound, op->span,
+                             arena_printf(b->a, "argument %d of '%s' is not a multiple of %s", i + 1, f->source_name,
+                                          dim_to_string(b->a, known)));
           op->sargs[open] = q;
         }
       } else {

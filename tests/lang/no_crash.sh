@@ -6,16 +6,8 @@
 # Whatever the program, no stage may die on a signal (exit >= 126: abort
 # 134, segfault 139; a timeout 124 too) or print "internal error". Prints
 # each failure, then `N passed, N failed`.
-set -u
-TNSC=${1:?usage: no_crash.sh TNSC DIR}
-DIR=${2:?usage: no_crash.sh TNSC DIR}
-case $TNSC in /*) ;; */*) TNSC=$(cd "$(dirname "$TNSC")" && pwd)/$(basename "$TNSC") ;; esac
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/tnsnocrash.XXXXXX") || exit 2
-trap 'rm -rf "$TMP"' EXIT INT TERM
-LIMIT=
-if command -v timeout >/dev/null 2>&1; then LIMIT="timeout 120"; fi
-pass=0
-fail=0
+ME=no_crash.sh
+. "$(dirname "$0")/common.sh"
 for f in $(find "$DIR" -name '*.tns' | sort); do
   # run from a scratch copy of the file's folder: saves land there
   rm -rf "$TMP/work"

@@ -12,16 +12,8 @@
 # Always: no `error:` line without a message, no crash (exit >= 126).
 # Prints each failure, then `N passed, N failed` (one count per program and
 # level); exits 1 on any failure.
-set -u
-TNSC=${1:?usage: run_programs.sh TNSC DIR}
-DIR=${2:?usage: run_programs.sh TNSC DIR}
-case $TNSC in /*) ;; */*) TNSC=$(cd "$(dirname "$TNSC")" && pwd)/$(basename "$TNSC") ;; esac
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/tnsrun.XXXXXX") || exit 2
-trap 'rm -rf "$TMP"' EXIT INT TERM
-LIMIT=
-if command -v timeout >/dev/null 2>&1; then LIMIT="timeout 120"; fi
-pass=0
-fail=0
+ME=run_programs.sh
+. "$(dirname "$0")/common.sh"
 
 for f in "$DIR"/*.tns; do
   [ -e "$f" ] || continue
