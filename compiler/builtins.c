@@ -33,6 +33,20 @@ int builtin_is_linear(const char *name) {
   return id >= 0 && table[id].linear;
 }
 
+static const struct {
+  const char *name, *how;
+} numpy_forms[] = {
+#define NUMPY(name, how) {name, how},
+#include "numpy.def"
+#undef NUMPY
+};
+
+const char *builtin_numpy_form(const char *name) {
+  for (size_t i = 0; i < sizeof numpy_forms / sizeof numpy_forms[0]; i++)
+    if (strcmp(numpy_forms[i].name, name) == 0) return numpy_forms[i].how;
+  return NULL;
+}
+
 #define ARG(i) (call->list.items[i])
 #define TS(t) type_to_string(s->arena, (t))
 
