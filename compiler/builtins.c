@@ -33,6 +33,20 @@ int builtin_is_linear(const char *name) {
   return id >= 0 && table[id].linear;
 }
 
+static const struct {
+  const char *name, *how;
+} numpy_forms[] = {
+#define NUMPY(name, how) {name, how},
+#include "numpy.def"
+#undef NUMPY
+};
+
+const char *builtin_numpy_form(const char *name) {
+  for (size_t i = 0; i < sizeof numpy_forms / sizeof numpy_forms[0]; i++)
+    if (strcmp(numpy_forms[i].name, name) == 0) return numpy_forms[i].how;
+  return NULL;
+}
+
 #define ARG(i) (call->list.items[i])
 #define TS(t) type_to_string(s->arena, (t))
 
@@ -370,28 +384,68 @@ static int float_matrix(Sema *s, Node *call, Node *arg, Type *t) {
   return 1;
 }
 
-/* solve(A, B): A square, B a vector or matrix with A's rows */
+/* A float matrix, or a stack of them (leading batch dimensions, as in
+ * numpy.linalg), square in its last two dimensions. */
+static int square_stack(Sema *s, Node *call, Node *arg, Type *t) {
+  if (t->kind != T_TENSOR || t->rank < 2) { ERR(s, arg->span, E_RANK_STACK, call->name, TS(t)); return 0; }
+  if (!elem_is_float(t->elem) && t->elem != ELEM_PARAM) {
+    ERR(s, arg->span, E_FLOAT_ONLY, call->name, ast_elem_name(t->elem));
+    return 0;
+  }
+  if (dim_cmp(t->dims[t->rank - 2], t->dims[t->rank - 1]) == DIM_DIFFERENT) {
+    ERR(s, arg->span, E_SQUARE, call->name, TS(t));
+    return 0;
+  }
+  return 1;
+}
+
+/* The first r dimensions of t, same element type: a stack's batch shape. */
+static Type *leading(Sema *s, Type *t, int r) {
+  Type *x = type_tensor(s->arena, t->elem, r, t->dims);
+  x->tparam = t->tparam;
+  return x;
+}
+
+/* The batch dimensions of B against A's: equal, or checked at run time. */
+static int same_batch(Sema *s, Node *call, Type *A, Type *B) {
+  for (int k = 0; k + 2 < A->rank; k++)
+    if (dim_cmp(A->dims[k], B->dims[k]) == DIM_DIFFERENT) {
+      ERR(s, ARG(1)->span, E_SOLVE_BATCH, k, dim_to_string(s->arena, A->dims[k]), dim_to_string(s->arena, B->dims[k]));
+      return 0;
+    }
+  return 1;
+}
+
+/* solve(A, B): A square (or a stack), B a vector or a matrix with A's
+ * rows — a stack of matrices with A's batch dimensions when A is one. */
 static Type *check_solve(Sema *s, Node *call, Type **a) {
-  if (!float_matrix(s, call, ARG(0), a[0]) || !square(s, call, ARG(0), a[0])) return fail(s);
-  Type *b = a[1];
-  if (b->kind != T_TENSOR || (b->rank != 1 && b->rank != 2)) {
+  if (!square_stack(s, call, ARG(0), a[0])) return fail(s);
+  Type *A = a[0], *b = a[1];
+  int r = A->rank;
+  if (b->kind != T_TENSOR || b->rank < 1 || (r == 2 && b->rank > 2)) {
     ERR(s, ARG(1)->span, E_ARG_KIND, 2, call->name, "a vector or a matrix");
     return fail(s);
   }
-  if (dim_cmp(b->dims[0], a[0]->dims[0]) == DIM_DIFFERENT) {
-    ERR(s, ARG(1)->span, E_SOLVE_SHAPE, dim_to_string(s->arena, a[0]->dims[0]), TS(a[0]), TS(b));
+  Dim n = A->dims[r - 2];
+  if (r > 2 && b->rank != r) {
+    ERR(s, ARG(1)->span, E_SOLVE_RANK, TS(A), r, dim_to_string(s->arena, n), TS(b));
     return fail(s);
   }
-  if (a[1]->elem != a[0]->elem) {
-    ERR(s, ARG(1)->span, E_ARG_ELEM, "B", call->name, ast_elem_name(a[0]->elem), TS(b));
+  if (!same_batch(s, call, A, b)) return fail(s);
+  if (dim_cmp(b->dims[b->rank == 1 ? 0 : b->rank - 2], n) == DIM_DIFFERENT) {
+    ERR(s, ARG(1)->span, E_SOLVE_SHAPE, dim_to_string(s->arena, n), TS(A), TS(b));
+    return fail(s);
+  }
+  if (b->elem != A->elem) {
+    ERR(s, ARG(1)->span, E_ARG_ELEM, "B", call->name, ast_elem_name(A->elem), TS(b));
     return fail(s);
   }
   return b;
 }
 
-/* cholesky(A) */
+/* cholesky(A), inv(A): the same shape, batched */
 static Type *check_square_same(Sema *s, Node *call, Type **a) {
-  return float_matrix(s, call, ARG(0), a[0]) && square(s, call, ARG(0), a[0]) ? a[0] : fail(s);
+  return square_stack(s, call, ARG(0), a[0]) ? a[0] : fail(s);
 }
 
 static Type *tuple2(Sema *s, Type *x, Type *y) {
@@ -401,10 +455,60 @@ static Type *tuple2(Sema *s, Type *x, Type *y) {
   return type_tuple(s->arena, 2, items);
 }
 
-/* eigh(A) -> (w[n], V[n, n]) */
+/* eigh(A) -> (w[..., n], V[..., n, n]) */
 static Type *check_eigh(Sema *s, Node *call, Type **a) {
-  if (!float_matrix(s, call, ARG(0), a[0]) || !square(s, call, ARG(0), a[0])) return fail(s);
-  return tuple2(s, type_tensor(s->arena, a[0]->elem, 1, a[0]->dims), a[0]);
+  if (!square_stack(s, call, ARG(0), a[0])) return fail(s);
+  return tuple2(s, leading(s, a[0], a[0]->rank - 1), a[0]);
+}
+
+/* det(A), logdet(A): one number per matrix, the batch's shape */
+static Type *check_det(Sema *s, Node *call, Type **a) {
+  return square_stack(s, call, ARG(0), a[0]) ? leading(s, a[0], a[0]->rank - 2) : fail(s);
+}
+
+/* slogdet(A) -> (sign, logabsdet), each of the batch's shape */
+static Type *check_slogdet(Sema *s, Node *call, Type **a) {
+  if (!square_stack(s, call, ARG(0), a[0])) return fail(s);
+  Type *t = leading(s, a[0], a[0]->rank - 2);
+  return tuple2(s, t, t);
+}
+
+/* trace(A): sum of the diagonal of the last two dimensions, batched; an
+ * integer or bool trace is i64, like numpy.trace */
+static Type *check_trace(Sema *s, Node *call, Type **a) {
+  if (!numeric(s, call, a, 0)) return fail(s);
+  Type *t = a[0];
+  if (t->rank < 2) { ERR(s, ARG(0)->span, E_RANK_STACK, call->name, TS(t)); return fail(s); }
+  if (dim_cmp(t->dims[t->rank - 2], t->dims[t->rank - 1]) == DIM_DIFFERENT) {
+    ERR(s, ARG(0)->span, E_SQUARE, call->name, TS(t));
+    return fail(s);
+  }
+  Type *r = leading(s, t, t->rank - 2);
+  if (elem_is_int(t->elem)) r->elem = ELEM_I64;
+  return r;
+}
+
+/* norm(x): sqrt of the sum of squares of every element (the 2-norm of a
+ * vector, the Frobenius norm of a matrix); an integer tensor gives f64 */
+static Type *check_norm(Sema *s, Node *call, Type **a) {
+  if (!numeric(s, call, a, 0)) return fail(s);
+  if (a[0]->rank < 1) { ERR(s, ARG(0)->span, E_TENSOR_RANK1, call->name, TS(a[0])); return fail(s); }
+  Type *r = leading(s, a[0], 0);
+  if (elem_is_int(r->elem)) r->elem = ELEM_F64;
+  return r;
+}
+
+/* transpose(A): the last two dimensions swapped (numpy's matrix_transpose) */
+static Type *check_transpose(Sema *s, Node *call, Type **a) {
+  Type *t = a[0];
+  if (t->kind != T_TENSOR || t->rank < 2) { ERR(s, ARG(0)->span, E_RANK_STACK, call->name, TS(t)); return fail(s); }
+  Dim *dims = arena_alloc(s->arena, sizeof(Dim) * (size_t)t->rank);
+  memcpy(dims, t->dims, sizeof(Dim) * (size_t)t->rank);
+  dims[t->rank - 2] = t->dims[t->rank - 1];
+  dims[t->rank - 1] = t->dims[t->rank - 2];
+  Type *r = type_tensor(s->arena, t->elem, t->rank, dims);
+  r->tparam = t->tparam;
+  return r;
 }
 
 /* min(m, n) of two dimensions: exact when known, else an opaque size. */

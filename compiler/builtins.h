@@ -12,5 +12,7 @@ typedef enum BuiltinId {
 int builtin_lookup(const char *name);      /* -1 when not a builtin */
 const char *builtin_name(int id);
 int builtin_is_linear(const char *name);
+/* How TNS writes numpy's `name` (numpy.def), or NULL. */
+const char *builtin_numpy_form(const char *name);
 
 #endif

@@ -173,51 +173,81 @@ static int is_arg(const TirOp *op, const TirVar *v) {
   return 0;
 }
 
-/* solve, cholesky, eigh, svd, qr through the runtime's LAPACK wrappers */
-static void cg_linalg(Cg *g, const TirOp *op) {
+/* The number of matrices in a stack: the product of the leading dims. */
+static LLVMValueRef batch_of(Cg *g, const Type *t) {
+  LLVMValueRef v = i64c(g, 1);
+  for (int k = 0; k + 2 < t->rank; k++) v = LLVMBuildMul(g->b, v, cg_dim(g, t->dims[k]), "batch");
+  return v;
+}
+
+/* svd(A), qr(A) of one m x n matrix; k = min(m, n) is bound here */
+static LLVMValueRef cg_svd_qr(Cg *g, const TirOp *op, LLVMValueRef dt, LLVMValueRef A, LLVMValueRef *out) {
   const TirVar *a = op->args[0];
   LLVMValueRef m = cg_dim(g, a->type->dims[0]), n = cg_dim(g, a->type->dims[1]);
-  if (op->builtin == B_SVD || op->builtin == B_QR) { /* k = min(m, n), bound here */
-    LLVMValueRef k = LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, m, n, "lt"), m, n, "k");
-    for (int i = 0; i < op->nbind; i++)
-      if (op->bind[i]) LLVMBuildStore(g->b, k, g->size_slot[size_index(g, op->bind[i])]);
-  }
-  LLVMValueRef out[3];
-  for (int i = 0; i < op->nresults; i++) out[i] = cg_alloc(g, op->results[i]->type);
-  for (int i = 0; i < op->nresults; i++)
-    if (!is_arg(op, op->results[i])) cg_replace_buffer(g, op->results[i], out[i]);
-  LLVMValueRef dt = cg_dtype(g, a->type->elem), A = cg_buffer(g, a), st;
-  switch (op->builtin) {
-  case B_SOLVE: {
-    const TirVar *b = op->args[1];
-    LLVMValueRef k = b->type->rank == 2 ? cg_dim(g, b->type->dims[1]) : i64c(g, 1);
-    LLVMTypeRef pt[] = {g->i32, g->i64, g->i64, g->ptr, g->ptr, g->ptr};
-    st = cg_call(g, "tns_solve", g->i32, pt, (LLVMValueRef[]){dt, m, k, A, cg_buffer(g, b), out[0]}, 6);
-    break;
-  }
-  case B_CHOLESKY: {
-    LLVMTypeRef pt[] = {g->i32, g->i64, g->ptr, g->ptr};
-    st = cg_call(g, "tns_cholesky", g->i32, pt, (LLVMValueRef[]){dt, m, A, out[0]}, 4);
-    break;
-  }
-  case B_EIGH: {
-    LLVMTypeRef pt[] = {g->i32, g->i64, g->ptr, g->ptr, g->ptr};
-    st = cg_call(g, "tns_eigh", g->i32, pt, (LLVMValueRef[]){dt, m, A, out[0], out[1]}, 5);
-    break;
-  }
-  case B_SVD: {
+  LLVMValueRef k = LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, m, n, "lt"), m, n, "k");
+  for (int i = 0; i < op->nbind; i++)
+    if (op->bind[i]) LLVMBuildStore(g->b, k, g->size_slot[size_index(g, op->bind[i])]);
+  if (op->builtin == B_SVD) {
     LLVMTypeRef pt[] = {g->i32, g->i64, g->i64, g->ptr, g->ptr, g->ptr, g->ptr};
-    st = cg_call(g, "tns_svd", g->i32, pt, (LLVMValueRef[]){dt, m, n, A, out[0], out[1], out[2]}, 7);
-    break;
+    return cg_call(g, "tns_svd", g->i32, pt, (LLVMValueRef[]){dt, m, n, A, out[0], out[1], out[2]}, 7);
   }
-  default: {
-    LLVMTypeRef pt[] = {g->i32, g->i64, g->i64, g->ptr, g->ptr, g->ptr};
-    st = cg_call(g, "tns_qr", g->i32, pt, (LLVMValueRef[]){dt, m, n, A, out[0], out[1]}, 6);
+  LLVMTypeRef pt[] = {g->i32, g->i64, g->i64, g->ptr, g->ptr, g->ptr};
+  return cg_call(g, "tns_qr", g->i32, pt, (LLVMValueRef[]){dt, m, n, A, out[0], out[1]}, 6);
+}
+
+/* The runtime function of each batched op, and how many outputs it has. */
+static const char *batched_fn(int id, int *nout) {
+  *nout = id == B_EIGH || id == B_SLOGDET ? 2 : 1;
+  switch (id) {
+  case B_CHOLESKY: return "tns_cholesky_batch";
+  case B_EIGH: return "tns_eigh_batch";
+  case B_INV: return "tns_inv";
+  case B_DET: return "tns_det";
+  case B_LOGDET: return "tns_logdet";
+  default: return "tns_slogdet";
   }
+}
+
+/* solve, cholesky, eigh, inv, det, logdet, slogdet on a stack of n x n
+ * matrices: fn(dtype, batch, n, [k,] A, [B,] outputs...) */
+static LLVMValueRef cg_batched(Cg *g, const TirOp *op, LLVMValueRef dt, LLVMValueRef A, LLVMValueRef *out) {
+  const Type *t = op->args[0]->type;
+  LLVMValueRef batch = batch_of(g, t), n = cg_dim(g, t->dims[t->rank - 1]);
+  if (op->builtin == B_SOLVE) {
+    const TirVar *b = op->args[1];
+    LLVMValueRef k = b->type->rank == t->rank ? cg_dim(g, b->type->dims[b->type->rank - 1]) : i64c(g, 1);
+    LLVMTypeRef pt[] = {g->i32, g->i64, g->i64, g->i64, g->ptr, g->ptr, g->ptr};
+    LLVMValueRef args[] = {dt, batch, n, k, A, cg_buffer(g, b), out[0]};
+    return cg_call(g, "tns_solve_batch", g->i32, pt, args, 7);
   }
-  /* only now: a result that replaces an argument (A = cholesky(A)) */
+  int nout;
+  const char *fn = batched_fn(op->builtin, &nout);
+  LLVMTypeRef pt[] = {g->i32, g->i64, g->i64, g->ptr, g->ptr, g->ptr};
+  LLVMValueRef args[] = {dt, batch, n, A, out[0], out[1]};
+  return cg_call(g, fn, g->i32, pt, args, 4 + nout);
+}
+
+/* The LAPACK builtins through the runtime's wrappers. A scalar result
+ * (det of one matrix) is written to a stack slot, then to its register. */
+static void cg_linalg(Cg *g, const TirOp *op) {
+  const TirVar *a = op->args[0];
+  LLVMValueRef out[3] = {NULL, NULL, NULL};
+  for (int i = 0; i < op->nresults; i++) {
+    const Type *rt = op->results[i]->type;
+    out[i] = rt->rank ? cg_alloc(g, rt) : cg_entry_alloca(g, cg_mem_type(g, rt->elem), "x");
+  }
   for (int i = 0; i < op->nresults; i++)
-    if (is_arg(op, op->results[i])) cg_replace_buffer(g, op->results[i], out[i]);
+    if (op->results[i]->type->rank && !is_arg(op, op->results[i])) cg_replace_buffer(g, op->results[i], out[i]);
+  LLVMValueRef dt = cg_dtype(g, a->type->elem), A = cg_buffer(g, a);
+  LLVMValueRef st = op->builtin == B_SVD || op->builtin == B_QR ? cg_svd_qr(g, op, dt, A, out)
+                                                                : cg_batched(g, op, dt, A, out);
+  /* only now: a result that replaces an argument (A = cholesky(A)) */
+  for (int i = 0; i < op->nresults; i++) {
+    const TirVar *r = op->results[i];
+    if (r->type->rank == 0)
+      LLVMBuildStore(g->b, cg_load_elem(g, r->type->elem, out[i], i64c(g, 0)), g->slot[r->id]);
+    else if (is_arg(op, r)) cg_replace_buffer(g, r, out[i]);
+  }
   cg_check_status(g, st, "linalg.ok");
 }
 
@@ -230,7 +260,8 @@ void cg_builtin(Cg *g, const TirOp *op) {
   case B_PRINT: cg_print(g, op); break;
   case B_ASSERT: cg_assert(g, op); break;
   case B_RESHAPE: cg_reshape(g, op); break;
-  case B_SOLVE: case B_CHOLESKY: case B_EIGH: case B_SVD: case B_QR: cg_linalg(g, op); break;
+  case B_SOLVE: case B_CHOLESKY: case B_EIGH: case B_SVD: case B_QR:
+  case B_INV: case B_DET: case B_LOGDET: case B_SLOGDET: cg_linalg(g, op); break;
   default: TNS_BUG("builtin without code generation");
   }
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "builtins.h"
 #include "grammar.h"
 #include "parse_state.h"
 #include "tns_runtime.h"
@@ -213,6 +214,24 @@ static void note_open_bracket(Driver *d, const Token *tok) {
     diag_report(d->ps.ast->diag, o->span, N_OPENED_HERE, tok_name(o->kind));
 }
 
+/* x.T, x.mean(): TNS has no attributes; the numpy name's TNS form, if
+ * known, goes in a note. */
+static void attribute_error(ParseState *ps, const Token *dot) {
+  const char *p = dot->span.src->text + dot->span.off + 1, *end = dot->span.src->text + dot->span.src->len;
+  int n = 0;
+  while (p + n < end && (p[n] == '_' || (p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z') ||
+                         (n && p[n] >= '0' && p[n] <= '9')) && n < 64)
+    n++;
+  char attr[65];
+  memcpy(attr, p, (size_t)n);
+  attr[n] = '\0';
+  DiagSink *ds = ps->ast->diag;
+  if (!n) { diag_report(ds, dot->span, E_SYNTAX, tok_name(TK_DOT)); return; }
+  diag_report(ds, dot->span, E_ATTRIBUTE, ps->last.str, attr);
+  const char *how = builtin_numpy_form(attr);
+  if (how) diag_report(ds, dot->span, N_NUMPY_FORM, how);
+}
+
 /* The Lemon %syntax_error hook: one message per bad token. */
 void parse_syntax_error(ParseState *ps, int major, const Token *tok) {
   Driver *d = driver_of(ps);
@@ -225,6 +244,8 @@ void parse_syntax_error(ParseState *ps, int major, const Token *tok) {
     diag_report(ds, tok->span, E_SYNTAX_EOF);
   else if (major == TK_COLON)
     diag_report(ds, tok->span, E_SYNTAX_COLON);
+  else if (major == TK_DOT && ps->last.kind == TK_IDENT)
+    attribute_error(ps, tok);
   else
     diag_report(ds, tok->span, E_SYNTAX, tok_name(major));
   note_open_bracket(d, tok);

@@ -325,11 +325,16 @@ static int has_label_arg(Sema *s, Node *e) {
   return 1;
 }
 
-/* i(x) where i is an index, x(1) where x is a variable or a size */
+/* i(x) where i is an index, x(1) where x is a variable or a size, and
+ * mean(x) and other numpy names, with the TNS form in a note */
 static Type *not_a_function(Sema *s, Node *e, Symbol *y) {
   Span at = e->b ? e->b->span : e->span;
   if (sema_index_lookup(s, e->name, at)) ERR(s, at, E_INDEX_TPARAM, e->name);
-  else if (!y) ERR(s, at, E_UNDEFINED_FUNC, e->name);
+  else if (!y) {
+    ERR(s, at, E_UNDEFINED_FUNC, e->name);
+    const char *how = builtin_numpy_form(e->name);
+    if (how) ERR(s, at, N_NUMPY_FORM, how);
+  }
   else ERR(s, at, E_NOT_FUNC, e->name, y->kind == SYM_SIZE ? "a size name" : "a variable");
   for (int i = 0; i < e->list.n; i++) sema_expr(s, e->list.items[i]);
   return sema_error_type(s);

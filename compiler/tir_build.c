@@ -274,14 +274,20 @@ static TirPos position(Builder *b, Node *p, Dim d, const char *of) {
   return pos;
 }
 
-/* postfix "[" idx "]" */
+/* postfix "[" idx "]"; transpose(A)[..., i, j] reads A[..., j, i] */
 static TirExpr *build_access(Builder *b, Node *e) {
-  TirVar *v = value_var(b, e->a);
+  Node *src = e->a;
+  int r = e->list.n, tr = src->kind == N_CALL && builtin_lookup(src->name) == B_TRANSPOSE;
+  if (tr) src = src->list.items[0];
+  TirVar *v = value_var(b, src);
   TirExpr *x = tir_expr_new(b->a, TX_ACCESS, v->type->elem, e->span);
   x->var = v;
-  x->pos = arena_alloc(b->a, sizeof(TirPos) * (size_t)(e->list.n + 1));
+  x->pos = arena_alloc(b->a, sizeof(TirPos) * (size_t)(r + 1));
   const char *of = e->a->kind == N_NAME ? e->a->name : "a value";
-  for (int i = 0; i < e->list.n; i++) x->pos[i] = position(b, e->list.items[i], v->type->dims[i], of);
+  for (int i = 0; i < r; i++) {
+    int at = tr && i >= r - 2 ? 2 * r - 3 - i : i;
+    x->pos[at] = position(b, e->list.items[i], v->type->dims[at], of);
+  }
   return x;
 }
 
@@ -461,6 +467,15 @@ static TirExpr *same_access(Builder *b, TirVar *v, TirPos *pos, Span sp) {
   return x;
 }
 
+/* Positions pos with the last two of r swapped: transpose's reads. */
+static TirPos *swap_last(Builder *b, const TirPos *pos, int r) {
+  TirPos *p = arena_alloc(b->a, sizeof(TirPos) * (size_t)r);
+  memcpy(p, pos, sizeof(TirPos) * (size_t)r);
+  p[r - 2] = pos[r - 1];
+  p[r - 1] = pos[r - 2];
+  return p;
+}
+
 /* An elementwise expression of rank > 0 at positions pos. */
 static TirExpr *elementwise(Builder *b, Node *e, TirPos *pos) {
   if (e->type->rank == 0) return build_expr(b, e);
@@ -484,6 +499,7 @@ static TirExpr *elementwise(Builder *b, Node *e, TirPos *pos) {
   }
   if ((id >= B_TO_F32 && id <= B_TO_BOOL) || (e->kind == N_CALL && is_tparam_call(b, e)))
     return xconvert(b, elementwise(b, e->list.items[0], pos), elem);
+  if (id == B_TRANSPOSE) return elementwise(b, e->list.items[0], swap_last(b, pos, e->type->rank));
   if (id == B_WHERE) {
     TirExpr *x = tir_expr_new(b->a, TX_WHERE, elem, e->span);
     x->a = elementwise(b, e->list.items[0], pos);
@@ -649,6 +665,63 @@ static void build_einsum(Builder *b, Node *e, TirVar *dst) {
   emit(b, op);
 }
 
+/* transpose(A): At[..., j, i] = A[..., i, j], an index permutation (reads
+ * of transpose(A)[...] and elementwise uses never build it at all) */
+static void build_transpose(Builder *b, Node *e, TirVar *dst) {
+  TirVar *v = value_var(b, e->list.items[0]);
+  TirPos *pos;
+  TirOp *op = einsum_over(b, dst, e->span, &pos);
+  op->body = same_access(b, v, swap_last(b, pos, dst->type->rank), e->span);
+  emit(b, op);
+}
+
+/* sum(d: body) over a fresh index d of the given range */
+static TirExpr *sum_over(Builder *b, TirIndex **idx, int n, TirExpr *body, int elem, Span sp) {
+  TirExpr *x = tir_expr_new(b->a, TX_REDUCE, elem, sp);
+  x->op = RED_SUM;
+  x->idx = idx;
+  x->n = n;
+  x->a = xconvert(b, body, elem);
+  return x;
+}
+
+/* trace(A): t[...] = sum(d: A[..., d, d]) */
+static void build_trace(Builder *b, Node *e, TirVar *dst) {
+  TirVar *v = value_var(b, e->list.items[0]);
+  int r = v->type->rank;
+  TirPos *pos;
+  TirOp *op = einsum_over(b, dst, e->span, &pos);
+  TirIndex **d = arena_alloc(b->a, sizeof(TirIndex *));
+  d[0] = tir_index_new(b->a, b->fn, "d", v->type->dims[r - 1]);
+  TirExpr *x = operand_expr(b, v, e->span);
+  for (int k = 0; k < r - 2; k++) x->pos[k] = pos[k];
+  x->pos[r - 2] = x->pos[r - 1] = index_pos(b, d, 1);
+  op->body = sum_over(b, d, 1, x, dst->type->elem, e->span);
+  emit(b, op);
+}
+
+/* norm(x): sqrt(sum(i, j, ...: x[i, j, ...] * x[i, j, ...])) */
+static void build_norm(Builder *b, Node *e, TirVar *dst) {
+  TirVar *v = value_var(b, e->list.items[0]);
+  int r = v->type->rank, elem = dst->type->elem;
+  TirOp *op = tir_op_new(b->a, TO_EINSUM, e->span);
+  op->out = dst;
+  TirIndex **idx = arena_alloc(b->a, sizeof(TirIndex *) * (size_t)r);
+  TirExpr *x = operand_expr(b, v, e->span);
+  for (int k = 0; k < r; k++) {
+    idx[k] = tir_index_new(b->a, b->fn, arena_printf(b->a, "i%d", k), v->type->dims[k]);
+    x->pos[k] = index_pos(b, &idx[k], 1);
+  }
+  TirExpr *sq = product(b, product(b, NULL, x, elem), x, elem);
+  TirExpr *root = tir_expr_new(b->a, TX_MATH, elem, e->span);
+  root->op = B_SQRT;
+  root->n = 1;
+  root->args = arena_alloc(b->a, sizeof(TirExpr *));
+  root->args[0] = sum_over(b, idx, r, sq, elem, e->span);
+  op->body = root;
+  emit(b, op);
+}
+
 /* A runtime builtin writing its results. */
 static TirVar **copy_vars(Builder *b, TirVar **v, int n) {
   TirVar **r = arena_alloc(b->a, sizeof(TirVar *) * (size_t)(n + 1));
@@ -656,20 +729,23 @@ static TirVar **copy_vars(Builder *b, TirVar **v, int n) {
   return r;
 }
 
-/* The shapes a linear-algebra builtin needs, where sema could not compare
- * them (sizes from data): A square, B's rows those of A. */
+/* The linear algebra that takes stacks of square matrices. */
+static int batched_linalg(int id) {
+  return id == B_SOLVE || id == B_CHOLESKY || id == B_EIGH || id == B_INV || id == B_DET ||
+         id == B_LOGDET || id == B_SLOGDET;
+}
+
+/* Square matrices, and solve's batch dimensions and rows, where sema
+ * could not compare the sizes: checked when the call runs. */
 static void linalg_checks(Builder *b, const TirOp *op, Span sp) {
-  int id = op->builtin;
-  if (id != B_SOLVE && id != B_CHOLESKY && id != B_EIGH) return;
-  const Type *a = op->args[0]->type;
-  const char *name = builtin_name(id);
-  if (a->rank < 2) return;
-  check_dim(b, a->dims[a->rank - 2], a->dims[a->rank - 1], sp,
-            arena_printf(b->a, "%s needs a square matrix", name));
-  if (id != B_SOLVE || !op->args[1]) return;
-  const Type *r = op->args[1]->type;
-  check_dim(b, a->dims[a->rank - 2], r->dims[r->rank == 1 ? 0 : r->rank - 2], sp,
-            "solve: the rows of B differ from those of A");
+  const Type *A = op->args[0]->type, *B = op->nargs > 1 ? op->args[1]->type : NULL;
+  int r = A->rank;
+  const char *name = builtin_name(op->builtin);
+  check_dim(b, A->dims[r - 2], A->dims[r - 1], sp, arena_printf(b->a, "'%s' needs square matrices", name));
+  if (op->builtin != B_SOLVE) return;
+  for (int k = 0; k + 2 < r; k++)
+    check_dim(b, A->dims[k], B->dims[k], sp, arena_printf(b->a, "solve(A, B): batch dimension %d differs in A and B", k));
+  check_dim(b, A->dims[r - 2], B->dims[B->rank == 1 ? 0 : B->rank - 2], sp, "solve(A, B): B's rows do not match A's");
 }
 
 static TirOp *builtin_op(Builder *b, Node *e, int id, TirVar **results, int nres) {
@@ -686,8 +762,8 @@ static TirOp *builtin_op(Builder *b, Node *e, int id, TirVar **results, int nres
   op->results = copy_vars(b, results, nres);
   op->nresults = nres;
   op->loc = loc_of(b, e->span);
-  linalg_checks(b, op, e->span);
   bind_result_sizes(b, op);
+  if (batched_linalg(id)) linalg_checks(b, op, e->span);
   emit(b, op);
   for (int r = 0, at = 0; r < nres; at += results[r]->type->rank, r++) {
     Type *t = results[r]->type;
@@ -766,6 +842,9 @@ static void build_builtin_into(Builder *b, Node *e, int id, TirVar *dst) {
   case B_KRON: build_kron(b, e, 0, dst); return;
   case B_KHATRI_RAO: build_kron(b, e, 1, dst); return;
   case B_EINSUM: build_einsum(b, e, dst); return;
+  case B_TRANSPOSE: build_transpose(b, e, dst); return;
+  case B_TRACE: build_trace(b, e, dst); return;
+  case B_NORM: build_norm(b, e, dst); return;
   default:
     if (dst->type->rank == 0 && ((id >= B_EXP && id <= B_TO_BOOL) || id == B_TIME || id == B_DIM)) {
       TirOp *op = tir_op_new(b->a, TO_EINSUM, e->span);   /* a scalar value */

@@ -6,7 +6,7 @@
 #include <cblas.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include "tns_runtime.h"
+#include "rt_internal.h"
 
 /* Our plain kernels beat a library call only for the tiniest products
  * (m n k <= 16) and for 4 x 4 x 4 (unrolled); from 3³ to 32³ OpenBLAS's
@@ -132,7 +132,7 @@ void openblas_set_num_threads(int n);
 
 /* The first of concurrent callers (host threads) saves OpenBLAS's thread
  * count and sets 1; the last one out restores it. */
-static void blas_single_threaded(int enter) {
+void tnsi_blas_single_threaded(int enter) {
   static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
   static int inside, saved;
   pthread_mutex_lock(&lock);
@@ -163,8 +163,8 @@ int tns_gemm_batched(TnsDtype dtype, int64_t batch, int ta, int tb, int64_t m, i
     /* several per thread, so one slowed by a neighbour takes fewer */
     j.parts = threads > 1 ? (4 * threads < most ? 4 * threads : most) : 1;
   }
-  blas_single_threaded(1);
+  tnsi_blas_single_threaded(1);
   int st = tns_parallel_for(batch * j.parts, m * n * k / j.parts, blas_piece, &j);
-  blas_single_threaded(0);
+  tnsi_blas_single_threaded(0);
   return st;
 }

@@ -3,6 +3,7 @@
  * linalg_impl.h, instantiated once for float and once for double. */
 #include <limits.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <lapacke.h>
@@ -17,6 +18,10 @@ typedef struct LinalgOps {
   int (*svd)(int64_t m, int64_t n, const void *A, void *U, void *S,
              void *Vt);
   int (*qr)(int64_t m, int64_t n, const void *A, void *Q, void *R);
+  int (*inv)(int64_t n, const void *A, void *X);
+  int (*det)(int64_t n, const void *A, void *d);
+  int (*slogdet)(int64_t n, const void *A, void *sign, void *logabs);
+  int (*logdet)(int64_t n, const void *A, void *out);
 } LinalgOps;
 
 /* Maps a LAPACKE info value to a status; `positive` is the message for
@@ -74,31 +79,156 @@ static int la_dims(const char *op, int64_t m, int64_t n, int ptrs_ok) {
   return TNS_OK;
 }
 
+/* One operation over `batch` square matrices stored one after another
+ * (numpy.linalg's stacks): A n x n each, B and X n x k each. */
+typedef struct Batch Batch;
+struct Batch {
+  const char *op;
+  const LinalgOps *ops;
+  int (*one)(const Batch *b, int64_t i);  /* matrix i of the batch */
+  int64_t batch, n, k;
+  size_t es;                              /* element size */
+  const char *A, *B;
+  char *out[2];
+};
+
+/* Element offset `at` of buffer p, in bytes. */
+#define AT(b, p, at) ((p) + (size_t)(at) * (b)->es)
+
+static int one_solve(const Batch *b, int64_t i) {
+  int64_t nn = b->n * b->n, nk = b->n * b->k;
+  return b->ops->solve(b->n, b->k, AT(b, b->A, i * nn), AT(b, b->B, i * nk),
+                       AT(b, b->out[0], i * nk));
+}
+
+static int one_cholesky(const Batch *b, int64_t i) {
+  int64_t nn = b->n * b->n;
+  return b->ops->cholesky(b->n, AT(b, b->A, i * nn), AT(b, b->out[0], i * nn));
+}
+
+static int one_eigh(const Batch *b, int64_t i) {
+  int64_t nn = b->n * b->n;
+  return b->ops->eigh(b->n, AT(b, b->A, i * nn), AT(b, b->out[0], i * b->n),
+                      AT(b, b->out[1], i * nn));
+}
+
+static int one_inv(const Batch *b, int64_t i) {
+  int64_t nn = b->n * b->n;
+  return b->ops->inv(b->n, AT(b, b->A, i * nn), AT(b, b->out[0], i * nn));
+}
+
+static int one_det(const Batch *b, int64_t i) {
+  return b->ops->det(b->n, AT(b, b->A, i * b->n * b->n), AT(b, b->out[0], i));
+}
+
+static int one_slogdet(const Batch *b, int64_t i) {
+  return b->ops->slogdet(b->n, AT(b, b->A, i * b->n * b->n),
+                         AT(b, b->out[0], i), AT(b, b->out[1], i));
+}
+
+static int one_logdet(const Batch *b, int64_t i) {
+  return b->ops->logdet(b->n, AT(b, b->A, i * b->n * b->n),
+                        AT(b, b->out[0], i));
+}
+
+/* Matrices lo..hi-1 of a batch; a failure names its matrix when there is
+ * more than one ("solve: matrix is singular (matrix 3 of the batch)"). */
+static int batch_piece(void *env, int64_t lo, int64_t hi) {
+  const Batch *b = env;
+  for (int64_t i = lo; i < hi; i++) {
+    int st = b->one(b, i);
+    if (st == TNS_OK)
+      continue;
+    if (b->batch == 1)
+      return st;
+    char msg[900];
+    snprintf(msg, sizeof msg, "%s", tns_last_error());
+    return tns_error(st, "%s (matrix %lld of the batch, counting from 0)",
+                     msg, (long long)i);
+  }
+  return TNS_OK;
+}
+
+/* Checks sizes and pointers, then runs the batch on the thread pool with
+ * LAPACK single-threaded inside it (one matrix per task). */
+static int batch_run(Batch *b, TnsDtype dtype, int ptrs_ok) {
+  int64_t total;
+  b->ops = ops_for(b->op, dtype);
+  if (!b->ops)
+    return TNS_ERR_ARG;
+  b->es = dtype == TNS_F32 ? sizeof(float) : sizeof(double);
+  int st = la_dims(b->op, b->n, b->n, ptrs_ok);
+  if (!st)
+    st = la_dims(b->op, b->n, b->k, 1);
+  if (st)
+    return st;
+  if (b->batch < 0 || tns_mul_sizes(b->batch, b->n * (b->n > b->k ? b->n : b->k), &total) ||
+      total > INT64_MAX / 16)
+    return tns_error(TNS_ERR_ARG, "%s: invalid batch of %lld matrices",
+                     b->op, (long long)b->batch);
+  if (b->batch == 0)
+    return TNS_OK;
+  if (b->batch == 1)
+    return batch_piece(b, 0, 1);
+  tnsi_blas_single_threaded(1);
+  st = tns_parallel_for(b->batch, b->n * b->n * (b->n + b->k), batch_piece, b);
+  tnsi_blas_single_threaded(0);
+  return st;
+}
+
+int tns_solve_batch(TnsDtype dtype, int64_t batch, int64_t n, int64_t k,
+                    const void *A, const void *B, void *X) {
+  Batch b = {"solve", NULL, one_solve, batch, n, k, 0, A, B, {X, NULL}};
+  return batch_run(&b, dtype, A && B && X);
+}
+
 int tns_solve(TnsDtype dtype, int64_t n, int64_t k, const void *A,
               const void *B, void *X) {
-  const LinalgOps *ops = ops_for("solve", dtype);
-  if (!ops)
-    return TNS_ERR_ARG;
-  int st = la_dims("solve", n, n, A && B && X);
-  if (!st)
-    st = la_dims("solve", n, k, 1);
-  return st ? st : ops->solve(n, k, A, B, X);
+  return tns_solve_batch(dtype, 1, n, k, A, B, X);
+}
+
+int tns_cholesky_batch(TnsDtype dtype, int64_t batch, int64_t n,
+                       const void *A, void *L) {
+  Batch b = {"cholesky", NULL, one_cholesky, batch, n, 0, 0, A, NULL, {L, NULL}};
+  return batch_run(&b, dtype, A && L);
 }
 
 int tns_cholesky(TnsDtype dtype, int64_t n, const void *A, void *L) {
-  const LinalgOps *ops = ops_for("cholesky", dtype);
-  if (!ops)
-    return TNS_ERR_ARG;
-  int st = la_dims("cholesky", n, n, A && L);
-  return st ? st : ops->cholesky(n, A, L);
+  return tns_cholesky_batch(dtype, 1, n, A, L);
+}
+
+int tns_eigh_batch(TnsDtype dtype, int64_t batch, int64_t n, const void *A,
+                   void *w, void *V) {
+  Batch b = {"eigh", NULL, one_eigh, batch, n, 0, 0, A, NULL, {w, V}};
+  return batch_run(&b, dtype, A && w && V);
 }
 
 int tns_eigh(TnsDtype dtype, int64_t n, const void *A, void *w, void *V) {
-  const LinalgOps *ops = ops_for("eigh", dtype);
-  if (!ops)
-    return TNS_ERR_ARG;
-  int st = la_dims("eigh", n, n, A && w && V);
-  return st ? st : ops->eigh(n, A, w, V);
+  return tns_eigh_batch(dtype, 1, n, A, w, V);
+}
+
+int tns_inv(TnsDtype dtype, int64_t batch, int64_t n, const void *A,
+            void *X) {
+  Batch b = {"inv", NULL, one_inv, batch, n, 0, 0, A, NULL, {X, NULL}};
+  return batch_run(&b, dtype, A && X);
+}
+
+int tns_det(TnsDtype dtype, int64_t batch, int64_t n, const void *A,
+            void *det) {
+  Batch b = {"det", NULL, one_det, batch, n, 0, 0, A, NULL, {det, NULL}};
+  return batch_run(&b, dtype, A && det);
+}
+
+int tns_slogdet(TnsDtype dtype, int64_t batch, int64_t n, const void *A,
+                void *sign, void *logabsdet) {
+  Batch b = {"slogdet", NULL, one_slogdet, batch, n, 0, 0, A, NULL, {sign, logabsdet}};
+  return batch_run(&b, dtype, A && sign && logabsdet);
+}
+
+int tns_logdet(TnsDtype dtype, int64_t batch, int64_t n, const void *A,
+               void *logdet) {
+  Batch b = {"logdet", NULL, one_logdet, batch, n, 0, 0, A, NULL, {logdet, NULL}};
+  return batch_run(&b, dtype, A && logdet);
 }
 
 int tns_svd(TnsDtype dtype, int64_t m, int64_t n, const void *A, void *U,

@@ -128,8 +128,104 @@ static int FN(qr)(int64_t m, int64_t n, const void *A, void *Qv, void *Rv) {
   return st;
 }
 
+/* A^-1 by solving A X = I (gesv), as numpy.linalg.inv does. */
+static int FN(inv)(int64_t n, const void *A, void *Xv) {
+  REAL *X = Xv;
+  if (FN(check_finite)("inv", "the matrix", A, n * n))
+    return TNS_ERR_LINALG;
+  if (n == 0)
+    return TNS_OK;
+  REAL *a = FN(copy)(A, n * n);
+  lapack_int *piv = tns_alloc(n * (int64_t)sizeof(lapack_int));
+  int st = TNS_ERR_OOM;
+  if (a && piv) {
+    for (int64_t i = 0; i < n * n; i++)
+      X[i] = i % (n + 1) == 0;
+    lapack_int info = LAPACK(gesv)(LAPACK_ROW_MAJOR, (lapack_int)n,
+                                   (lapack_int)n, a, (lapack_int)n, piv, X,
+                                   (lapack_int)n);
+    st = la_status("inv", info, "inv: matrix is singular");
+  }
+  tns_free(a);
+  tns_free(piv);
+  return st;
+}
+
+/* sign and log|det| from an LU factorisation (getrf), like
+ * numpy.linalg.slogdet: a singular matrix gives sign 0 and -inf. The log
+ * is summed in the element type, as numpy does. */
+static int FN(slogdet)(const char *op, int64_t n, const void *A, REAL *sign,
+                       REAL *logabs) {
+  if (FN(check_finite)(op, "the matrix", A, n * n))
+    return TNS_ERR_LINALG;
+  *sign = 1;
+  *logabs = 0;
+  if (n == 0)
+    return TNS_OK;
+  REAL *a = FN(copy)(A, n * n);
+  lapack_int *piv = tns_alloc(n * (int64_t)sizeof(lapack_int));
+  int st = TNS_ERR_OOM;
+  if (a && piv) {
+    lapack_int info = LAPACK(getrf)(LAPACK_ROW_MAJOR, (lapack_int)n,
+                                    (lapack_int)n, a, (lapack_int)n, piv);
+    st = info > 0 ? TNS_OK : la_status(op, info, "");
+    if (info > 0) {
+      *sign = 0;
+      *logabs = -INFINITY;
+    }
+    for (int64_t i = 0; !st && info == 0 && i < n; i++) {
+      REAL u = a[i * n + i];
+      if ((piv[i] != i + 1) != (u < 0))
+        *sign = -*sign;
+      *logabs += log(fabs(u));
+    }
+  }
+  tns_free(a);
+  tns_free(piv);
+  return st;
+}
+
+/* sign and log|det| into the two outputs. */
+static int FN(slogdet2)(int64_t n, const void *A, void *sign, void *logabs) {
+  return FN(slogdet)("slogdet", n, A, sign, logabs);
+}
+
+/* det = sign * exp(log|det|), numpy's formula (no overflow on the way). */
+static int FN(det)(int64_t n, const void *A, void *d) {
+  REAL sign, logabs;
+  int st = FN(slogdet)("det", n, A, &sign, &logabs);
+  if (!st)
+    *(REAL *)d = sign * (REAL)exp(logabs);
+  return st;
+}
+
+/* log det of a symmetric positive-definite matrix: twice the sum of the
+ * logs of its Cholesky factor's diagonal (lower triangle read). */
+static int FN(logdet)(int64_t n, const void *A, void *out) {
+  if (FN(check_finite)("logdet", "the matrix", A, n * n))
+    return TNS_ERR_LINALG;
+  REAL s = 0;
+  if (n > 0) {
+    REAL *L = FN(copy)(A, n * n);
+    if (!L)
+      return TNS_ERR_OOM;
+    lapack_int info = LAPACK(potrf)(LAPACK_ROW_MAJOR, 'L', (lapack_int)n, L,
+                                    (lapack_int)n);
+    for (int64_t i = 0; info == 0 && i < n; i++)
+      s += log(L[i * n + i]);
+    tns_free(L);
+    int st = la_status("logdet", info, "logdet: matrix is not positive "
+                       "definite (use slogdet for a general matrix)");
+    if (st)
+      return st;
+  }
+  *(REAL *)out = 2 * s;
+  return TNS_OK;
+}
+
 static const LinalgOps FN(ops) = {FN(solve), FN(cholesky), FN(eigh),
-                                  FN(svd), FN(qr)};
+                                  FN(svd),   FN(qr),       FN(inv),
+                                  FN(det),   FN(slogdet2), FN(logdet)};
 
 #undef FN
 #undef LA_CAT

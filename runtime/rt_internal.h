@@ -49,4 +49,9 @@ TNSI_HIDDEN void tnsi_digits_sig(double x, int sig, TnsDigits *out);
 TNSI_HIDDEN locale_t tnsi_locale_enter(void);
 TNSI_HIDDEN void tnsi_locale_leave(locale_t old);
 
+/* gemm.c: OpenBLAS single-threaded while enter = 1 calls outnumber the
+ * enter = 0 ones (the pool splits the work instead); the library's own
+ * setting is restored after the last. */
+TNSI_HIDDEN void tnsi_blas_single_threaded(int enter);
+
 #endif

@@ -229,6 +229,32 @@ int tns_svd(TnsDtype dtype, int64_t m, int64_t n, const void *A, void *U,
 int tns_qr(TnsDtype dtype, int64_t m, int64_t n, const void *A, void *Q,
            void *R);
 
+/* Batches (numpy.linalg's stacks): `batch` problems stored one after
+ * another, each of the sizes above, run on the thread pool. A failure
+ * names the matrix: "solve: matrix is singular (matrix 3 of the batch,
+ * counting from 0)". tns_solve, tns_cholesky and tns_eigh are batch 1. */
+int tns_solve_batch(TnsDtype dtype, int64_t batch, int64_t n, int64_t k,
+                    const void *A, const void *B, void *X);
+int tns_cholesky_batch(TnsDtype dtype, int64_t batch, int64_t n,
+                       const void *A, void *L);
+int tns_eigh_batch(TnsDtype dtype, int64_t batch, int64_t n, const void *A,
+                   void *w, void *V);
+/* X = A^-1 for each n x n A. Singular: "inv: matrix is singular". */
+int tns_inv(TnsDtype dtype, int64_t batch, int64_t n, const void *A,
+            void *X);
+/* det[b] of each A (numpy's sign * exp(logabsdet); 0 when singular). */
+int tns_det(TnsDtype dtype, int64_t batch, int64_t n, const void *A,
+            void *det);
+/* sign[b] (-1, 0 or 1) and logabsdet[b] = log|det A| (-inf when
+ * singular), like numpy.linalg.slogdet. */
+int tns_slogdet(TnsDtype dtype, int64_t batch, int64_t n, const void *A,
+                void *sign, void *logabsdet);
+/* logdet[b] = log det A for symmetric positive-definite A, through
+ * Cholesky (lower triangle read). Otherwise TNS_ERR_LINALG "logdet:
+ * matrix is not positive definite (use slogdet for a general matrix)". */
+int tns_logdet(TnsDtype dtype, int64_t batch, int64_t n, const void *A,
+               void *logdet);
+
 /* ---- Matrix products (pairwise steps of contractions) ---- */
 
 /* For b < batch: C[b] = alpha op(A[b]) op(B[b]) + beta C[b], row-major,

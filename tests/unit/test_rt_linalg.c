@@ -252,3 +252,112 @@ Test(linalg, argument_errors) {
   cr_assert_str_eq(tns_last_error(),
                    "eigh: the matrix contains NaN or infinity");
 }
+
+/* max |x[i] - y[i]| over n elements. */
+static double max_diff(TnsDtype t, const void *x, const void *y, int64_t n) {
+  double m = 0;
+  for (int64_t i = 0; i < n; i++)
+    m = fmax(m, fabs(get(t, x, i) - get(t, y, i)));
+  return m;
+}
+
+/* A batch gives what one call per matrix gives, in either type, at any
+ * thread count (the pool splits the batch). Not bit for bit: OpenBLAS's
+ * kernels round differently with the buffers' alignment. */
+Test(linalg, batches_match_single_calls) {
+  for (int ti = 0; ti < 2; ti++) {
+    TnsDtype t = types[ti];
+    int64_t nb = 5, n = 4, k = 2, nn = n * n, nk = n * k;
+    size_t es = (size_t)tns_dtype_size(t);
+    char *A = matrix(t, nb * n, n, NULL, 0), *B = matrix(t, nb * n, k, NULL, 7);
+    for (int64_t b = 0; b < nb; b++) {
+      void *one = spd(t, n, 20 + (uint64_t)b);
+      memcpy(A + (size_t)(b * nn) * es, one, (size_t)nn * es);
+      free(one);
+    }
+    char *X = matrix(t, nb * n, k, NULL, 0), *L = matrix(t, nb * n, n, NULL, 0);
+    char *w = matrix(t, nb, n, NULL, 0), *V = matrix(t, nb * n, n, NULL, 0);
+    char *one = matrix(t, n, n, NULL, 0), *one2 = matrix(t, n, n, NULL, 0);
+    cr_assert_eq(tns_solve_batch(t, nb, n, k, A, B, X), TNS_OK, "%s", tns_last_error());
+    cr_assert_eq(tns_cholesky_batch(t, nb, n, A, L), TNS_OK);
+    cr_assert_eq(tns_eigh_batch(t, nb, n, A, w, V), TNS_OK);
+    for (int64_t b = 0; b < nb; b++) {
+      const char *Ab = A + (size_t)(b * nn) * es;
+      cr_assert_eq(tns_solve(t, n, k, Ab, B + (size_t)(b * nk) * es, one), TNS_OK);
+      cr_assert_lt(max_diff(t, one, X + (size_t)(b * nk) * es, nk), tol(t), "solve %ld", (long)b);
+      cr_assert_eq(tns_cholesky(t, n, Ab, one), TNS_OK);
+      cr_assert_lt(max_diff(t, one, L + (size_t)(b * nn) * es, nn), tol(t), "cholesky %ld", (long)b);
+      cr_assert_eq(tns_eigh(t, n, Ab, one2, one), TNS_OK);
+      cr_assert_lt(max_diff(t, one2, w + (size_t)(b * n) * es, n), tol(t) * 10, "eigh w %ld", (long)b);
+      cr_assert_lt(max_diff(t, one, V + (size_t)(b * nn) * es, nn), tol(t) * 10, "eigh V %ld", (long)b);
+    }
+    cr_assert_eq(tns_solve_batch(t, 0, n, k, A, B, X), TNS_OK);
+    free(A), free(B), free(X), free(L), free(w), free(V), free(one), free(one2);
+  }
+}
+
+/* The failing matrix of a batch is named; the first one fails first. */
+Test(linalg, batch_failure_names_matrix) {
+  double A[12] = {1, 0, 0, 1, 1, 2, 2, 4, 0, 0, 0, 0}, B[6] = {1, 1, 1, 1, 1, 1}, X[6];
+  cr_assert_eq(tns_solve_batch(TNS_F64, 3, 2, 1, A, B, X), TNS_ERR_LINALG);
+  cr_assert_str_eq(tns_last_error(), "solve: matrix is singular (matrix 1 of the batch, counting from 0)");
+  cr_assert_eq(tns_logdet(TNS_F64, 3, 2, A, X), TNS_ERR_LINALG);
+  cr_assert_str_eq(tns_last_error(), "logdet: matrix is not positive definite (use slogdet for a general "
+                   "matrix) (matrix 1 of the batch, counting from 0)");
+  cr_assert_eq(tns_solve_batch(TNS_F64, -1, 2, 1, A, B, X), TNS_ERR_ARG);
+}
+
+Test(linalg, inv_known_answer) {
+  for (int ti = 0; ti < 2; ti++) {
+    double v[4] = {2, 1, 1, 3}, want[4] = {0.6, -0.2, -0.2, 0.4};
+    void *A = matrix(types[ti], 2, 2, v, 0), *X = matrix(types[ti], 2, 2, NULL, 1);
+    cr_assert_eq(tns_inv(types[ti], 1, 2, A, X), TNS_OK);
+    for (int i = 0; i < 4; i++)
+      cr_assert_float_eq(get(types[ti], X, i), want[i], tol(types[ti]));
+    double s[4] = {1, 2, 2, 4};
+    void *S = matrix(types[ti], 2, 2, s, 0);
+    cr_assert_eq(tns_inv(types[ti], 1, 2, S, X), TNS_ERR_LINALG);
+    cr_assert_str_eq(tns_last_error(), "inv: matrix is singular");
+    free(A), free(X), free(S);
+  }
+  void *A = spd(TNS_F64, 6, 5), *X = matrix(TNS_F64, 6, 6, NULL, 0);
+  cr_assert_eq(tns_inv(TNS_F64, 1, 6, A, X), TNS_OK);
+  cr_assert(prod_err(TNS_F64, 6, 6, 6, A, 0, X, 0, NULL) < 1e-12);
+  free(A), free(X);
+}
+
+/* det, slogdet and logdet agree with each other and with known answers;
+ * singular and non-SPD inputs follow numpy (slogdet) or fail (logdet). */
+Test(linalg, determinants) {
+  for (int ti = 0; ti < 2; ti++) {
+    TnsDtype t = types[ti];
+    /* det [[0, 2], [3, 1]] = -6 (a row swap); [[1, 2], [2, 4]] singular */
+    double v[8] = {0, 2, 3, 1, 1, 2, 2, 4};
+    void *A = matrix(t, 4, 2, v, 0), *d = matrix(t, 2, 1, NULL, 0);
+    void *sg = matrix(t, 2, 1, NULL, 0), *la = matrix(t, 2, 1, NULL, 0);
+    cr_assert_eq(tns_det(t, 2, 2, A, d), TNS_OK);
+    cr_assert_float_eq(get(t, d, 0), -6, tol(t) * 10);
+    cr_assert_eq(get(t, d, 1), 0);
+    cr_assert_eq(tns_slogdet(t, 2, 2, A, sg, la), TNS_OK);
+    cr_assert_eq(get(t, sg, 0), -1);
+    cr_assert_float_eq(get(t, la, 0), log(6.0), tol(t));
+    cr_assert_eq(get(t, sg, 1), 0);
+    cr_assert(isinf(get(t, la, 1)) && get(t, la, 1) < 0);
+    void *P = spd(t, 5, 11);
+    cr_assert_eq(tns_logdet(t, 1, 5, P, d), TNS_OK);
+    cr_assert_eq(tns_slogdet(t, 1, 5, P, sg, la), TNS_OK);
+    cr_assert_eq(get(t, sg, 0), 1);
+    cr_assert_float_eq(get(t, d, 0), get(t, la, 0), tol(t) * 10);
+    cr_assert_eq(tns_logdet(t, 1, 2, A, d), TNS_ERR_LINALG);
+    cr_assert_str_eq(tns_last_error(), "logdet: matrix is not positive definite (use slogdet for a general matrix)");
+    free(A), free(d), free(sg), free(la), free(P);
+  }
+  double x = 5, s = 5, l = 5;
+  cr_assert_eq(tns_slogdet(TNS_F64, 1, 0, &x, &s, &l), TNS_OK);
+  cr_assert(s == 1 && l == 0);
+  cr_assert_eq(tns_det(TNS_F64, 1, 0, &x, &s), TNS_OK);
+  cr_assert_eq(s, 1);
+  double nan2[4] = {NAN, 0, 0, 1};
+  cr_assert_eq(tns_det(TNS_F64, 1, 2, nan2, &s), TNS_ERR_LINALG);
+  cr_assert_str_eq(tns_last_error(), "det: the matrix contains NaN or infinity");
+}
