@@ -352,8 +352,10 @@ void cg_lir(Cg *g, const LirNode *n, LLVMValueRef buf, LLVMValueRef *acc, int ou
 /* The statement's loop nest: lowered to the loop IR, then emitted. */
 static void einsum_loops(Cg *g, const TirOp *op, LLVMValueRef buf) {
   Arena *a = arena_new();
+  double t0 = timing_now();
   LirNode *root = lir_lower(a, op);
   if (g->opt->opt_level > 0) root = lir_schedule(a, root);   /* loop order for the memory */
+  timing_add(g->opt->times, ST_LIR, t0);
   if (!cg_try_parallel(g, op, root, buf)) {   /* the outer loop on the thread pool */
     LLVMValueRef acc[1] = {NULL};
     cg_lir(g, root, buf, acc, 1);
