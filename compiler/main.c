@@ -126,7 +126,8 @@ static int cmd_check(int argc, char **argv) {
 
 /* LLVM IR or assembly of a program, optimised at the -O level. */
 static int emit_code(Compiler *c, const char *path, int assembly) {
-  CgOptions o = {.opt_level = opt_level, .memory_limit = memory_limit, .dump_after = dump_after};
+  /* the code `tnsc run` would JIT */
+  CgOptions o = {.opt_level = opt_level, .memory_limit = memory_limit, .dump_after = dump_after, .light_glue = 1};
   LLVMTargetMachineRef tm = cg_target_machine(&o);
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMModuleRef m = tm ? run_compile(c, path, ctx, &o, tm) : NULL;
@@ -163,7 +164,7 @@ static int cmd_run(int argc, char **argv) {
   if (n == 1) {
     StageTimes times = {{0}};
     CgOptions o = {.opt_level = opt_level, .memory_limit = memory_limit, .dump_after = dump_after,
-                   .times = want_time ? &times : NULL};
+                   .light_glue = 1, .times = want_time ? &times : NULL};
     rc = run_file(c, files[0], &o);
   } else {
     fputs("tnsc run: expected one program: tnsc run [-O0..-O3] FILE.tns\n", stderr);

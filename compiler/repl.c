@@ -312,7 +312,7 @@ static int execute(Session *s, Compiler *c, Input *in, Mode mode) {
   if (!entry) return 1;
   entry->exported = 1;
   entry->array_results = 1;
-  CgOptions co = {.opt_level = s->o->opt_level};
+  CgOptions co = {.opt_level = s->o->opt_level, .light_glue = 1};
   run_passes(p, &co);
   if (mode == SHOW_TIR) { tir_print(stdout, p); return 0; }
   if (mode == EXPLAIN) { explain_print(stdout, p, 0); return 0; }
@@ -440,7 +440,7 @@ static int show_llvm(Session *s, const char *name) {
   int rc = 1;
   if (!c->diag.nerrors) {
     TirProgram *p = tir_build(c->arena, &c->names, prog, 0);
-    CgOptions co = {.opt_level = s->o->opt_level};
+    CgOptions co = {.opt_level = s->o->opt_level, .light_glue = 1};
     LLVMTargetMachineRef tm = cg_target_machine(&co);
     LLVMContextRef ctx = LLVMContextCreate();
     LLVMModuleRef m = cg_module(ctx, p, &co);
@@ -600,7 +600,7 @@ int repl_run(FILE *in, const ReplOptions *o) {
   memset(&s, 0, sizeof s);
   s.o = o;
   s.arena = arena_new();
-  s.jit = jit_new();
+  s.jit = jit_new(o->opt_level);
   if (!s.jit) return 1;
   char *hist = o->interactive ? history_path() : NULL;
   if (o->interactive) {
