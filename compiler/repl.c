@@ -336,12 +336,12 @@ static int execute(Session *s, Compiler *c, Input *in, Mode mode) {
       times[r] = now() - t0;
       if (st) break;
     }
-    if (st == TNS_ERR_INTERRUPTED) {
-      fputs("interrupted\n", stderr);
-      st = -1;
-    }
   }
-  fflush(stdout);
+  fflush(stdout);   /* what the input printed comes before its error */
+  if (st == TNS_ERR_INTERRUPTED) {
+    fputs("interrupted\n", stderr);
+    st = -1;
+  }
   if (st > 0) run_report_error(c, "<input>");
   if (st == 0 && mode == TIME_IT) {
     qsort(times, (size_t)runs, sizeof *times, cmp_double);
@@ -533,8 +533,12 @@ static int is_blank(const char *s) {
   return *s == 0 || *s == '#';
 }
 
-/* Ends one input: evaluates it, counts an error, stops under --strict. */
+/* Ends one input: evaluates it, counts an error, stops under --strict.
+ * What it printed goes out now, before any error of the next input on
+ * stderr: values and errors appear in input order even when both are
+ * redirected to one file. */
 static void finish_input(Session *s, int bad) {
+  fflush(stdout);
   s->errors += bad;
   if (bad && s->o->strict) {
     s->status = 1;
