@@ -838,7 +838,7 @@ int cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, const CgOptions *o) {
     return 1;
   }
   LLVMDisposeMessage(err);
-  if (o->light_glue && o->opt_level > 0) mark_light(m);
+  if (o->light_glue) mark_light(m);
   char passes[32];
   snprintf(passes, sizeof passes, "default<O%d>", o->opt_level);
   LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();

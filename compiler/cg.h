@@ -16,8 +16,9 @@ typedef struct CgOptions {
   int exe_main;         /* add `main` running the top-level statements */
   double memory_limit;  /* contract pass: largest intermediate (elements) */
   const char *dump_after; /* print TIR after this pass */
-  int light_glue;        /* -O1..3: functions doing little work (cg_int.h,
-                            CG_LIGHT_WORK) skip LLVM's optimisation (the JIT) */
+  int light_glue;        /* functions doing little work (cg_int.h,
+                            CG_LIGHT_WORK) skip LLVM's optimisation and get
+                            the fast instruction selector (the JIT) */
   StageTimes *times;    /* NULL, or where `--time` adds each stage's time */
 } CgOptions;
 

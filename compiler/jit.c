@@ -2,10 +2,8 @@
 #include "jit.h"
 #include <stdio.h>
 #include <stdlib.h>
-#include <llvm-c/Core.h>
 #include <llvm-c/Error.h>
 #include <llvm-c/Target.h>
-#include <llvm-c/TargetMachine.h>
 
 struct Jit {
   LLVMOrcLLJITRef lljit;
@@ -20,34 +18,12 @@ static int report(LLVMErrorRef e, const char *what) {
   return 1;
 }
 
-/* The host's machine code at a code generation level: at -O0 the fast
- * instruction selector and register allocator, above it LLVM's default
- * (what LLJIT picks by itself). */
-static LLVMOrcLLJITBuilderRef builder_for(int opt_level) {
-  char *triple = LLVMGetDefaultTargetTriple(), *err = NULL;
-  LLVMTargetRef target;
-  if (LLVMGetTargetFromTriple(triple, &target, &err)) {
-    LLVMDisposeMessage(err);
-    LLVMDisposeMessage(triple);
-    return NULL;   /* LLJIT's own detection will report it */
-  }
-  char *cpu = LLVMGetHostCPUName(), *features = LLVMGetHostCPUFeatures();
-  LLVMTargetMachineRef tm = LLVMCreateTargetMachine(target, triple, cpu, features,
-      opt_level ? LLVMCodeGenLevelDefault : LLVMCodeGenLevelNone, LLVMRelocDefault, LLVMCodeModelJITDefault);
-  LLVMDisposeMessage(triple);
-  LLVMDisposeMessage(cpu);
-  LLVMDisposeMessage(features);
-  LLVMOrcLLJITBuilderRef b = LLVMOrcCreateLLJITBuilder();
-  LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(b, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm));
-  return b;
-}
-
-Jit *jit_new(int opt_level) {
+Jit *jit_new(void) {
   LLVMInitializeNativeTarget();
   LLVMInitializeNativeAsmPrinter();
   Jit *j = calloc(1, sizeof *j);
   if (!j) return NULL;
-  if (report(LLVMOrcCreateLLJIT(&j->lljit, builder_for(opt_level)), "cannot create the JIT")) {
+  if (report(LLVMOrcCreateLLJIT(&j->lljit, NULL), "cannot create the JIT")) {
     free(j);
     return NULL;
   }

@@ -7,9 +7,8 @@
 
 typedef struct Jit Jit;
 
-/* NULL with a message on stderr when no JIT can be made for this host.
- * opt_level 0 generates machine code fast (-O0), above it well. */
-Jit *jit_new(int opt_level);
+/* NULL with a message on stderr when no JIT can be made for this host. */
+Jit *jit_new(void);
 void jit_free(Jit *j);
 /* A fresh context to build one module in (owned by the JIT afterwards). */
 LLVMContextRef jit_context(Jit *j);

@@ -604,7 +604,7 @@ int repl_run(FILE *in, const ReplOptions *o) {
   memset(&s, 0, sizeof s);
   s.o = o;
   s.arena = arena_new();
-  s.jit = jit_new(o->opt_level);
+  s.jit = jit_new();
   if (!s.jit) return 1;
   char *hist = o->interactive ? history_path() : NULL;
   if (o->interactive) {
