@@ -1,5 +1,6 @@
 #!/bin/sh
-# make bench: REPL latency and the contraction workloads against numpy.
+# make bench: REPL latency, compile time of the examples and the
+# contraction workloads against numpy.
 BUILD=${1:-build}
 PY=/usr/bin/python3
 if ! $PY -c "import numpy" 2>/dev/null; then
@@ -11,4 +12,5 @@ if ! $PY -c "import numpy" 2>/dev/null; then
 fi
 echo "== $(date -u +%Y-%m-%d) $(uname -m), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 sh "$(dirname "$0")/repl_latency.sh" "$BUILD/tnsc"
+$PY "$(dirname "$0")/compile_time.py" "$BUILD/tnsc"
 $PY "$(dirname "$0")/run.py" "$BUILD/tnsc" "$@"

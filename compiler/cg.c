@@ -5,6 +5,7 @@
  * a function allocates is freed on every path out of it. Blocks are named
  * after the source (`i.loop`, `sum.j.body`) so `tnsc emit llvm` reads
  * like the program. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <llvm-c/Analysis.h>
@@ -114,8 +115,29 @@ LLVMValueRef cg_entry_alloca(Cg *g, LLVMTypeRef t, const char *name) {
 
 /* ---- loops ---- */
 
+void cg_mark_heavy(Cg *g, LLVMValueRef fn) {
+  const char *k = CG_HEAVY_ATTR;
+  if (LLVMGetStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, k, (unsigned)strlen(k))) return;
+  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMCreateStringAttribute(g->ctx, k, (unsigned)strlen(k), "", 0));
+}
+
+double cg_const_trip(LLVMValueRef lo, LLVMValueRef hi) {
+  if (!LLVMIsAConstantInt(lo) || !LLVMIsAConstantInt(hi)) return HUGE_VAL;
+  long long n = LLVMConstIntGetSExtValue(hi) - LLVMConstIntGetSExtValue(lo);
+  return n > 1 ? (double)n : 1.0;
+}
+
+/* The loop multiplies the work of what it contains (see CG_LIGHT_WORK). */
+static void loop_work(Cg *g, CgLoop *l, LLVMValueRef lo, LLVMValueRef hi) {
+  l->outer_work = g->nest_work;
+  g->nest_work *= g->trip_hint > 0 ? g->trip_hint : cg_const_trip(lo, hi);
+  g->trip_hint = 0;
+  if (g->nest_work > CG_LIGHT_WORK) cg_mark_heavy(g, g->llfn);
+}
+
 void cg_loop_begin(Cg *g, CgLoop *l, const char *name, LLVMValueRef lo, LLVMValueRef hi) {
   char buf[96];
+  loop_work(g, l, lo, hi);
   l->name = name;
   l->pre = LLVMGetInsertBlock(g->b);
   snprintf(buf, sizeof buf, "%s.loop", name);
@@ -135,6 +157,7 @@ void cg_loop_begin(Cg *g, CgLoop *l, const char *name, LLVMValueRef lo, LLVMValu
 }
 
 void cg_loop_end(Cg *g, CgLoop *l) {
+  g->nest_work = l->outer_work;
   LLVMValueRef next = LLVMBuildAdd(g->b, l->phi, LLVMConstInt(g->i64, 1, 0), "next");
   LLVMBasicBlockRef from = LLVMGetInsertBlock(g->b);
   LLVMBuildBr(g->b, l->head);
@@ -298,6 +321,7 @@ void cg_lir(Cg *g, const LirNode *n, LLVMValueRef buf, LLVMValueRef *acc, int ou
       lo = LLVMBuildMul(g->b, n->within->tile_iv, LLVMConstInt(g->i64, (unsigned long long)n->within->tile, 0), "tile.lo");
       LLVMValueRef end = LLVMBuildAdd(g->b, lo, LLVMConstInt(g->i64, (unsigned long long)n->within->tile, 0), "tile.end");
       hi = cg_dim(g, n->extent);
+      g->trip_hint = fmin((double)n->within->tile, cg_const_trip(LLVMConstInt(g->i64, 0, 0), hi));
       hi = LLVMBuildSelect(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, end, hi, "short"), end, hi, "tile.hi");
     }
     cg_loop_begin(g, &l, n->tile ? cg_tile_name(n) : n->index->name, lo, hi);
@@ -352,8 +376,10 @@ void cg_lir(Cg *g, const LirNode *n, LLVMValueRef buf, LLVMValueRef *acc, int ou
 /* The statement's loop nest: lowered to the loop IR, then emitted. */
 static void einsum_loops(Cg *g, const TirOp *op, LLVMValueRef buf) {
   Arena *a = arena_new();
+  double t0 = timing_now();
   LirNode *root = lir_lower(a, op);
   if (g->opt->opt_level > 0) root = lir_schedule(a, root);   /* loop order for the memory */
+  timing_add(g->opt->times, ST_LIR, t0);
   if (!cg_try_parallel(g, op, root, buf)) {   /* the outer loop on the thread pool */
     LLVMValueRef acc[1] = {NULL};
     cg_lir(g, root, buf, acc, 1);
@@ -493,6 +519,7 @@ static void cg_call_op(Cg *g, const TirOp *op) {
     args[k] = bufs[i];
   }
   LLVMValueRef callee = cg_fn(g, f->name, g->i32, pt, n, 0);
+  if (g->nest_work > 1) cg_mark_heavy(g, callee);   /* called in a loop */
   LLVMValueRef st = LLVMBuildCall2(g->b, LLVMGlobalGetValueType(callee), callee, args, (unsigned)n, "st");
   /* results are ours even when the call failed, so that exit frees them */
   for (int i = 0; i < op->nresults; i++)
@@ -560,6 +587,9 @@ static void cg_for(Cg *g, const TirOp *op) {
 }
 
 static void cg_while(Cg *g, const TirOp *op) {
+  double outer = g->nest_work;
+  g->nest_work = HUGE_VAL;   /* the body's work is not known */
+  cg_mark_heavy(g, g->llfn);
   LLVMBasicBlockRef head = cg_block(g, "while.cond"), body = cg_block(g, "while.body"), done = cg_block(g, "while.exit");
   LLVMBuildBr(g->b, head);
   LLVMPositionBuilderAtEnd(g->b, head);
@@ -570,6 +600,7 @@ static void cg_while(Cg *g, const TirOp *op) {
   cg_block_ops(g, &op->body_ops);
   LLVMBuildBr(g->b, head);
   LLVMPositionBuilderAtEnd(g->b, done);
+  g->nest_work = outer;
 }
 
 static void cg_if(Cg *g, const TirOp *op) {
@@ -700,6 +731,7 @@ static void emit_exit(Cg *g, const TirFunc *f) {
 static void emit_func(Cg *g, const TirFunc *f) {
   g->fn = f;
   g->llfn = LLVMGetNamedFunction(g->mod, f->name);
+  g->nest_work = 1;
   LLVMBasicBlockRef entry = cg_block(g, "entry");
   g->exit_bb = cg_block(g, "exit");
   LLVMPositionBuilderAtEnd(g->b, entry);
@@ -728,6 +760,7 @@ LLVMModuleRef cg_module(LLVMContextRef ctx, const TirProgram *p, const CgOptions
   g.ctx = ctx;
   g.prog = p;
   g.opt = o;
+  g.nest_work = 1;
   g.mod = LLVMModuleCreateWithNameInContext("tns", ctx);
   g.b = LLVMCreateBuilderInContext(ctx);
   g.i1 = LLVMInt1TypeInContext(ctx);
@@ -770,6 +803,25 @@ LLVMTargetMachineRef cg_target_machine(const CgOptions *o) {
   return tm;
 }
 
+static void add_attr(LLVMContextRef ctx, LLVMValueRef f, const char *name) {
+  unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+  LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(ctx, kind, 0));
+}
+
+/* Functions not marked heavy by code generation run once or do little
+ * work: optnone keeps LLVM's pipeline off them and gives them the fast
+ * instruction selector, which is most of the JIT's time saved. */
+static void mark_light(LLVMModuleRef m) {
+  const char *heavy = CG_HEAVY_ATTR;
+  LLVMContextRef ctx = LLVMGetModuleContext(m);
+  for (LLVMValueRef f = LLVMGetFirstFunction(m); f; f = LLVMGetNextFunction(f)) {
+    if (LLVMIsDeclaration(f) || LLVMGetStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, heavy, (unsigned)strlen(heavy)))
+      continue;
+    add_attr(ctx, f, "optnone");
+    add_attr(ctx, f, "noinline");
+  }
+}
+
 int cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, const CgOptions *o) {
   char *err = NULL;
   char *triple = LLVMGetTargetMachineTriple(tm);
@@ -786,6 +838,7 @@ int cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, const CgOptions *o) {
     return 1;
   }
   LLVMDisposeMessage(err);
+  if (o->light_glue) mark_light(m);
   char passes[32];
   snprintf(passes, sizeof passes, "default<O%d>", o->opt_level);
   LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();

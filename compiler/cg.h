@@ -6,6 +6,7 @@
 #include <llvm-c/Core.h>
 #include <llvm-c/TargetMachine.h>
 #include "tir.h"
+#include "timing.h"
 
 typedef struct CgOptions {
   int opt_level;        /* 0: the naive loop nests as written; 1..3 */
@@ -15,6 +16,10 @@ typedef struct CgOptions {
   int exe_main;         /* add `main` running the top-level statements */
   double memory_limit;  /* contract pass: largest intermediate (elements) */
   const char *dump_after; /* print TIR after this pass */
+  int light_glue;        /* functions doing little work (cg_int.h,
+                            CG_LIGHT_WORK) skip LLVM's optimisation and get
+                            the fast instruction selector (the JIT) */
+  StageTimes *times;    /* NULL, or where `--time` adds each stage's time */
 } CgOptions;
 
 /* Builds the module for p in ctx; every function returns an i32 status. */

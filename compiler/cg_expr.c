@@ -272,6 +272,7 @@ static LLVMValueRef call_scalar(Cg *g, const TirExpr *x) {
   pt[x->n] = g->ptr;
   args[x->n] = res;
   LLVMValueRef f = cg_fn(g, x->fn->name, g->i32, pt, n, 0);
+  if (g->nest_work > 1) cg_mark_heavy(g, f);   /* elementwise: inlined into the loop */
   LLVMValueRef st = LLVMBuildCall2(g->b, LLVMGlobalGetValueType(f), f, args, (unsigned)n, "st");
   free(pt);
   free(args);

@@ -22,6 +22,10 @@ typedef struct Cg {
   LLVMBasicBlockRef exit_bb; /* frees owned buffers, returns status */
   LLVMValueRef *outs;        /* result pointers of the function */
   const char *loc;           /* "file:line:col" of the op being lowered */
+  double nest_work;          /* iterations of the loops around the point being
+                                emitted (HUGE_VAL: not known at compile time) */
+  double trip_hint;          /* the next loop's trip count when its bounds are
+                                parameters (an outlined parallel loop); 0: none */
 } Cg;
 
 /* cg.c */
@@ -56,9 +60,20 @@ typedef struct CgLoop {
   LLVMValueRef iv, phi;
   LLVMBasicBlockRef pre;
   const char *name;
+  double outer_work;   /* g->nest_work outside this loop */
 } CgLoop;
 void cg_loop_begin(Cg *g, CgLoop *l, const char *name, LLVMValueRef lo, LLVMValueRef hi);
 void cg_loop_end(Cg *g, CgLoop *l);
+/* Functions that do little work (glue: bindings, prints, small loops with
+ * sizes known at compile time) get a light LLVM pipeline under the JIT;
+ * a function is heavy once it runs a loop nest of more than CG_LIGHT_WORK
+ * innermost iterations or of unknown size, or is called inside a loop.
+ * The mark is the string attribute CG_HEAVY_ATTR on the LLVM function. */
+#define CG_LIGHT_WORK 1e5
+#define CG_HEAVY_ATTR "tns-heavy"
+void cg_mark_heavy(Cg *g, LLVMValueRef fn);
+/* The trip count lo..hi when both are constants, else HUGE_VAL. */
+double cg_const_trip(LLVMValueRef lo, LLVMValueRef hi);
 
 /* cg.c: emits a loop nest of the loop IR writing into buf; a loop's trip
  * count (tiles for a tile loop), block name and counter binding. */

@@ -99,7 +99,7 @@ static int plain_output(const TirOp *op) {
 }
 
 /* The kernel `fn.target.par`: for index in lo..hi { the nest's body }. */
-static LLVMValueRef emit_kernel(Cg *g, const TirOp *op, const LirNode *root, const Env *e) {
+static LLVMValueRef emit_kernel(Cg *g, const TirOp *op, const LirNode *root, const Env *e, double trip) {
   char name[256];
   snprintf(name, sizeof name, "%s.%s.par", g->fn->name, op->out->name ? op->out->name : "tmp");
   LLVMTypeRef ft = LLVMFunctionType(g->i32, (LLVMTypeRef[]){g->ptr, g->i64, g->i64}, 3, 0);
@@ -114,6 +114,7 @@ static LLVMValueRef emit_kernel(Cg *g, const TirOp *op, const LirNode *root, con
   LLVMBuildBr(g->b, start);
   LLVMPositionBuilderAtEnd(g->b, start);
   CgLoop l;
+  g->trip_hint = trip;   /* lo..hi are parameters; together they cover trip */
   cg_loop_begin(g, &l, root->tile ? cg_tile_name(root) : root->index->name, LLVMGetParam(kfn, 1), LLVMGetParam(kfn, 2));
   cg_check_status(g, cg_call(g, "tns_check_interrupt", g->i32, NULL, NULL, 0), "go.on");
   cg_loop_bind(g, root, l.iv);
@@ -145,7 +146,7 @@ int cg_try_parallel(Cg *g, const TirOp *op, const LirNode *root, LLVMValueRef bu
   g->index = calloc((size_t)f->nindices + 1, sizeof *g->index);
   g->owned = NULL;
   g->outs = NULL;
-  LLVMValueRef kfn = emit_kernel(g, op, root, &e);
+  LLVMValueRef kfn = emit_kernel(g, op, root, &e, cg_const_trip(LLVMConstInt(g->i64, 0, 0), extent));
   free(g->slot);
   free(g->size_slot);
   free(g->index);

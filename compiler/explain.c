@@ -1,5 +1,6 @@
 /* explain.c — printing what the contract pass decided (passes.h). */
 #include "explain.h"
+#include <math.h>
 #include "gemm.h"
 #include "passes.h"
 
@@ -57,12 +58,91 @@ static void json(FILE *f, const ContractInfo *c, int first) {
   fputs("]}", f);
 }
 
+/* ---- contractions the contract pass leaves alone: inside where(...) ---- */
+
+typedef struct Unordered {
+  const TirOp *op;
+  double iters;     /* loop iterations of the naive nest */
+  int symbolic;
+} Unordered;
+
+static double range_of(Dim d, int *symbolic) {
+  if (dim_is_const(d)) return (double)d.k;
+  *symbolic = 1;
+  double v = (double)d.k;
+  for (int i = 0; i < d.n; i++) v *= 64;
+  return v;
+}
+
+static int count_accesses(const TirExpr *x) {
+  if (!x) return 0;
+  int n = x->kind == TX_ACCESS && x->var->type->rank > 0;
+  n += count_accesses(x->a) + count_accesses(x->b) + count_accesses(x->c);
+  for (int i = 0; x->kind != TX_ACCESS && x->args && i < x->n; i++) n += count_accesses(x->args[i]);
+  return n;
+}
+
+/* The largest reduction over a product of two or more tensors inside a
+ * where(...) of x: its iterations per output element, 0 when none. */
+static double where_contraction(const TirExpr *x, int in_where, int *symbolic) {
+  if (!x) return 0;
+  double best = 0;
+  in_where |= x->kind == TX_WHERE;
+  if (x->kind == TX_REDUCE && in_where && count_accesses(x->a) >= 2) {
+    double it = 1;
+    for (int i = 0; i < x->n; i++) it *= range_of(x->idx[i]->range, symbolic);
+    double inner = where_contraction(x->a, 1, symbolic);
+    return it * (inner > 0 ? inner : 1);
+  }
+  const TirExpr *kids[3] = {x->a, x->b, x->c};
+  for (int i = 0; i < 3; i++) best = fmax(best, where_contraction(kids[i], in_where, symbolic));
+  for (int i = 0; x->kind != TX_ACCESS && x->args && i < x->n; i++)
+    best = fmax(best, where_contraction(x->args[i], in_where, symbolic));
+  return best;
+}
+
+static void find_unordered(const TirBlock *b, Unordered *out, int *n, int max) {
+  for (int i = 0; i < b->n && *n < max; i++) {
+    const TirOp *op = b->ops[i];
+    find_unordered(&op->body_ops, out, n, max);
+    find_unordered(&op->else_ops, out, n, max);
+    if (op->kind != TO_EINSUM) continue;
+    int sym = 0;
+    double per = where_contraction(op->body, 0, &sym);
+    if (per <= 0) continue;
+    for (int k = 0; k < op->noidx; k++) per *= range_of(op->oidx[k]->range, &sym);
+    out[(*n)++] = (Unordered){op, per, sym};
+  }
+}
+
+static void unordered_text(FILE *f, const Unordered *u) {
+  const TirOp *op = u->op;
+  fprintf(f, "%s:%d: %s\n  contraction inside where(...): not reordered, runs as a loop nest as written\n",
+          op->span.src ? op->span.src->path : "?", op->span.line, op->out->name ? op->out->name : "?");
+  fprintf(f, "  naive %.6g loop iterations%s\n", u->iters, u->symbolic ? " (unknown sizes counted as 64)" : "");
+}
+
+static void unordered_json(FILE *f, const Unordered *u, int first) {
+  fprintf(f, "%s\n    {\"line\": %d, \"target\": \"%s\", \"inside_where\": true, \"operands\": [], \"path\": [], "
+          "\"naive_flops\": %.17g, \"flops\": %.17g, \"largest_intermediate\": 0, \"symbolic\": %s, \"steps\": [], \"candidates\": []}",
+          first ? "" : ",", u->op->span.line, u->op->out->name ? u->op->out->name : "?", u->iters, u->iters,
+          u->symbolic ? "true" : "false");
+}
+
 void explain_print(FILE *f, const TirProgram *p, int as_json) {
+  enum { MAXU = 256 };
+  static Unordered un[MAXU];
+  int nu = 0;
+  for (int i = 0; i < p->funcs.n; i++) find_unordered(&((const TirFunc *)p->funcs.items[i])->body, un, &nu, MAXU);
   if (as_json) fputs("{\"statements\": [", f);
   for (int i = 0; i < p->contracts.n; i++) {
     if (as_json) json(f, p->contracts.items[i], i == 0);
     else text(f, p->contracts.items[i]);
   }
-  if (as_json) fputs(p->contracts.n ? "\n]}\n" : "]}\n", f);
-  else if (!p->contracts.n) fputs("no contractions of two or more tensors\n", f);
+  for (int i = 0; i < nu; i++) {
+    if (as_json) unordered_json(f, &un[i], i == 0 && !p->contracts.n);
+    else unordered_text(f, &un[i]);
+  }
+  if (as_json) fputs(p->contracts.n + nu ? "\n]}\n" : "]}\n", f);
+  else if (!p->contracts.n && !nu) fputs("no contractions of two or more tensors\n", f);
 }

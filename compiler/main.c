@@ -28,7 +28,7 @@ static int cmd_build(int argc, char **argv);
 
 /* CMD(name, function or NULL when not built yet, one-line help) */
 #define COMMANDS(CMD) \
-  CMD("run", cmd_run, "run FILE.tns [-O0..-O3]   compile and run a program (JIT)") \
+  CMD("run", cmd_run, "run FILE.tns [-O0..-O3] [--time]  compile and run a program (JIT)") \
   CMD("repl", cmd_repl, "repl [--strict]           interactive session (also bare tnsc on a terminal)") \
   CMD("build", cmd_build, "build FILE.tns -o EXE     an executable running the top-level statements") \
   CMD("obj", cmd_obj, "obj FILE.tns -o F.o [-H F.h]  C-callable object file") \
@@ -57,6 +57,7 @@ static void usage(FILE *f) {
         "  --memory-limit=N     largest intermediate of a contraction, in elements\n"
         "  --dump-after=PASS    print the TIR after a pass (hoist, contract, layout, outslot)\n"
         "  --json        explain: machine-readable output\n"
+        "  --time        run: time of each compiler stage and of the run, on stderr\n"
         "  -o FILE       output of obj, lib, build\n"
         "  -H FILE       also write a C header (obj, lib)\n"
         "  --target-cpu=CPU     native, x86-64-v3 (default for obj/lib/build), ...\n"
@@ -75,6 +76,7 @@ static int opt_level = 2;
 static double memory_limit;
 static const char *dump_after;
 static int want_json;
+static int want_time;   /* run --time: each stage's time on stderr */
 
 /* Collects -O and -I DIR options into c; leaves files in files[]. Returns the
  * number of files, or -1 after printing a usage error. */
@@ -90,6 +92,8 @@ static int parse_common(Compiler *c, int argc, char **argv, char **files, int ma
       dump_after = a + 13;
     } else if (strcmp(a, "--json") == 0) {
       want_json = 1;
+    } else if (strcmp(a, "--time") == 0 || strcmp(a, "--time-passes") == 0) {
+      want_time = 1;
     } else if (strcmp(a, "-I") == 0 && i + 1 < argc) {
       compiler_add_include(c, argv[++i]);
     } else if (strncmp(a, "-I", 2) == 0 && a[2]) {
@@ -122,7 +126,8 @@ static int cmd_check(int argc, char **argv) {
 
 /* LLVM IR or assembly of a program, optimised at the -O level. */
 static int emit_code(Compiler *c, const char *path, int assembly) {
-  CgOptions o = {.opt_level = opt_level, .memory_limit = memory_limit, .dump_after = dump_after};
+  /* the code `tnsc run` would JIT */
+  CgOptions o = {.opt_level = opt_level, .memory_limit = memory_limit, .dump_after = dump_after, .light_glue = 1};
   LLVMTargetMachineRef tm = cg_target_machine(&o);
   LLVMContextRef ctx = LLVMContextCreate();
   LLVMModuleRef m = tm ? run_compile(c, path, ctx, &o, tm) : NULL;
@@ -157,7 +162,9 @@ static int cmd_run(int argc, char **argv) {
   int n = parse_common(c, argc, argv, files, 1);
   int rc = 2;
   if (n == 1) {
-    CgOptions o = {.opt_level = opt_level, .memory_limit = memory_limit, .dump_after = dump_after};
+    StageTimes times = {{0}};
+    CgOptions o = {.opt_level = opt_level, .memory_limit = memory_limit, .dump_after = dump_after,
+                   .light_glue = 1, .times = want_time ? &times : NULL};
     rc = run_file(c, files[0], &o);
   } else {
     fputs("tnsc run: expected one program: tnsc run [-O0..-O3] FILE.tns\n", stderr);

@@ -312,7 +312,7 @@ static int execute(Session *s, Compiler *c, Input *in, Mode mode) {
   if (!entry) return 1;
   entry->exported = 1;
   entry->array_results = 1;
-  CgOptions co = {.opt_level = s->o->opt_level};
+  CgOptions co = {.opt_level = s->o->opt_level, .light_glue = 1};
   run_passes(p, &co);
   if (mode == SHOW_TIR) { tir_print(stdout, p); return 0; }
   if (mode == EXPLAIN) { explain_print(stdout, p, 0); return 0; }
@@ -336,12 +336,12 @@ static int execute(Session *s, Compiler *c, Input *in, Mode mode) {
       times[r] = now() - t0;
       if (st) break;
     }
-    if (st == TNS_ERR_INTERRUPTED) {
-      fputs("interrupted\n", stderr);
-      st = -1;
-    }
   }
-  fflush(stdout);
+  fflush(stdout);   /* what the input printed comes before its error */
+  if (st == TNS_ERR_INTERRUPTED) {
+    fputs("interrupted\n", stderr);
+    st = -1;
+  }
   if (st > 0) run_report_error(c, "<input>");
   if (st == 0 && mode == TIME_IT) {
     qsort(times, (size_t)runs, sizeof *times, cmp_double);
@@ -440,7 +440,7 @@ static int show_llvm(Session *s, const char *name) {
   int rc = 1;
   if (!c->diag.nerrors) {
     TirProgram *p = tir_build(c->arena, &c->names, prog, 0);
-    CgOptions co = {.opt_level = s->o->opt_level};
+    CgOptions co = {.opt_level = s->o->opt_level, .light_glue = 1};
     LLVMTargetMachineRef tm = cg_target_machine(&co);
     LLVMContextRef ctx = LLVMContextCreate();
     LLVMModuleRef m = cg_module(ctx, p, &co);
@@ -533,8 +533,12 @@ static int is_blank(const char *s) {
   return *s == 0 || *s == '#';
 }
 
-/* Ends one input: evaluates it, counts an error, stops under --strict. */
+/* Ends one input: evaluates it, counts an error, stops under --strict.
+ * What it printed goes out now, before any error of the next input on
+ * stderr: values and errors appear in input order even when both are
+ * redirected to one file. */
 static void finish_input(Session *s, int bad) {
+  fflush(stdout);
   s->errors += bad;
   if (bad && s->o->strict) {
     s->status = 1;

@@ -4,22 +4,49 @@
 #include <string.h>
 #include "jit.h"
 #include "passes.h"
+#include "sema.h"
 #include "tir.h"
 #include "tns_runtime.h"
 
 /* -O1 and above optimise the TIR; -O0 is the naive reference. */
 void run_passes(TirProgram *p, const CgOptions *o) {
   if (o->opt_level == 0) return;
+  double t0 = timing_now();
   PassOptions po = {.memory_limit = o->memory_limit, .dump_after = o->dump_after};
   passes_run(p, &po);
+  timing_add(o->times, ST_PASSES, t0);
+}
+
+/* compiler_check_file, in two timed halves */
+static Node *check_timed(Compiler *c, const char *path, StageTimes *t) {
+  int before = c->diag.nerrors;
+  double t0 = timing_now();
+  Node *prog = compiler_parse_file(c, path);
+  timing_add(t, ST_PARSE, t0);
+  if (!prog) return NULL;
+  t0 = timing_now();
+  sema_program(c, prog, path);
+  timing_add(t, ST_SEMA, t0);
+  return c->diag.nerrors == before ? prog : NULL;
 }
 
 TirProgram *run_lower(Compiler *c, const char *path, const CgOptions *o) {
-  Node *prog = compiler_check_file(c, path);
+  Node *prog = o->times ? check_timed(c, path, o->times) : compiler_check_file(c, path);
   if (!prog) return NULL;
+  double t0 = timing_now();
   TirProgram *p = tir_build(c->arena, &c->names, prog, 1);
+  timing_add(o->times, ST_TIR, t0);
   run_passes(p, o);
   return p;
+}
+
+/* cg_module, timed apart from the loop nests it lowers (ST_LIR) */
+static LLVMModuleRef module_timed(LLVMContextRef ctx, const TirProgram *p, const CgOptions *o) {
+  double t0 = timing_now(), lir0 = o->times ? o->times->sec[ST_LIR] : 0;
+  LLVMModuleRef m = cg_module(ctx, p, o);
+  timing_add(o->times, ST_CODEGEN, t0);
+  if (o->times) o->times->sec[ST_CODEGEN] -= o->times->sec[ST_LIR] - lir0;
+  return m;
 }
 
 LLVMModuleRef run_compile(Compiler *c, const char *path, LLVMContextRef ctx, const CgOptions *o,
@@ -29,8 +56,11 @@ LLVMModuleRef run_compile(Compiler *c, const char *path, LLVMContextRef ctx, con
 #ifndef NDEBUG
   if (tir_verify(p, stderr)) return NULL;
 #endif
-  LLVMModuleRef m = cg_module(ctx, p, o);
-  if (cg_optimize(m, tm, o)) {
+  LLVMModuleRef m = module_timed(ctx, p, o);
+  double t0 = timing_now();
+  int bad = cg_optimize(m, tm, o);
+  timing_add(o->times, ST_OPT, t0);
+  if (bad) {
     LLVMDisposeModule(m);
     return NULL;
   }
@@ -80,9 +110,14 @@ int run_file(Compiler *c, const char *path, const CgOptions *o) {
     jit_free(j);
     return 1;
   }
-  int (*entry)(void) = (int (*)(void))jit_lookup(j, "tns_main");
+  double t0 = timing_now();
+  int (*entry)(void) = (int (*)(void))jit_lookup(j, "tns_main");   /* compiles */
+  timing_add(o->times, ST_JIT, t0);
+  t0 = timing_now();
   int status = entry ? entry() : TNS_ERR_INTERNAL;
   fflush(stdout);
+  timing_add(o->times, ST_EXEC, t0);
+  if (o->times) timing_print(stderr, o->times);
   if (status) run_report_error(c, path);
   jit_free(j);
   return status ? 2 : 0;

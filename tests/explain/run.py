@@ -19,6 +19,14 @@ def chain(A: f64[10, 30], B: f64[30, 5], C: f64[5, 60]) -> f64[10, 60] {
 }
 """
 
+WHERE_PROGRAM = """\
+A = randn(f64[30, 20], 1)
+B = randn(f64[20, 10], 2)
+C = randn(f64[10, 5], 3)
+D[i, l] = where(i > 2, A[i, j] * B[j, k] * C[k, l], 0.0)
+E[i, l] = A[i, j] * B[j, k] * C[k, l]
+"""
+
 failures = []
 checks = 0
 
@@ -67,6 +75,21 @@ def main():
     # opt_einsum counts the result too: 10 x 60
     check(ch["largest_intermediate"] == 600, f"chain largest {ch['largest_intermediate']}")
     check([s["shape"] for s in ch["steps"]] == ["[10, 5]", "[10, 60]"], f"chain shapes {ch['steps']}")
+
+    # a contraction inside where(...) is listed too, with its naive cost
+    with tempfile.TemporaryDirectory() as d:
+        wpath = os.path.join(d, "where.tns")
+        with open(wpath, "w") as f:
+            f.write(WHERE_PROGRAM)
+        js = json.loads(subprocess.run([tnsc, "explain", "--json", wpath], check=True, capture_output=True,
+                                       text=True).stdout)
+        wst = {s["line"]: s for s in js["statements"]}
+        check(sorted(wst) == [4, 5], f"where: statement lines {sorted(wst)}")
+        w = wst.get(4, {})
+        check(w.get("target") == "D" and w.get("inside_where") and w.get("naive_flops") == 30 * 5 * 20 * 10
+              and not w.get("symbolic"), f"where: {w}")
+        wtxt = subprocess.run([tnsc, "explain", wpath], check=True, capture_output=True, text=True).stdout
+        check("contraction inside where(...)" in wtxt and "where.tns:4: D" in wtxt, f"where text: {wtxt}")
 
     for f_ in failures:
         print("FAIL:", f_)

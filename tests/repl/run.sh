@@ -33,6 +33,16 @@ if [ $rc -eq 1 ] && ! grep -q "not reached" "$tmp/out" && grep -q "undefined nam
 else
   fail=$((fail + 1)); echo "FAIL: --strict (exit $rc)"
 fi
+# stdout and stderr into one file: printed values and errors in input
+# order (stdout is flushed before each error)
+printf 'x = 1.0\ny = nope\nz = 2.0\n:nosuch\nprint(3.0)\nassert(x > 2.0, "too small")\nw = 4.0\n' |
+  (cd "$tmp" && "$TNSC" repl >"$tmp/both" 2>&1)
+grep -o "^x: f64\|name 'nope'\|^z: f64\|':nosuch'\|^3\.0\|failed: too small\|^w: f64" "$tmp/both" | tr '\n' '|' >"$tmp/order"
+if [ "$(cat "$tmp/order")" = "x: f64|name 'nope'|z: f64|':nosuch'|3.0|failed: too small|w: f64|" ]; then
+  pass=$((pass + 1))
+else
+  fail=$((fail + 1)); echo "FAIL: output and errors out of order:"; cat "$tmp/both"
+fi
 rm -rf "$tmp"
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
