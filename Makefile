@@ -26,7 +26,7 @@ check: all check-asan
 # Unit tests, REPL sessions and the runnable language tests (error paths
 # included: nothing may leak) again under ASan + UBSan + LeakSanitizer.
 check-asan: deps
-	@test -f $(ASAN_BUILD)/build.ninja || cmake -S . -B $(ASAN_BUILD) -G Ninja -DTNS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@test -f $(ASAN_BUILD)/build.ninja || CC=clang-19 CXX=clang++-19 cmake -S . -B $(ASAN_BUILD) -G Ninja -DTNS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) -R '^(unit|repl|lang\.run)'
 

@@ -138,10 +138,20 @@ static char *loc_of(Builder *b, Span sp) {
 
 /* ---- expressions in scalar (index) context ---- */
 
+/* (int64_t)v is undefined for NaN, infinities and |v| >= 2^63, which float
+   literals (inf, 1e39) and i64 literals rounded to double (2^63) reach:
+   saturate instead. Integer literals overwrite ival with the exact value. */
+static int64_t int_of_double(double v) {
+  if (v != v) return 0;
+  if (v >= 0x1p63) return INT64_MAX;
+  if (v < -0x1p63) return INT64_MIN;
+  return (int64_t)v;
+}
+
 static TirExpr *xconst(Builder *b, int elem, double v, Span sp) {
   TirExpr *x = tir_expr_new(b->a, TX_CONST, elem, sp);
   x->fval = v;
-  x->ival = (int64_t)v;
+  x->ival = int_of_double(v);
   return x;
 }
 
