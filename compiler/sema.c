@@ -619,10 +619,19 @@ static void check_import(Sema *s, Node *st) {
 
 /* ---- statements ---- */
 
+/* stmt = expr. Only a call can do something (print, save, assert, a def
+ * that does); any other value would be computed and dropped, which in a
+ * file is a mistake (in the REPL a bare expression is rewritten to
+ * `_ = expr` before it gets here). */
+static void check_expr_stmt(Sema *s, Node *st) {
+  Type *t = sema_stmt_rhs(s, st, NULL);
+  if (st->a->kind != N_CALL && !type_is_error(t)) ERR(s, st->a->span, E_NO_EFFECT);
+}
+
 static void check_stmt(Sema *s, Node *st) {
   switch (st->kind) {
   case N_ASSIGN: check_assign(s, st); break;
-  case N_EXPR_STMT: sema_stmt_rhs(s, st, NULL); break;
+  case N_EXPR_STMT: check_expr_stmt(s, st); break;
   case N_FOR: check_for(s, st); break;
   case N_WHILE: check_while(s, st); break;
   case N_IF: check_if(s, st); break;

@@ -361,6 +361,9 @@ static TirExpr *build_expr(Builder *b, Node *e) {
   }
   case N_BINARY: return build_binary(b, e);
   default: {
+    /* build_into sends rank-0 values here: one that is not handled above
+     * would go back to build_into, and around forever (a string, a type) */
+    if (!e->type || (e->type->rank == 0 && e->kind != N_LITERAL)) TNS_BUG("unhandled scalar expression");
     TirVar *v = value_var(b, e);
     TirExpr *x = tir_expr_new(b->a, TX_READ, v->type->elem, e->span);
     x->var = v;
@@ -815,7 +818,10 @@ static void build_expr_stmt(Builder *b, Node *st) {
     emit(b, op);
     return;
   }
-  if (e->type->kind == T_VOID) return;
+  if (e->type->kind == T_VOID) {   /* a def without results runs for its effects */
+    if (id < 0 && e->kind == N_CALL) build_call(b, e, NULL, 0);
+    return;
+  }
   if (e->type->kind == T_TUPLE) {
     TirVar **res = arena_alloc(b->a, sizeof(TirVar *) * (size_t)e->type->n);
     for (int i = 0; i < e->type->n; i++) res[i] = temp(b, concrete(b, e->type->items[i]));
