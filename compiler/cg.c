@@ -199,7 +199,9 @@ static LLVMValueRef alloc_shape(Cg *g, const Type *t, int zero) {
   LLVMValueRef args[] = {n, LLVMConstInt(g->i64, (unsigned long long)elem_size(t->elem), 0), ovf};
   LLVMValueRef p = cg_call(g, zero ? "tns_alloc_elems" : "tns_alloc_elems_uninit", g->ptr, pt, args, 3);
   LLVMValueRef null = LLVMBuildIsNull(g->b, p, "oom");
-  LLVMValueRef st = LLVMBuildSelect(g->b, null, LLVMConstInt(g->i32, TNS_ERR_OOM, 0), LLVMConstInt(g->i32, 0, 0), "st");
+  /* the allocator's own status: out of memory, or a negative size */
+  LLVMValueRef why = cg_call(g, "tns_last_status", g->i32, NULL, NULL, 0);
+  LLVMValueRef st = LLVMBuildSelect(g->b, null, why, LLVMConstInt(g->i32, 0, 0), "st");
   cg_check_status(g, st, "alloc.ok");
   return p;
 }

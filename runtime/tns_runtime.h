@@ -62,6 +62,8 @@ typedef enum TnsDtype {
 } TnsDtype;
 #define TNS_DTYPE_COUNT 5
 
+/* The largest rank of any tensor: every runtime function accepts up to
+ * it, and tnsc rejects a larger rank at compile time. */
 #define TNS_MAX_RANK 16
 
 /* ---- Errors (per thread) ---- */
