@@ -613,7 +613,8 @@ int repl_run(FILE *in, const ReplOptions *o) {
   memset(&s, 0, sizeof s);
   s.o = o;
   s.arena = arena_new();
-  s.jit = jit_new();
+  CgOptions co = {.opt_level = o->opt_level};
+  s.jit = jit_new(cg_target_machine(&co));
   if (!s.jit) return 1;
   char *hist = o->interactive ? history_path() : NULL;
   if (o->interactive) {
