@@ -74,7 +74,20 @@ void cg_check_status(Cg *g, LLVMValueRef st, const char *what) {
 }
 
 /* The value of a dimension k * s1 * s2 ... */
-LLVMValueRef cg_dim(Cg *g, Dim d) {
+/* a * b; with ovf, an overflow is or-ed into *ovf (sizes come from C
+ * callers: n = q = 2^32 must not make n*q a harmless-looking 0). */
+static LLVMValueRef mul_sizes(Cg *g, LLVMValueRef a, LLVMValueRef b, LLVMValueRef *ovf) {
+  if (!ovf) return LLVMBuildMul(g->b, a, b, "dim");
+  LLVMTypeRef pair = LLVMStructTypeInContext(g->ctx, (LLVMTypeRef[]){g->i64, g->i1}, 2, 0);
+  LLVMValueRef args[] = {a, b};
+  LLVMValueRef r = cg_call(g, "llvm.smul.with.overflow.i64", pair, (LLVMTypeRef[]){g->i64, g->i64}, args, 2);
+  *ovf = LLVMBuildOr(g->b, *ovf, LLVMBuildExtractValue(g->b, r, 1, "ovf"), "ovf");
+  return LLVMBuildExtractValue(g->b, r, 0, "dim");
+}
+
+/* A dimension k * n * q ...; checked for overflow when ovf is given (the
+ * first use of a shape: argument checks, allocations), plain after. */
+LLVMValueRef cg_dim_checked(Cg *g, Dim d, LLVMValueRef *ovf) {
   LLVMValueRef v = LLVMConstInt(g->i64, (unsigned long long)d.k, 0);
   for (int i = 0; i < d.n; i++) {
     TirSize *s = tir_size_find(g->fn, d.syms[i]);
@@ -82,10 +95,12 @@ LLVMValueRef cg_dim(Cg *g, Dim d) {
     int at = 0;
     for (; at < g->fn->sizes.n && g->fn->sizes.items[at] != s; at++) {}
     LLVMValueRef sv = LLVMBuildLoad2(g->b, g->i64, g->size_slot[at], s->name);
-    v = d.k == 1 && i == 0 ? sv : LLVMBuildMul(g->b, v, sv, "dim");
+    v = d.k == 1 && i == 0 ? sv : mul_sizes(g, v, sv, ovf);
   }
   return v;
 }
+
+LLVMValueRef cg_dim(Cg *g, Dim d) { return cg_dim_checked(g, d, NULL); }
 
 LLVMValueRef cg_load_elem(Cg *g, int elem, LLVMValueRef base, LLVMValueRef off) {
   LLVMTypeRef mt = cg_mem_type(g, elem);
@@ -167,15 +182,18 @@ void cg_loop_end(Cg *g, CgLoop *l) {
 
 /* ---- buffers ---- */
 
-/* An i64 array (in the entry block) holding t's dimensions. */
-LLVMValueRef cg_dims_array(Cg *g, const Type *t) {
+/* An i64 array (in the entry block) holding t's dimensions; with ovf,
+ * as cg_dim_checked. */
+LLVMValueRef cg_dims_array_checked(Cg *g, const Type *t, LLVMValueRef *ovf) {
   LLVMValueRef arr = cg_entry_alloca(g, LLVMArrayType2(g->i64, (unsigned)(t->rank + 1)), "dims");
   for (int i = 0; i < t->rank; i++) {
     LLVMValueRef at = LLVMConstInt(g->i64, (unsigned long long)i, 0);
-    LLVMBuildStore(g->b, cg_dim(g, t->dims[i]), LLVMBuildGEP2(g->b, g->i64, arr, &at, 1, "d"));
+    LLVMBuildStore(g->b, cg_dim_checked(g, t->dims[i], ovf), LLVMBuildGEP2(g->b, g->i64, arr, &at, 1, "d"));
   }
   return arr;
 }
+
+LLVMValueRef cg_dims_array(Cg *g, const Type *t) { return cg_dims_array_checked(g, t, NULL); }
 
 LLVMValueRef cg_count(Cg *g, const Type *t) {
   LLVMValueRef n = LLVMConstInt(g->i64, 1, 0);
@@ -195,7 +213,7 @@ static LLVMValueRef alloc_shape(Cg *g, const Type *t, int zero) {
   LLVMTypeRef pair = LLVMStructTypeInContext(g->ctx, (LLVMTypeRef[]){g->i64, g->i1}, 2, 0);
   LLVMValueRef n = LLVMConstInt(g->i64, 1, 0), ovf = LLVMConstInt(g->i1, 0, 0);
   for (int i = 0; i < t->rank; i++) {
-    LLVMValueRef args[] = {n, cg_dim(g, t->dims[i])};
+    LLVMValueRef args[] = {n, cg_dim_checked(g, t->dims[i], &ovf)};
     LLVMValueRef r = cg_call(g, "llvm.smul.with.overflow.i64", pair, (LLVMTypeRef[]){g->i64, g->i64}, args, 2);
     n = LLVMBuildExtractValue(g->b, r, 0, "count");
     ovf = LLVMBuildOr(g->b, ovf, LLVMBuildExtractValue(g->b, r, 1, "ovf"), "ovf");
@@ -204,7 +222,9 @@ static LLVMValueRef alloc_shape(Cg *g, const Type *t, int zero) {
   LLVMValueRef args[] = {n, LLVMConstInt(g->i64, (unsigned long long)elem_size(t->elem), 0), ovf};
   LLVMValueRef p = cg_call(g, zero ? "tns_alloc_elems" : "tns_alloc_elems_uninit", g->ptr, pt, args, 3);
   LLVMValueRef null = LLVMBuildIsNull(g->b, p, "oom");
-  LLVMValueRef st = LLVMBuildSelect(g->b, null, LLVMConstInt(g->i32, TNS_ERR_OOM, 0), LLVMConstInt(g->i32, 0, 0), "st");
+  /* the allocator's own status: out of memory, or a negative size */
+  LLVMValueRef why = cg_call(g, "tns_last_status", g->i32, NULL, NULL, 0);
+  LLVMValueRef st = LLVMBuildSelect(g->b, null, why, LLVMConstInt(g->i32, 0, 0), "st");
   cg_check_status(g, st, "alloc.ok");
   return p;
 }

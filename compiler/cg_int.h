@@ -32,6 +32,7 @@ typedef struct Cg {
 LLVMTypeRef cg_reg_type(Cg *g, int elem);
 LLVMTypeRef cg_mem_type(Cg *g, int elem);
 LLVMValueRef cg_dim(Cg *g, Dim d);
+LLVMValueRef cg_dim_checked(Cg *g, Dim d, LLVMValueRef *ovf);
 LLVMValueRef cg_fn(Cg *g, const char *name, LLVMTypeRef ret, LLVMTypeRef *params, int n, int vararg);
 LLVMValueRef cg_call(Cg *g, const char *name, LLVMTypeRef ret, LLVMTypeRef *pt, LLVMValueRef *args, int n);
 void cg_fail(Cg *g, LLVMValueRef st);
@@ -45,6 +46,7 @@ LLVMValueRef cg_alloc(Cg *g, const Type *t);
 LLVMValueRef cg_buffer(Cg *g, const TirVar *v);
 LLVMValueRef cg_count(Cg *g, const Type *t);
 LLVMValueRef cg_dims_array(Cg *g, const Type *t);
+LLVMValueRef cg_dims_array_checked(Cg *g, const Type *t, LLVMValueRef *ovf);
 LLVMValueRef cg_alloc_var(Cg *g, const TirVar *v);
 LLVMValueRef cg_alloc_result(Cg *g, const TirVar *v, int zero);
 void cg_pending(Cg *g, const TirVar *v, LLVMValueRef p);

@@ -18,12 +18,20 @@ static int report(LLVMErrorRef e, const char *what) {
   return 1;
 }
 
-Jit *jit_new(void) {
+/* The JIT compiles with tm's code generation level: LLJIT's default
+ * (CodeGenOptLevel::Default) runs the machine scheduler even at -O0, and
+ * that is quadratic in a block's length (2,000 parameters: seconds). */
+Jit *jit_new(LLVMTargetMachineRef tm) {
   LLVMInitializeNativeTarget();
   LLVMInitializeNativeAsmPrinter();
   Jit *j = calloc(1, sizeof *j);
   if (!j) return NULL;
-  if (report(LLVMOrcCreateLLJIT(&j->lljit, NULL), "cannot create the JIT")) {
+  LLVMOrcLLJITBuilderRef builder = NULL;
+  if (tm) {
+    builder = LLVMOrcCreateLLJITBuilder();
+    LLVMOrcLLJITBuilderSetJITTargetMachineBuilder(builder, LLVMOrcJITTargetMachineBuilderCreateFromTargetMachine(tm));
+  }
+  if (report(LLVMOrcCreateLLJIT(&j->lljit, builder), "cannot create the JIT")) {
     free(j);
     return NULL;
   }

@@ -7,8 +7,10 @@
 
 typedef struct Jit Jit;
 
-/* NULL with a message on stderr when no JIT can be made for this host. */
-Jit *jit_new(void);
+/* NULL with a message on stderr when no JIT can be made for this host.
+ * tm (owned by the JIT afterwards; NULL: LLVM's default) sets the target
+ * and code generation level, so -O0 compiles fast. */
+Jit *jit_new(LLVMTargetMachineRef tm);
 void jit_free(Jit *j);
 /* A fresh context to build one module in (owned by the JIT afterwards). */
 LLVMContextRef jit_context(Jit *j);

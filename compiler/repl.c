@@ -201,6 +201,17 @@ static void add_session_defs(Session *s, Compiler *c, NodeList *out, Node *parse
   }
 }
 
+/* A call of a def with no result, or several: there is no single value
+ * to keep as `_`, so the call stays a statement. */
+static int drops_value(const NodeList *top, Node *e) {
+  if (e->kind != N_CALL || builtin_lookup(e->name) >= 0) return 0;
+  for (int i = 0; i < top->n; i++) {
+    Node *d = top->items[i];
+    if (d->kind == N_DEF && strcmp(d->name, e->name) == 0) return d->list2.n != 1;
+  }
+  return 0;
+}
+
 static void build_input(Session *s, Compiler *c, Node *parsed, Input *in, Mode mode) {
   Ast *t = &c->ast;
   NodeList top = {0}, body = {0}, params = {0}, rets = {0};
@@ -208,10 +219,12 @@ static void build_input(Session *s, Compiler *c, Node *parsed, Input *in, Mode m
   for (int i = 0; i < parsed->list.n; i++) {
     Node *st = parsed->list.items[i];
     if (st->kind == N_DEF || st->kind == N_IMPORT) { ast_list_push(t, &top, st); continue; }
-    if (st->kind == N_EXPR_STMT && !is_effect_call(st->a) && mode != TIME_IT) {
+    /* a bare value is kept as `_` (sema rejects a dropped value); :time
+     * computes it quietly */
+    if (st->kind == N_EXPR_STMT && !is_effect_call(st->a) && !drops_value(&top, st->a)) {
       Node *u = ast_name(t, st->span, strtab_cstr(t->names, "_"));
       st = ast_assign(t, ast_list1(t, u), TK_ASSIGN, st->a);
-      in->has_value = 1;
+      in->has_value = mode != TIME_IT;
     }
     ast_list_push(t, &body, st);
   }
@@ -604,7 +617,8 @@ int repl_run(FILE *in, const ReplOptions *o) {
   memset(&s, 0, sizeof s);
   s.o = o;
   s.arena = arena_new();
-  s.jit = jit_new();
+  CgOptions co = {.opt_level = o->opt_level};
+  s.jit = jit_new(cg_target_machine(&co));
   if (!s.jit) return 1;
   char *hist = o->interactive ? history_path() : NULL;
   if (o->interactive) {

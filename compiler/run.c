@@ -101,7 +101,7 @@ void run_report_error(Compiler *c, const char *fallback_path) {
 }
 
 int run_file(Compiler *c, const char *path, const CgOptions *o) {
-  Jit *j = jit_new();
+  Jit *j = jit_new(cg_target_machine(o));
   if (!j) return 2;
   LLVMTargetMachineRef tm = cg_target_machine(o);
   LLVMModuleRef m = tm ? run_compile(c, path, jit_context(j), o, tm) : NULL;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include "grammar.h"
 #include "sema_int.h"
+#include "tns_runtime.h"
 
 static void check_block(Sema *s, Node *block, int loop, int branch);
 static void check_stmt(Sema *s, Node *st);
@@ -60,6 +61,14 @@ Symbol *sema_define(Sema *s, SymKind k, const char *name, Span sp, Type *t) {
 
 Type *sema_error_type(Sema *s) { return type_simple(s->arena, T_ERROR); }
 
+/* One maximum rank for the whole system: the runtime's (print, save,
+ * load, permute keep dimensions in TNS_MAX_RANK-sized arrays). */
+Type *sema_rank_ok(Sema *s, Type *t, Span sp) {
+  if (!t || t->kind != T_TENSOR || t->rank <= TNS_MAX_RANK) return t;
+  ERR(s, sp, E_RANK_LIMIT, t->rank, TNS_MAX_RANK);
+  return sema_error_type(s);
+}
+
 /* ---- types written in the source ---- */
 
 /* type = elem ("[" dim, ... "]")? ; with bind, unknown size names and
@@ -78,6 +87,10 @@ int sema_type_from_node(Sema *s, Node *tn, int bind, Type **out) {
   for (int i = 0; i < tn->list.n; i++)
     ok &= sema_dim_of_expr(s, tn->list.items[i], bind, &dims[i]);
   if (!ok) return 0;
+  if (tn->list.n > TNS_MAX_RANK) {
+    ERR(s, tn->span, E_RANK_LIMIT, tn->list.n, TNS_MAX_RANK);
+    return 0;
+  }
   Type *t = type_tensor(s->arena, elem, tn->list.n, dims);
   t->tparam = tn->name;
   tn->type = type_typeval(s->arena, t);
@@ -123,6 +136,7 @@ static void set_const(Symbol *y, Node *value, int straight) {
 }
 
 static Symbol *bind_var(Sema *s, const char *name, Span sp, Type *t, Node *value) {
+  t = sema_rank_ok(s, t, sp);
   Scope *where = NULL;
   Symbol *y = find_rebind(s, name, &where);
   if (!y) {
@@ -669,10 +683,19 @@ static void check_import(Sema *s, Node *st) {
 
 /* ---- statements ---- */
 
+/* stmt = expr. Only a call can do something (print, save, assert, a def
+ * that does); any other value would be computed and dropped, which in a
+ * file is a mistake (in the REPL a bare expression is rewritten to
+ * `_ = expr` before it gets here). */
+static void check_expr_stmt(Sema *s, Node *st) {
+  Type *t = sema_stmt_rhs(s, st, NULL);
+  if (st->a->kind != N_CALL && !type_is_error(t)) ERR(s, st->a->span, E_NO_EFFECT);
+}
+
 static void check_stmt(Sema *s, Node *st) {
   switch (st->kind) {
   case N_ASSIGN: check_assign(s, st); break;
-  case N_EXPR_STMT: sema_stmt_rhs(s, st, NULL); break;
+  case N_EXPR_STMT: check_expr_stmt(s, st); break;
   case N_FOR: check_for(s, st); break;
   case N_WHILE: check_while(s, st); break;
   case N_IF: check_if(s, st); break;

@@ -384,7 +384,7 @@ Type *sema_expr(Sema *s, Node *e) {
   case N_RANGED: case N_LABEL: ERR(s, e->span, E_RANGED_OUTSIDE); t = sema_error_type(s); break;
   default: t = sema_error_type(s);
   }
-  e->type = t;
+  e->type = t = sema_rank_ok(s, t, e->span);
   return t;
 }
 
@@ -413,6 +413,10 @@ int sema_dim_of_expr(Sema *s, Node *e, int bind, Dim *out) {
   if (!y) { ERR(s, e->span, E_UNKNOWN_SIZE, e->name); return 0; }
   e->sym = y;
   if (y->kind == SYM_SIZE) { *out = y->size; return 1; }
+  if (y->kind == SYM_VAR && y->has_const && y->cval < 0) {
+    ERR(s, e->span, E_NEG_DIM_NAME, e->name, (long long)y->cval);
+    return 0;
+  }
   if (y->kind == SYM_VAR && y->has_const) { *out = dim_const(y->cval); return 1; }
   if (y->kind == SYM_VAR) ERR(s, e->span, E_DIM_NOT_SIZE, e->name);
   else ERR(s, e->span, E_DIM_NAME, e->name, y->kind == SYM_FUNC ? "a function" : "a type parameter");

@@ -51,6 +51,8 @@ typedef struct Sema {
 Symbol *sema_lookup(Sema *s, const char *name);
 Symbol *sema_define(Sema *s, SymKind k, const char *name, Span sp, Type *t);
 Type *sema_error_type(Sema *s);
+/* t, or an error (reported at sp) when its rank is above TNS_MAX_RANK. */
+Type *sema_rank_ok(Sema *s, Type *t, Span sp);
 int sema_type_from_node(Sema *s, Node *tn, int bind, Type **out);
 Type *sema_call_user(Sema *s, Node *call, Symbol *fn);
 int sema_check_def(Sema *s, Symbol *fn);

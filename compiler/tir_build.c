@@ -163,10 +163,20 @@ static char *loc_of(Builder *b, Span sp) {
 
 /* ---- expressions in scalar (index) context ---- */
 
+/* (int64_t)v is undefined for NaN, infinities and |v| >= 2^63, which float
+   literals (inf, 1e39) and i64 literals rounded to double (2^63) reach:
+   saturate instead. Integer literals overwrite ival with the exact value. */
+static int64_t int_of_double(double v) {
+  if (v != v) return 0;
+  if (v >= 0x1p63) return INT64_MAX;
+  if (v < -0x1p63) return INT64_MIN;
+  return (int64_t)v;
+}
+
 static TirExpr *xconst(Builder *b, int elem, double v, Span sp) {
   TirExpr *x = tir_expr_new(b->a, TX_CONST, elem, sp);
   x->fval = v;
-  x->ival = (int64_t)v;
+  x->ival = int_of_double(v);
   return x;
 }
 
@@ -425,6 +435,9 @@ static TirExpr *build_expr(Builder *b, Node *e) {
   }
   case N_BINARY: return build_binary(b, e);
   default: {
+    /* build_into sends rank-0 values here: one that is not handled above
+     * would go back to build_into, and around forever (a string, a type) */
+    if (!e->type || (e->type->rank == 0 && e->kind != N_LITERAL)) TNS_BUG("unhandled scalar expression");
     TirVar *v = value_var(b, e);
     TirExpr *x = tir_expr_new(b->a, TX_READ, v->type->elem, e->span);
     x->var = v;
@@ -985,7 +998,10 @@ static void build_expr_stmt(Builder *b, Node *st) {
     emit(b, op);
     return;
   }
-  if (e->type->kind == T_VOID) return;
+  if (e->type->kind == T_VOID) {   /* a def without results runs for its effects */
+    if (id < 0 && e->kind == N_CALL) build_call(b, e, NULL, 0);
+    return;
+  }
   if (e->type->kind == T_TUPLE) {
     TirVar **res = arena_alloc(b->a, sizeof(TirVar *) * (size_t)e->type->n);
     for (int i = 0; i < e->type->n; i++) res[i] = temp(b, concrete(b, e->type->items[i]));

@@ -9,7 +9,9 @@ int tns_arg_size(const char *func, const char *name, int64_t value) {
 }
 
 int tns_arg_tensor(const char *func, const char *name, int rank, const int64_t *dims,
-                   const void *data) {
+                   const void *data, int overflowed) {
+  if (overflowed)
+    return tns_error(TNS_ERR_ARG, "%s: '%s' has more elements than fit in int64_t", func, name);
   int64_t n = 1;
   for (int i = 0; i < rank; i++) {
     if (dims[i] < 0)

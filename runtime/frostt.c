@@ -222,9 +222,11 @@ static int parse_line(const Reader *r, const char *s, size_t len) {
 static int frostt_args(const char *path, int rank, const int64_t *dims,
                        const double *out) {
   int64_t count;
-  if (!path || !dims || !out || rank < 1 || rank > TNS_MAX_RANK)
-    return tns_error(TNS_ERR_ARG, "load_frostt: invalid arguments (rank %d)",
-                     rank);
+  if (rank < 1 || rank > TNS_MAX_RANK)
+    return tns_error(TNS_ERR_ARG, "load_frostt: rank %d is outside 1..%d", rank,
+                     TNS_MAX_RANK);
+  if (!path || !dims || !out)
+    return tns_error(TNS_ERR_ARG, "load_frostt: invalid arguments");
   return tns_shape_count(rank, dims, &count);
 }
 

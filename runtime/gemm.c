@@ -152,6 +152,11 @@ int tns_gemm_batched(TnsDtype dtype, int64_t batch, int ta, int tb, int64_t m, i
     return tns_error(TNS_ERR_INTERNAL, "gemm: unsupported element type %s", tns_dtype_name(dtype));
   if (batch < 0 || m < 0 || n < 0 || k < 0)
     return tns_error(TNS_ERR_ARG, "gemm: negative size");
+  /* Empty operands may be NULL, and NULL + 0 is still undefined: with no
+   * output there is nothing to do; with k == 0 the kernels read no input. */
+  if (batch == 0 || m == 0 || n == 0) return TNS_OK;
+  static const double none[1];
+  if (k == 0) A = B = none;
   int64_t sa = a_batched ? m * k : 0, sb = b_batched ? k * n : 0, sc = m * n;
   SmallJob g = {dtype, ta, tb, m, n, k, sa, sb, sc, alpha, beta, A, B, C};
   if (ours(ta, tb, m, n, k))   /* many tiny products: our kernels */

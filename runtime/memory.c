@@ -312,9 +312,13 @@ int64_t tns_arena_used(const TnsArena *a) { return a ? a->used : 0; }
 
 /* count elements of size bytes each; overflowed says the caller's count
  * itself did not fit. NULL with TNS_ERR_OOM "... too large" when it does
- * not fit in memory or in int64_t. */
+ * not fit in memory or in int64_t, TNS_ERR_ARG when count is negative. */
 static int elems_bytes(int64_t count, int64_t size, int overflowed, int64_t *bytes) {
-  if (overflowed || count < 0 || __builtin_mul_overflow(count, size, bytes)) {
+  if (count < 0 && !overflowed) {   /* a negative dimension, known only now */
+    tns_error(TNS_ERR_ARG, "a size is negative: %lld elements", (long long)count);
+    return 0;
+  }
+  if (overflowed || __builtin_mul_overflow(count, size, bytes)) {
     tns_error(TNS_ERR_OOM, "a tensor is too large: its size in bytes does not fit in int64_t");
     return 0;
   }

@@ -394,8 +394,10 @@ static int npy_header(char *buf, size_t size, TnsDtype t, int rank,
 static int save_args(const char *path, TnsDtype t, int rank,
                      const int64_t *dims, const void *data, int64_t *bytes) {
   int64_t count;
-  if (!path || !tnsi_dtype_valid(t) || rank < 0 || rank > TNS_MAX_RANK ||
-      (rank > 0 && !dims))
+  if (rank < 0 || rank > TNS_MAX_RANK)
+    return tns_error(TNS_ERR_ARG, "npy_save: rank %d is outside 0..%d", rank,
+                     TNS_MAX_RANK);
+  if (!path || !tnsi_dtype_valid(t) || (rank > 0 && !dims))
     return tns_error(TNS_ERR_ARG, "npy_save: invalid arguments");
   int st = tns_shape_count(rank, dims, &count);
   if (!st)
@@ -451,7 +453,10 @@ int tns_array_check(const TnsArray *a, TnsDtype want, int rank,
   int64_t shown[TNS_MAX_RANK];
   int bad = 0, all_known = want_dims != NULL;
   what = what ? what : "array";
-  if (!a || rank < 0 || rank > TNS_MAX_RANK)
+  if (rank < 0 || rank > TNS_MAX_RANK)
+    return tns_error(TNS_ERR_ARG, "array_check: rank %d is outside 0..%d", rank,
+                     TNS_MAX_RANK);
+  if (!a)
     return tns_error(TNS_ERR_ARG, "array_check: invalid arguments");
   if (a->dtype != want)
     return tns_error(TNS_ERR_SHAPE, "%s: holds %s but the annotation says %s",

@@ -84,7 +84,8 @@ static int perm_piece(void *env, int64_t lo, int64_t hi) {
 }
 
 int tns_permute(int64_t esize, int rank, const int64_t *src_dims, const int *perm, const void *src, void *dst) {
-  if (rank < 2 || rank > TNS_MAX_RANK) return tns_error(TNS_ERR_INTERNAL, "permute: rank %d", rank);
+  if (rank < 2 || rank > TNS_MAX_RANK)
+    return tns_error(TNS_ERR_ARG, "permute: rank %d is outside 2..%d", rank, TNS_MAX_RANK);
   Perm p;
   memset(&p, 0, sizeof p);
   p.rank = rank;

@@ -479,8 +479,10 @@ static int check_array_args(TnsDtype dtype, int rank, const int64_t *dims,
                             const void *data, int64_t *count) {
   if (!tnsi_dtype_valid(dtype))
     return tns_error(TNS_ERR_ARG, "print: invalid dtype %d", (int)dtype);
-  if (rank < 0 || rank > TNS_MAX_RANK || (rank > 0 && !dims))
-    return tns_error(TNS_ERR_ARG, "print: invalid rank %d", rank);
+  if (rank < 0 || rank > TNS_MAX_RANK)
+    return tns_error(TNS_ERR_ARG, "print: rank %d is outside 0..%d", rank, TNS_MAX_RANK);
+  if (rank > 0 && !dims)
+    return tns_error(TNS_ERR_ARG, "print: no dimensions for rank %d", rank);
   int st = tns_shape_count(rank, dims, count);
   if (st)
     return st;

@@ -62,6 +62,8 @@ typedef enum TnsDtype {
 } TnsDtype;
 #define TNS_DTYPE_COUNT 5
 
+/* The largest rank of any tensor: every runtime function accepts up to
+ * it, and tnsc rejects a larger rank at compile time. */
 #define TNS_MAX_RANK 16
 
 /* ---- Errors (per thread) ---- */
@@ -293,9 +295,10 @@ int tns_parallel_for(int64_t n, int64_t work_per_iter, TnsKernel fn,
  * negative ("attention: size 'n' is negative (-3)"). */
 int tns_arg_size(const char *func, const char *name, int64_t value);
 /* Checks a tensor argument: dimensions non-negative, element count (and
- * its byte size) fits, data non-NULL when it holds elements. */
+ * its byte size) fits, data non-NULL when it holds elements. overflowed:
+ * the caller's computation of a dimension (n*q) overflowed int64_t. */
 int tns_arg_tensor(const char *func, const char *name, int rank,
-                   const int64_t *dims, const void *data);
+                   const int64_t *dims, const void *data, int overflowed);
 /* Runs a program's top-level statements (tnsc build): flushes stdout,
  * prints "file.tns:3:14: error: message" on failure; returns the process
  * exit status (0, or 2 on a run-time error). */

@@ -2,7 +2,7 @@
 # Install the Debian packages tnsc needs (when root), or print the apt-get line.
 # Usage: scripts/deps.sh [--quiet]
 set -e
-PKGS="cmake ninja-build pkg-config make gcc g++ llvm-19-dev clang-19 re2c lemon \
+PKGS="cmake ninja-build pkg-config make gcc g++ llvm-19-dev clang-19 libclang-rt-19-dev re2c lemon \
 libcriterion-dev libffi-dev libopenblas-dev liblapacke-dev libedit-dev python3"
 missing=""
 for p in $PKGS; do

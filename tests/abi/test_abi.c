@@ -96,6 +96,27 @@ Test(abi, overflowing_shape_is_an_argument_error) {
   cr_expect(strstr(tns_last_error(), "'A'") != NULL, "%s", tns_last_error());
 }
 
+/* x: f64[n*q]: with n = q = 2^32 the product wraps to 0 in 64 bits, and a
+ * NULL x looked empty; likewise q = 32 with n = 2^59 (issue 15). */
+Test(abi, wrapping_size_product_is_an_argument_error) {
+  double w[32] = {0}, out[1];
+  int64_t big = (int64_t)1 << 32;
+  cr_assert_eq(split(big, big, w, NULL, out), TNS_ERR_ARG);
+  cr_expect(strstr(tns_last_error(), "'x' has more elements than fit in int64_t") != NULL, "%s",
+            tns_last_error());
+  cr_assert_eq(split(32, (int64_t)1 << 59, w, NULL, out), TNS_ERR_ARG);
+  cr_expect(strstr(tns_last_error(), "'x'") != NULL, "%s", tns_last_error());
+  /* n*q fits but the count of bytes would not */
+  cr_assert_eq(split(1, (int64_t)1 << 61, w, NULL, out), TNS_ERR_ARG);
+}
+
+Test(abi, size_product_split_computes) {
+  double w[2] = {1, 10}, x[6] = {1, 2, 3, 4, 5, 6}, y[3];
+  cr_assert_eq(split(2, 3, w, x, y), TNS_OK);
+  cr_expect_float_eq(y[0], 21.0, 0.0);
+  cr_expect_float_eq(y[2], 65.0, 0.0);
+}
+
 Test(abi, shape_mismatch_found_at_run_time) {
   double x[4] = {1, 2, 3, 4}, y[5] = {1, 1, 1, 1, 1}, s;
   cr_assert_eq(fixed5(4, x, y, &s), TNS_ERR_SHAPE);

@@ -74,7 +74,7 @@ Test(bigmem, cache_off_unmaps_at_once, .init = no_cache) {
 Test(bigmem, uninit_checks_sizes_like_alloc_elems) {
   tns_clear_error();
   cr_assert_null(tns_alloc_elems_uninit(-1, 8, 0));
-  cr_assert_eq(tns_last_status(), TNS_ERR_OOM);
+  cr_assert_eq(tns_last_status(), TNS_ERR_ARG);
   cr_assert_null(tns_alloc_elems_uninit(INT64_MAX / 4, 8, 0));
   cr_assert_eq(tns_last_status(), TNS_ERR_OOM);
   cr_assert_null(tns_alloc_elems_uninit(10, 8, 1));
