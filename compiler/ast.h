@@ -52,6 +52,7 @@ struct Node {
   /* filled by sema */
   Type *type;
   void *sym;            /* the Symbol or IndexVar a NAME refers to */
+  PtrVec sizes;         /* a simple statement: SNAPSHOT nodes it runs first */
 };
 
 typedef struct Ast {

@@ -1,6 +1,8 @@
 /* builtins.c — type rules of the builtin functions. Each checker gets the
  * call with its arguments already typed and returns the result type. */
 #include <string.h>
+#include <unistd.h>
+#include "tns_runtime.h"
 #include "sema_int.h"
 
 typedef Type *(*Checker)(Sema *s, Node *call, Type **a);
@@ -225,11 +227,35 @@ static Type *check_random(Sema *s, Node *call, Type **a) {
 }
 
 /* load("x.npy"): the shape is known at run time only (rank -1) */
+/* The name of dimension k of an unannotated load: X.0 for `X = load(..)`,
+ * else the file's, kept distinct from every other value size. */
+static const char *load_dim_name(Sema *s, Node *call, int k) {
+  const char *base = s->defining, *path = ARG(0)->str, *slash = strrchr(path, '/');
+  if (!base) base = arena_printf(s->arena, "%.*s", (int)strcspn(slash ? slash + 1 : path, "."), slash ? slash + 1 : path);
+  const char *name = strtab_cstr(&s->c->names, arena_printf(s->arena, "%s.%d", base, k));
+  for (int i = 0; i < s->snap_names.n; i++)
+    if (s->snap_names.items[i] == name)
+      name = strtab_cstr(&s->c->names, arena_printf(s->arena, "%s.%d@%d", base, k, call->span.line));
+  ptrvec_push(s->arena, &s->snap_names, (void *)name);
+  return name;
+}
+
+/* load("x.npy"): its type comes from an annotation, or else from the
+ * file's header when the file is there at compile time (element type and
+ * rank; the sizes stay data sizes, read when the program runs). */
 static Type *check_load(Sema *s, Node *call, Type **a) {
   if (!string_arg(s, call, a, 0)) return fail(s);
   Type *t = type_tensor(s->arena, ELEM_F64, 0, NULL);
   t->rank = -1;
-  return t;
+  TnsArray h;
+  if (s->annotating || ARG(0)->kind != N_STRING || access(ARG(0)->str, F_OK) != 0) return t;
+  if (tns_npy_peek(ARG(0)->str, &h) != TNS_OK) {
+    ERR(s, ARG(0)->span, E_LOAD_HEADER, tns_last_error());
+    return fail(s);
+  }
+  Dim *dims = arena_alloc(s->arena, sizeof(Dim) * (size_t)(h.rank + 1));
+  for (int k = 0; k < h.rank; k++) dims[k] = dim_data_sym(load_dim_name(s, call, k));
+  return type_tensor(s->arena, elem_of_dtype(h.dtype), h.rank, dims);
 }
 
 /* save("y.npy", Y) */

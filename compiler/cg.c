@@ -516,6 +516,22 @@ static void cg_check(Cg *g, const TirOp *op) {
   LLVMPositionBuilderAtEnd(g->b, ok);
 }
 
+/* size = an i64 value (`zeros(f64[k, k])`), which must not be negative */
+static void cg_size(Cg *g, const TirOp *op) {
+  LLVMValueRef v = cg_expr(g, op->body);
+  LLVMBasicBlockRef bad = cg_block(g, "size.negative"), ok = cg_block(g, "size.ok");
+  LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSGE, v, LLVMConstInt(g->i64, 0, 0), "nonneg"), ok, bad);
+  LLVMPositionBuilderAtEnd(g->b, bad);
+  LLVMTypeRef pt[] = {g->ptr, g->i32, g->ptr};
+  LLVMValueRef f = cg_fn(g, "tns_error_at", g->i32, pt, 3, 1);
+  LLVMValueRef args[] = {cg_cstring(g, op->loc), LLVMConstInt(g->i32, TNS_ERR_SHAPE, 0),
+                         cg_cstring(g, "%s (%lld); a dimension cannot be negative"), cg_cstring(g, op->msg), v};
+  cg_fail(g, LLVMBuildCall2(g->b, LLVMGlobalGetValueType(f), f, args, 5, "st"));
+  LLVMPositionBuilderAtEnd(g->b, ok);
+  for (int i = 0; i < g->fn->sizes.n; i++)
+    if (((TirSize *)g->fn->sizes.items[i])->name == op->bind[0]) LLVMBuildStore(g->b, v, g->size_slot[i]);
+}
+
 /* Pointer to a scalar argument: its value in a stack slot. */
 static LLVMValueRef arg_pointer(Cg *g, const TirVar *v) {
   if (v->type->rank > 0) return cg_buffer(g, v);
@@ -647,6 +663,7 @@ static void cg_op(Cg *g, const TirOp *op) {
   case TO_BUILTIN: cg_builtin(g, op); break;
   case TO_LITERAL: cg_literal(g, op); break;
   case TO_CHECK: cg_check(g, op); break;
+  case TO_SIZE: cg_size(g, op); break;
   case TO_FOR: cg_for(g, op); break;
   case TO_WHILE: cg_while(g, op); break;
   case TO_IF: cg_if(g, op); break;

@@ -246,7 +246,9 @@ static void annot_product(Sema *s, Node *an, Node *dn, int i, const Type *vt, Di
 static void check_annotated(Sema *s, Node *st) {
   Node *target = st->list.items[0], *tn = st->b;
   if (target->kind != N_NAME) { ERR(s, target->span, E_BAD_TARGET); return; }
+  s->annotating = 1;
   Type *vt = sema_index_value(s, &st->a);
+  s->annotating = 0;
   if (type_is_error(vt)) { bind_var(s, target->name, target->span, vt, NULL); return; }
   int elem = tn->op, ok = 1;
   if (elem == ELEM_PARAM) {
@@ -346,6 +348,36 @@ static void check_pluseq(Sema *s, Node *st, Node *target, Type *vt) {
 }
 
 /* stmt = target ("=" | "+=") expr, target = name | name "[" idx "]" */
+/* The rank of name's first indexed use in n, or -1. */
+static int rank_of_use(const Node *n, const char *name) {
+  if (!n) return -1;
+  if (n->kind == N_INDEX && n->a && n->a->kind == N_NAME && n->a->name == name) return n->list.n;
+  const Node *kids[] = {n->a, n->b, n->c};
+  for (int i = 0; i < 3; i++) {
+    int r = rank_of_use(kids[i], name);
+    if (r >= 0) return r;
+  }
+  for (int i = 0; i < n->list.n; i++) {
+    int r = rank_of_use(n->list.items[i], name);
+    if (r >= 0) return r;
+  }
+  return -1;
+}
+
+/* X = load("missing.npy"): the file is not there to give its type, so
+ * the error suggests an annotation with the rank that X's use implies. */
+static void load_needs_type(Sema *s, Node *st, const char *name) {
+  int rank = -1;
+  for (int i = s->stmt_at; s->stmts && rank < 0 && i < s->stmts->n; i++)
+    rank = rank_of_use(s->stmts->items[i], name);
+  static const char *names[] = {"n", "m", "p", "q", "r", "s", "t", "u"};
+  char *dims = rank < 0 ? "n, ..." : "";
+  for (int k = 0; k < rank; k++)
+    dims = arena_printf(s->arena, "%s%s%s", dims, k ? ", " : "", k < 8 ? names[k] : arena_printf(s->arena, "n%d", k));
+  const char *file = st->a->list.n && st->a->list.items[0]->kind == N_STRING ? st->a->list.items[0]->str : "?";
+  ERR(s, st->a->span, E_LOAD_MISSING, file, name, rank == 0 ? "f64" : arena_printf(s->arena, "f64[%s]", dims));
+}
+
 static void check_assign(Sema *s, Node *st) {
   if (st->b) { check_annotated(s, st); return; }
   if (st->list.n > 1) { check_multi(s, st); return; }
@@ -356,8 +388,14 @@ static void check_assign(Sema *s, Node *st) {
     sema_expr(s, st->a);
     return;
   }
+  s->defining = indexed ? NULL : target->name;
   Type *t = sema_stmt_rhs(s, st, indexed ? target : NULL);
+  s->defining = NULL;
   if (st->op == TK_PLUSEQ) { check_pluseq(s, st, target, t); return; }
+  if (!indexed && value_is_dynamic(t) && st->a->kind == N_CALL) {
+    load_needs_type(s, st, target->name);
+    t = sema_error_type(s);
+  }
   if (!sema_value_ok(s, st->a, t)) t = sema_error_type(s);
   Node *nm = indexed ? target->a : target;
   target->type = t;
@@ -445,7 +483,11 @@ static void check_block(Sema *s, Node *block, int loop, int branch) {
   s->loop_depth += loop;
   Scope *sc = scope_push(s, 0);
   sc->in_branch = branch;
-  for (int i = 0; i < block->list.n; i++) check_stmt(s, block->list.items[i]);
+  for (int i = 0; i < block->list.n; i++) {
+    s->stmts = &block->list;
+    s->stmt_at = i;
+    check_stmt(s, block->list.items[i]);
+  }
   scope_pop(s);
   s->loop_depth -= loop;
 }
@@ -563,10 +605,15 @@ int sema_check_def(Sema *s, Symbol *fn) {
   s->loop_depth = 0;
   s->returns = (PtrVec){0};
   s->ienv = NULL;
+  s->snaps = NULL;
   check_params(s, def);
   int declared = check_declared_results(s, def, fn);
   if (!declared) fn->result = sema_error_type(s);
-  for (int i = 0; i < def->c->list.n; i++) check_stmt(s, def->c->list.items[i]);
+  for (int i = 0; i < def->c->list.n; i++) {
+    s->stmts = &def->c->list;
+    s->stmt_at = i;
+    check_stmt(s, def->c->list.items[i]);
+  }
   if (declared && def->list2.n && s->returns.n == 0) ERR(s, def->a->span, E_NO_RETURN, fn->name);
   if (!fn->result) fn->result = type_simple(s->arena, T_VOID);
   Scope *body = s->scope;
@@ -692,7 +739,12 @@ static void check_expr_stmt(Sema *s, Node *st) {
   if (st->a->kind != N_CALL && !type_is_error(t)) ERR(s, st->a->span, E_NO_EFFECT);
 }
 
+/* Dimensions written as i64 values (`zeros(f64[k, k])`) are snapshots
+ * that a simple statement takes before it runs. */
 static void check_stmt(Sema *s, Node *st) {
+  PtrVec *saved = s->snaps;
+  int simple = st->kind == N_ASSIGN || st->kind == N_EXPR_STMT || st->kind == N_RETURN;
+  s->snaps = simple ? &st->sizes : NULL;
   switch (st->kind) {
   case N_ASSIGN: check_assign(s, st); break;
   case N_EXPR_STMT: check_expr_stmt(s, st); break;
@@ -705,6 +757,7 @@ static void check_stmt(Sema *s, Node *st) {
   case N_ERROR: break;
   default: TNS_BUG("unexpected statement kind");
   }
+  s->snaps = saved;
 }
 
 /* A file: every def is registered first (so order does not matter, and
@@ -722,7 +775,11 @@ static void check_module(Sema *s, Node *prog) {
   for (int i = 0; i < prog->list.n; i++) {
     Node *st = prog->list.items[i];
     if (st->kind == N_DEF && st->sym) sema_check_def(s, st->sym);
-    else if (st->kind != N_DEF && st->kind != N_IMPORT && !s->in_import) check_stmt(s, st);
+    else if (st->kind != N_DEF && st->kind != N_IMPORT && !s->in_import) {
+      s->stmts = &prog->list;
+      s->stmt_at = i;
+      check_stmt(s, st);
+    }
   }
 }
 

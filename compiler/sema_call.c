@@ -17,6 +17,7 @@ typedef struct Bind {
 typedef struct Binds {
   Bind b[MAX_BIND];
   int n;
+  Node *call;           /* for messages */
 } Binds;
 
 static Bind *find(Binds *bs, const char *name) {
@@ -164,6 +165,10 @@ static Type *subst_type(Sema *s, Binds *bs, Type *t) {
   for (int i = 0; i < t->rank; i++) {
     Dim rest;
     dims[i] = subst(bs, t->dims[i], &rest);
+    if (rest.n) {   /* the callee's own data size: the caller cannot allocate it */
+      ERR(s, bs->call->span, E_RESULT_DATA_SIZE, bs->call->name, dim_to_string(s->arena, rest));
+      return sema_error_type(s);
+    }
     dim_mul(dims[i], rest, &dims[i]);
   }
   int elem = t->elem;
@@ -190,6 +195,7 @@ Type *sema_call_user(Sema *s, Node *call, Symbol *fn) {
     return sema_error_type(s);
   }
   Binds *bs = arena_alloc(s->arena, sizeof *bs);
+  bs->call = call;
   for (int i = 0; i < na; i++) sema_expr(s, call->list.items[i]);
   bind_tparams(fn, bs, call);
   for (int i = 0; i < na; i++) ok &= match_arg(s, fn, bs, call->list.items[i], def->list.items[i]);

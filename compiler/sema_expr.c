@@ -390,9 +390,65 @@ Type *sema_expr(Sema *s, Node *e) {
 
 /* ---- dimensions written in types ---- */
 
-/* dim = int | size-name | dim "*" dim. With bind, an unknown name becomes
- * a new size name (a parameter's type binds it). */
+/* Whether a written dimension is a product sema can track: integers,
+ * size names, i64 constants, and (with bind) new size names. */
+static int static_dim(Sema *s, const Node *e) {
+  if (e->kind == N_INT) return 1;
+  if (e->kind == N_BINARY && e->op == TK_STAR) return static_dim(s, e->a) && static_dim(s, e->b);
+  if (e->kind != N_NAME) return 0;
+  Symbol *y = sema_lookup(s, e->name);
+  return !y || y->kind != SYM_VAR || y->has_const;
+}
+
+/* The source text of e without blanks: `2*k`, the name of its snapshot. */
+static const char *squeezed_text(Sema *s, Span sp) {
+  char *t = arena_alloc(s->arena, (size_t)sp.len + 1);
+  int n = 0;
+  for (int i = 0; sp.src && i < sp.len; i++) {
+    char c = sp.src->text[sp.off + i];
+    if (c != ' ' && c != '\t' && c != '\n') t[n++] = c;
+  }
+  t[n] = 0;
+  return t;
+}
+
+/* dim = expr (an i64 value: `k`, `2*k`, `dim(X, 0)`), inside a simple
+ * statement: a data size that the statement sets to the value before it
+ * runs. The same text twice in one statement is one size (`f64[k, k]` is
+ * square); other statements get their own, since the value may change. */
+static int value_dim(Sema *s, Node *e, Dim *out) {
+  Type *t = sema_expr(s, e);
+  if (type_is_error(t)) return 0;
+  if (t->kind != T_TENSOR || t->rank != 0 || !elem_is_int(t->elem)) {
+    ERR(s, e->span, E_DIM_VALUE, type_to_string(s->arena, t));
+    return 0;
+  }
+  if (sema_is_weak(e)) sema_retype_literal(s, e, ELEM_I64);
+  const char *text = squeezed_text(s, e->span);
+  for (int i = 0; i < s->snaps->n; i++) {
+    Node *sn = s->snaps->items[i];
+    if (!strcmp(sn->str, text)) { *out = dim_data_sym(sn->name); return 1; }
+  }
+  const char *name = strtab_cstr(&s->c->names, text);
+  for (int i = 0; i < s->snap_names.n; i++)
+    if (s->snap_names.items[i] == name)
+      name = strtab_cstr(&s->c->names, arena_printf(s->arena, "%s@%d:%d", text, e->span.line, e->span.col));
+  Node *sn = arena_alloc(s->arena, sizeof *sn);
+  sn->kind = N_SNAPSHOT;
+  sn->span = e->span;
+  sn->name = name;
+  sn->str = text;
+  sn->a = e;
+  ptrvec_push(s->arena, s->snaps, sn);
+  ptrvec_push(s->arena, &s->snap_names, (void *)name);
+  *out = dim_data_sym(name);
+  return 1;
+}
+
+/* dim = int | size-name | dim "*" dim | i64 value (value_dim). With bind,
+ * an unknown name becomes a new size name (a parameter's type binds it). */
 int sema_dim_of_expr(Sema *s, Node *e, int bind, Dim *out) {
+  if (s->snaps && !static_dim(s, e)) return value_dim(s, e, out);
   if (e->kind == N_INT) {
     if (e->ival < 0) { ERR(s, e->span, E_NEG_DIM); return 0; }
     *out = dim_const(e->ival);

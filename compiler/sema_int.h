@@ -37,6 +37,14 @@ typedef struct Sema {
   const char *path;     /* file being checked (for relative imports) */
   int in_import;
   int bind_data;        /* size names bound now come from data (annotations) */
+  PtrVec *snaps;        /* SNAPSHOT sizes of the simple statement being
+                           checked; NULL where a dimension must be static */
+  PtrVec snap_names;    /* every snapshot size name, to keep them distinct */
+  const char *defining; /* the name `X = value` defines (names a load's sizes) */
+  int annotating;       /* checking the value of `X: T = value` (a load
+                           takes its type from T, not from the file) */
+  NodeList *stmts;      /* the statements around the one being checked */
+  int stmt_at;          /* its position there */
   /* per index statement */
   IndexEnv *ienv;       /* innermost index scope, NULL outside statements */
   PtrVec stmt_vars;     /* every IndexVar of the current statement */

@@ -105,6 +105,7 @@ struct TirExpr {
   X(BUILTIN, "builtin")  /* results = builtin(args, strs) */ \
   X(LITERAL, "literal")  /* out = [elems] (row-major scalar exprs) */ \
   X(CHECK, "check")      /* dims[0] == dims[1] at run time, else msg */ \
+  X(SIZE, "size")        /* size bind[0] = body (i64, >= 0, else msg) */ \
   X(FOR, "for")          /* for var in lo..hi { body } */ \
   X(WHILE, "while")      /* while cond { body } */ \
   X(IF, "if")            /* if cond { body } else { other } */ \
@@ -129,7 +130,7 @@ struct TirOp {
   TirIndex **oidx;      /* EINSUM: every output index, loop order */
   int noidx;
   int accumulate;       /* EINSUM: += */
-  TirExpr *body;        /* EINSUM body; FOR lo; WHILE/IF cond */
+  TirExpr *body;        /* EINSUM body; FOR lo; WHILE/IF cond; SIZE value */
   TirExpr *hi;          /* FOR hi */
   TirExpr **elems;      /* LITERAL */
   int nelems;
@@ -142,7 +143,8 @@ struct TirOp {
   int nargs;
   TirVar **results;     /* CALL, BUILTIN */
   int nresults;
-  const char **bind;    /* BUILTIN load/svd/qr: size names bound, per dim */
+  const char **bind;    /* BUILTIN load/svd/qr: size names bound, per dim;
+                           CHECK (by division), SIZE: the one it binds */
   int nbind;
   Dim dims[2];          /* CHECK */
   int le;               /* CHECK: dims[0] <= dims[1] (a prefix) */

@@ -1051,7 +1051,29 @@ static void localize_carried(Builder *b, Node *body) {
 
 static TirExpr *cond_expr(Builder *b, Node *e) { return xconvert(b, build_expr(b, e), ELEM_BOOL); }
 
+/* size = an i64 value written as a dimension (sema's snapshot), taken
+ * just before the statement that uses it */
+static void build_snapshot(Builder *b, Node *sn) {
+  TirOp *op = tir_op_new(b->a, TO_SIZE, sn->span);
+  op->body = xconvert(b, build_expr(b, sn->a), ELEM_I64);
+  op->bind = arena_alloc(b->a, sizeof(char *));
+  op->bind[0] = tir_size_find(b->fn, sn->name) ? sn->name : new_size(b, sn->name)->name;
+  op->nbind = 1;
+  op->msg = arena_printf(b->a, "size '%s' is negative", sn->str);
+  op->loc = loc_of(b, sn->span);
+  emit(b, op);
+}
+
+/* A returned value whose sizes come from data against the declared
+ * result: the caller allocated that shape. */
+static void check_result_shape(Builder *b, const Type *have, const Type *want, Span sp, int i) {
+  for (int k = 0; k < want->rank && k < have->rank; k++)
+    check_dim(b, have->dims[k], want->dims[k], sp,
+              arena_printf(b->a, "result %d: dimension %d differs from the declared result type", i + 1, k));
+}
+
 static void build_stmt(Builder *b, Node *st) {
+  for (int i = 0; i < st->sizes.n; i++) build_snapshot(b, st->sizes.items[i]);
   switch (st->kind) {
   case N_ASSIGN: build_assign(b, st); break;
   case N_EXPR_STMT: build_expr_stmt(b, st); break;
@@ -1104,6 +1126,7 @@ static void build_stmt(Builder *b, Node *st) {
       TirVar *res = b->fn->results.n > i ? temp(b, b->fn->results.items[i]) : NULL;
       if (v->kind == N_NAME && !(res && res->type->elem != node_elem(b, v))) op->args[i] = value_var(b, v);
       else { build_into(b, v, res); op->args[i] = res; }
+      if (res) check_result_shape(b, op->args[i]->type, res->type, v->span, i);
     }
     emit(b, op);
     break;

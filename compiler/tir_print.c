@@ -118,6 +118,7 @@ static void print_op(FILE *f, const TirOp *op, int depth) {
     fputc(')', f);
     break;
   case TO_LITERAL: fputs("literal ", f); print_var(f, op->out); fputs(" = [", f); print_args(f, op->elems, op->nelems); fputc(']', f); break;
+  case TO_SIZE: fprintf(f, "size %s = ", op->bind[0]); tir_print_expr(f, op->body); break;
   case TO_CHECK: fputs("check ", f); print_dim(f, op->dims[0]); fputs(op->le ? " <= " : " == ", f); print_dim(f, op->dims[1]); break;
   case TO_RETURN: fputs("return ", f); print_vars(f, op->args, op->nargs, NULL); break;
   case TO_FOR:

@@ -72,6 +72,10 @@ static void check_op(Verifier *v, const TirOp *op) {
   case TO_FOR: check_expr(v, op->body, op); check_expr(v, op->hi, op); check_block(v, &op->body_ops); break;
   case TO_WHILE: check_block(v, &op->else_ops); check_expr(v, op->body, op); check_block(v, &op->body_ops); break;
   case TO_IF: check_expr(v, op->body, op); check_block(v, &op->body_ops); check_block(v, &op->else_ops); break;
+  case TO_SIZE:
+    check_expr(v, op->body, op);
+    if (op->nbind != 1 || !tir_size_find(v->fn, op->bind[0])) problem(v, "size op without its size", op);
+    break;
   default: break;
   }
 }

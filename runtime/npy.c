@@ -333,21 +333,41 @@ static int read_data(FILE *f, const Hdr *h, TnsArray *out) {
   return TNS_OK;
 }
 
+/* Reads and checks the header: out gets dtype, rank and dims. */
+static int load_header(FILE *f, Hdr *h, TnsArray *out) {
+  int st = read_header(f, h);
+  if (st)
+    return st;
+  if (h->fortran && h->rank > 1)
+    return tns_error(TNS_ERR_FORMAT, "%s: Fortran-order arrays are not "
+                     "supported; save with numpy.ascontiguousarray", h->path);
+  st = descr_dtype(h->path, h->descr, &out->dtype);
+  if (st)
+    return st;
+  out->rank = h->rank;
+  memcpy(out->dims, h->dims, sizeof h->dims);
+  return TNS_OK;
+}
+
 /* Loads from an open file; on failure out->data may need freeing. */
 static int load_file(FILE *f, const char *path, TnsArray *out) {
   Hdr h = {.path = path};
-  int st = read_header(f, &h);
-  if (st)
-    return st;
-  if (h.fortran && h.rank > 1)
-    return tns_error(TNS_ERR_FORMAT, "%s: Fortran-order arrays are not "
-                     "supported; save with numpy.ascontiguousarray", path);
-  st = descr_dtype(path, h.descr, &out->dtype);
-  if (st)
-    return st;
-  out->rank = h.rank;
-  memcpy(out->dims, h.dims, sizeof h.dims);
-  return read_data(f, &h, out);
+  int st = load_header(f, &h, out);
+  return st ? st : read_data(f, &h, out);
+}
+
+int tns_npy_peek(const char *path, TnsArray *out) {
+  if (!path || !out)
+    return tns_error(TNS_ERR_ARG, "npy_peek: NULL argument");
+  memset(out, 0, sizeof *out);
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return tns_error(TNS_ERR_IO, "%s: cannot open: %s", path,
+                     strerror(errno));
+  Hdr h = {.path = path};
+  int st = load_header(f, &h, out);
+  fclose(f);
+  return st;
 }
 
 int tns_npy_load(const char *path, TnsArray *out) {

@@ -155,6 +155,9 @@ typedef struct TnsArray {
  * message names the file: TNS_ERR_IO (cannot open/read) or
  * TNS_ERR_FORMAT (malformed or unsupported contents). */
 int tns_npy_load(const char *path, TnsArray *out);
+/* Reads only the header of a .npy file: dtype, rank and dims, data NULL
+ * (the compiler types an unannotated load from it). Errors as npy_load. */
+int tns_npy_peek(const char *path, TnsArray *out);
 /* Writes a .npy file (format 1.0, exactly as numpy.save would). */
 int tns_npy_save(const char *path, TnsDtype dtype, int rank,
                  const int64_t *dims, const void *data);

@@ -2,7 +2,8 @@
  *
  * Needs: TIR after the other passes. Guarantees: a returned tensor that is
  * defined once on every path (one EINSUM, or one per branch of an if; not
- * in a loop; maybe added to with +=), is marked with the result it is: code generation
+ * in a loop; maybe added to with +=) and whose shape is provably the
+ * declared one, is marked with the result it is: code generation
  * then writes it into the caller's output buffer and `return` copies
  * nothing (a 2048x2048 product is 32 MB less traffic). Not for the REPL's
  * array results, whose buffers the callee allocates. */
@@ -31,6 +32,14 @@ static int definitions(const TirBlock *b, const TirVar *v) {
   return n;
 }
 
+/* Whether v's shape is provably the declared result's: sizes from data
+ * are checked by the return, after v is computed. */
+static int result_shape(const TirVar *v, const Type *t) {
+  for (int k = 0; k < t->rank; k++)
+    if (dim_cmp(v->type->dims[k], t->dims[k]) != DIM_EQUAL) return 0;
+  return 1;
+}
+
 static void outslots(TirFunc *f) {
   if (f->array_results || f->body.n == 0) return;
   TirOp *ret = f->body.ops[f->body.n - 1];
@@ -40,7 +49,7 @@ static void outslots(TirFunc *f) {
     if (!v || v->param || v->out_slot || v->type->rank == 0) continue;
     int twice = 0;
     for (int j = 0; j < i; j++) twice |= ret->args[j] == v;
-    if (!twice && definitions(&f->body, v) == 1) v->out_slot = i + 1;
+    if (!twice && result_shape(v, f->results.items[i]) && definitions(&f->body, v) == 1) v->out_slot = i + 1;
   }
 }
 
