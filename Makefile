@@ -28,7 +28,9 @@ check: all check-asan check-fuzz
 
 # Unit tests, REPL sessions and the runnable language tests (error paths
 # included: nothing may leak) again under ASan + UBSan + LeakSanitizer.
+# A build-asan/ left by an older gcc configuration is reconfigured for clang.
 check-asan: deps
+	@grep -qs 'CMAKE_C_COMPILER:.*clang' $(ASAN_BUILD)/CMakeCache.txt || rm -rf $(ASAN_BUILD)
 	@test -f $(ASAN_BUILD)/build.ninja || CC=clang-19 CXX=clang++-19 cmake -S . -B $(ASAN_BUILD) -G Ninja -DTNS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS) -R '^(unit|repl|lang\.run)'
