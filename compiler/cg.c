@@ -420,8 +420,9 @@ static int expr_reads(const TirExpr *x, const TirVar *v) {
   return 0;
 }
 
-/* X[i] += X[n - 1 - i]: the body reads the target, so it must see the old
- * values everywhere. The sums go into a copy that then replaces X. */
+/* X[i] += X[n - 1 - i], X[0, j] = X[1, j]: the body reads the target, so
+ * it must see the old values everywhere. The results go into a copy that
+ * then replaces X. */
 static LLVMValueRef accumulate_buffer(Cg *g, const TirOp *op, LLVMValueRef old) {
   const TirVar *v = op->out;
   if (!expr_reads(op->body, v)) return old;
@@ -442,8 +443,9 @@ static void cg_einsum(Cg *g, const TirOp *op) {
     LLVMBuildStore(g->b, x, g->slot[v->id]);
     return;
   }
-  LLVMValueRef old = op->accumulate ? cg_buffer(g, v) : NULL;
-  LLVMValueRef buf = op->accumulate ? accumulate_buffer(g, op, old) : alloc_buffer(g, v, !writes_every_element(op));
+  int in_place = op->accumulate || op->partial;
+  LLVMValueRef old = in_place ? cg_buffer(g, v) : NULL;
+  LLVMValueRef buf = in_place ? accumulate_buffer(g, op, old) : alloc_buffer(g, v, !writes_every_element(op));
   einsum_loops(g, op, buf);
   if (buf != old) cg_replace_buffer(g, v, buf);
 }

@@ -66,7 +66,12 @@ static void bounds_check(Cg *g, LLVMValueRef p, LLVMValueRef size, const TirVar 
 
 static LLVMValueRef position_value(Cg *g, const TirVar *v, const TirPos *p, int k, LLVMValueRef size, const char *loc) {
   if (p->kind == TP_EXPR) {
+    char here[256];
     LLVMValueRef x = cg_expr(g, p->e);
+    if (p->e->span.src) {   /* the error points at the position itself */
+      snprintf(here, sizeof here, "%s:%d:%d", p->e->span.src->path, p->e->span.line, p->e->span.col);
+      loc = here;
+    }
     bounds_check(g, x, size, v, k, loc ? loc : "");
     return x;
   }

@@ -334,17 +334,24 @@ static void check_pluseq(Sema *s, Node *st, Node *target, Type *vt) {
         type_to_string(s->arena, vt));
     return;
   }
+  const char *what = arena_printf(s->arena, st->op == TK_PLUSEQ ? "'+=' into '%s'" : "writing into '%s'", name);
   if (sema_is_weak(st->a)) {
-    if (!sema_adopt_literal(s, st->a, want->elem, want->tparam, arena_printf(s->arena, "'+=' into '%s'", name))) return;
+    if (!sema_adopt_literal(s, st->a, want->elem, want->tparam, what)) return;
   } else if (!converts_to(vt->elem, want->elem)) {
     const char *to = want->elem == ELEM_PARAM ? want->tparam : ast_elem_name(want->elem);
     const char *from = vt->elem == ELEM_PARAM ? vt->tparam : ast_elem_name(vt->elem);
-    ERR(s, st->a->span, E_NARROWING, arena_printf(s->arena, "'+=' into '%s'", name), from, to, to);
+    ERR(s, st->a->span, E_NARROWING, what, from, to, to);
     return;
   }
   target->type = want;
   if (target->kind == N_INDEX) target->a->sym = y;
   else target->sym = y;
+}
+
+static int has_fixed(Sema *s, const Node *target) {
+  for (int i = 0; i < target->list.n; i++)
+    if (sema_lhs_fixed(s, target->list.items[i])) return 1;
+  return 0;
 }
 
 /* stmt = target ("=" | "+=") expr, target = name | name "[" idx "]" */
@@ -392,6 +399,10 @@ static void check_assign(Sema *s, Node *st) {
   Type *t = sema_stmt_rhs(s, st, indexed ? target : NULL);
   s->defining = NULL;
   if (st->op == TK_PLUSEQ) { check_pluseq(s, st, target, t); return; }
+  if (indexed && has_fixed(s, target)) {   /* U[t, q] = x[q]: a write into U */
+    if (!type_is_error(t)) check_pluseq(s, st, target, t);
+    return;
+  }
   if (!indexed && value_is_dynamic(t) && st->a->kind == N_CALL) {
     load_needs_type(s, st, target->name);
     t = sema_error_type(s);

@@ -495,16 +495,74 @@ static IndexVar *lhs_index(Sema *s, Node *p) {
   return v;
 }
 
-static void lhs_setup(Sema *s, Node *lhs) {
+/* A position on the left that is a value, not a new index: an integer
+ * expression, or a name that is an integer variable in scope (`U[t, q] =
+ * x[q]` with a loop counter t writes row t; `S[0, 1] = 0.0`). */
+int sema_lhs_fixed(Sema *s, const Node *p) {
+  if (p->kind == N_GROUP || p->kind == N_RANGED) return 0;
+  if (p->kind != N_NAME) return 1;
+  Symbol *y = sema_lookup(s, p->name);
+  return y && y->kind == SYM_VAR && y->type && y->type->kind == T_TENSOR && y->type->rank == 0 &&
+         elem_is_int(y->type->elem);
+}
+
+/* Returns the number of fixed positions (typed later: fixed_positions). */
+static int lhs_setup(Sema *s, Node *lhs) {
+  int fixed = 0;
   for (int i = 0; i < lhs->list.n; i++) {
     Node *p = lhs->list.items[i];
     if (p->kind == N_GROUP) {
       for (int k = 0; k < p->list.n; k++) lhs_index(s, p->list.items[k]);
-    } else if (p->kind == N_NAME || p->kind == N_RANGED) {
-      lhs_index(s, p);
+    } else if (sema_lhs_fixed(s, p)) {
+      fixed++;
     } else {
-      ERR(s, p->span, E_LHS_POSITION);
+      lhs_index(s, p);
     }
+  }
+  return fixed;
+}
+
+/* The first index of the statement that e reads, or NULL. */
+static Node *reads_index(Node *e) {
+  if (!e) return NULL;
+  if (e->kind == N_NAME && e->sym && ((IndexVar *)e->sym)->kind == SYM_INDEX) return e;
+  Node *r = reads_index(e->a);
+  if (!r) r = reads_index(e->b);
+  for (int i = 0; !r && i < e->list.n; i++) r = reads_index(e->list.items[i]);
+  return r;
+}
+
+/* Whether name is a position of an access in e (`B[j, k]`). */
+static int in_access_position(const Node *e, const char *name) {
+  if (!e) return 0;
+  if (e->kind == N_INDEX)
+    for (int i = 0; i < e->list.n; i++) {
+      const Node *p = e->list.items[i];
+      if (p->kind == N_NAME && p->name == name) return 1;
+    }
+  if (in_access_position(e->a, name) || in_access_position(e->b, name) || in_access_position(e->c, name)) return 1;
+  for (int i = 0; i < e->list.n; i++)
+    if (in_access_position(e->list.items[i], name)) return 1;
+  return 0;
+}
+
+/* Types the fixed positions: integer scalars that use no index. A name
+ * that is also an index on the right (`C[i, k] = A[i, j] * B[j, k]` with
+ * a variable k) is read as the variable, and a warning says so. */
+static void fixed_positions(Sema *s, Node *lhs, Node *rhs) {
+  for (int i = 0; i < lhs->list.n; i++) {
+    Node *p = lhs->list.items[i], *ix;
+    if (!sema_lhs_fixed(s, p)) continue;
+    Type *t = sema_expr(s, p);
+    if (type_is_error(t)) continue;
+    if ((ix = reads_index(p))) { ERR(s, ix->span, E_FIXED_USES_INDEX, ix->name); continue; }
+    if (t->kind != T_TENSOR || t->rank != 0 || !elem_is_int(t->elem)) {
+      ERR(s, p->span, E_FIXED_NOT_INT, type_to_string(s->arena, t));
+      continue;
+    }
+    Symbol *y = p->kind == N_NAME ? p->sym : NULL;
+    if (y && !(y->def && y->def->kind == N_FOR) && in_access_position(rhs, p->name))
+      ERR(s, p->span, W_FIXED_NAME, p->name, lhs->a->name, p->name, p->name);
   }
 }
 
@@ -545,6 +603,15 @@ static Type *lhs_type(Sema *s, Node *lhs, int elem, const char *tparam) {
   Type *t = type_tensor(s->arena, elem, lhs->list.n, dims);
   t->tparam = tparam;
   return t;
+}
+
+/* X[t, j] = e writes into the existing X: its shape, e's element type. */
+static Type *fixed_type(Sema *s, Node *lhs, Type *t) {
+  Symbol *y = sema_lookup(s, lhs->a->name);
+  if (!y || y->kind != SYM_VAR || type_is_error(y->type) || y->type->rank != lhs->list.n) return sema_error_type(s);
+  Type *r = type_tensor(s->arena, t->elem, y->type->rank, y->type->dims);
+  r->tparam = t->tparam;
+  return r;
 }
 
 /* Finds a rank > 0 operand inside an index expression, for the message. */
@@ -612,10 +679,11 @@ Type *sema_stmt_rhs(Sema *s, Node *st, Node *lhs) {
   s->candidates = (PtrVec){0};
   s->groups = (PtrVec){0};
   int errors = s->diag->nerrors;
-  int known = 1;
-  if (lhs) lhs_setup(s, lhs);
-  if (lhs && st->op == TK_PLUSEQ) known = lhs_existing(s, lhs);
+  int known = 1, fixed = lhs ? lhs_setup(s, lhs) : 0;
+  if (lhs && (st->op == TK_PLUSEQ || fixed)) known = lhs_existing(s, lhs);
+  if (fixed && !known) ERR(s, lhs->a->span, E_FIXED_NEEDS_TENSOR, lhs->a->name);
   collect(s, st->a, 0);
+  if (fixed && known) fixed_positions(s, lhs, st->a);
   Type *t = sema_expr(s, st->a);
   solve_groups(s);
   int indexed = lhs || root->vars.n > 0;
@@ -633,6 +701,7 @@ Type *sema_stmt_rhs(Sema *s, Node *st, Node *lhs) {
   }
   s->ienv = NULL;
   if (!lhs || type_is_error(t)) return t;
+  if (fixed) return fixed_type(s, lhs, t);
   return lhs_type(s, lhs, t->elem, t->tparam);
 }
 

@@ -130,6 +130,8 @@ struct TirOp {
   TirIndex **oidx;      /* EINSUM: every output index, loop order */
   int noidx;
   int accumulate;       /* EINSUM: += */
+  int partial;          /* EINSUM: = at fixed positions (U[t, q] = x[q]):
+                           writes into out's buffer, the rest keeps its values */
   TirExpr *body;        /* EINSUM body; FOR lo; WHILE/IF cond; SIZE value */
   TirExpr *hi;          /* FOR hi */
   TirExpr **elems;      /* LITERAL */

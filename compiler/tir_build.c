@@ -918,11 +918,23 @@ static void build_into(Builder *b, Node *e, TirVar *dst) {
 
 /* ---- statements ---- */
 
-/* X[idx...] = e  or  X[idx...] += e */
+/* Whether a left side has a fixed position (a value, not an index). */
+static int fixed_target(const Node *target) {
+  for (int k = 0; k < target->list.n; k++) {
+    const Node *p = target->list.items[k];
+    if (p->kind != N_GROUP && p->kind != N_RANGED && !(p->kind == N_NAME && p->sym && *(SymKind *)p->sym == SYM_INDEX))
+      return 1;
+  }
+  return 0;
+}
+
+/* X[idx...] = e  or  X[idx...] += e; with a fixed position (X[t, j] = e)
+ * it writes into X in place: O(row), the rest of X unchanged */
 static void build_index_assign(Builder *b, Node *st, Node *target) {
   Node *nm = target->a;
   Type *t = concrete(b, target->type);
-  TirVar *dst = st->op == TK_PLUSEQ ? var_of(b, nm) : target_var(b, nm->sym, t);
+  int partial = st->op != TK_PLUSEQ && fixed_target(target);
+  TirVar *dst = st->op == TK_PLUSEQ || partial ? var_of(b, nm) : target_var(b, nm->sym, t);
   if (dst->param) {  /* += into a parameter: work on a local copy */
     localize_carried(b, st);
     dst = var_of(b, nm);
@@ -931,6 +943,7 @@ static void build_index_assign(Builder *b, Node *st, Node *target) {
   int r = target->list.n;
   op->out = dst;
   op->accumulate = st->op == TK_PLUSEQ;
+  op->partial = partial;
   op->opos = arena_alloc(b->a, sizeof(TirPos) * (size_t)(r + 1));
   op->oidx = arena_alloc(b->a, sizeof(TirIndex *) * 64);
   for (int k = 0; k < r; k++) {

@@ -404,6 +404,7 @@ static void emit_step(TirProgram *p, TirFunc *f, TirOp *op, Core *c, Operand *op
     step->oidx = op->oidx;
     step->noidx = op->noidx;
     step->accumulate = op->accumulate;
+    step->partial = op->partial;
     body = with_scalars(p->arena, c, body);
   } else {
     if (mode_product_order(c, src, nsrc, keep, r)) {}

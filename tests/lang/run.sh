@@ -6,8 +6,9 @@
 #                   must get an `error:` whose message contains TEXT; every
 #                   error printed must be on an annotated line; the exit
 #                   code must be 1 and a caret line (`^~~`) must be shown.
-#                   `# note: TEXT` (also @+N/@-N) asks for a `note:` there;
-#                   notes without an annotation are allowed.
+#                   `# note: TEXT` and `# warning: TEXT` (also @+N/@-N) ask
+#                   for a `note:` / `warning:` there; notes and warnings
+#                   without an annotation are allowed.
 # Helper files that tests import live in subfolders (good/lib, bad/lib);
 # an error reported inside one is expected when its line is annotated.
 # Prints each failure, then `N passed, N failed`; exits 1 on any failure.
@@ -27,13 +28,13 @@ cat >"$TMP/check.awk" <<'EOF'
 # with an optional @+N / @-N, go to aline/atext/akind[file, k].
 function scan(file, text, lineno,    rest, pos, body, off, tgt, kind) {
   rest = text
-  while (match(rest, /#[ \t]*(error|note)(@[-+][0-9]+)?:/)) {
+  while (match(rest, /#[ \t]*(error|note|warning)(@[-+][0-9]+)?:/)) {
     pos = RSTART; tgt = lineno
     body = substr(rest, RSTART, RLENGTH)
-    kind = body ~ /error/ ? "error" : "note"
+    kind = body ~ /error/ ? "error" : body ~ /warning/ ? "warning" : "note"
     if (match(body, /@[-+][0-9]+/)) tgt = lineno + substr(body, RSTART + 1, RLENGTH - 1)
     rest = substr(rest, pos + length(body))
-    off = match(rest, /#[ \t]*(error|note)(@[-+][0-9]+)?:/)
+    off = match(rest, /#[ \t]*(error|note|warning)(@[-+][0-9]+)?:/)
     body = off ? substr(rest, 1, off - 1) : rest
     sub(/^[ \t]+/, "", body); sub(/[ \t]+$/, "", body)
     nann[file]++
@@ -54,6 +55,7 @@ FILENAME == ARGV[1] {
   # file:LINE:COL: error: message   (or note:)
   p = index($0, ": error: "); kind = "error"
   if (p == 0) { p = index($0, ": note: "); kind = "note" }
+  if (p == 0) { p = index($0, ": warning: "); kind = "warning" }
   if (p == 0) { if ($0 ~ /^[ \t]*\^~*[ \t]*$/) caret = 1; next }
   head = substr($0, 1, p - 1); msg = substr($0, p + length(kind) + 4)
   nerr++
