@@ -173,10 +173,34 @@ static int write_object(LLVMTargetMachineRef tm, LLVMModuleRef m, const char *pa
   return 0;
 }
 
+/* C callers allocate an exported function's results, so their sizes must
+ * come from its size parameters, not from data or values inside it. */
+static int data_sized_results(Compiler *c, const TirProgram *p) {
+  int bad = 0;
+  for (int i = 0; i < p->funcs.n; i++) {
+    const TirFunc *f = p->funcs.items[i];
+    for (int r = 0; f->exported && f->def && r < f->results.n; r++) {
+      const Type *t = f->results.items[r];
+      for (int k = 0; k < t->rank; k++)
+        for (int j = 0; j < t->dims[k].n; j++) {
+          const TirSize *s = tir_size_find(f, t->dims[k].syms[j]);
+          if (s && s->kind == TS_PARAM) continue;
+          diag_report(&c->diag, f->def->a ? f->def->a->span : f->def->span, E_EXPORT_DATA_RESULT, f->source_name, r + 1,
+                      t->dims[k].syms[j]);
+          bad = 1;
+          k = t->rank;
+          break;
+        }
+    }
+  }
+  return bad;
+}
+
 int emit_file(Compiler *c, const char *path, const EmitOptions *o) {
   Node *prog = compiler_check_file(c, path);
   if (!prog) return 1;
   TirProgram *p = tir_build(c->arena, &c->names, prog, o->kind == EMIT_EXE);
+  if (data_sized_results(c, p)) return 1;
   for (int i = 0; i < o->ninstantiate; i++)
     if (instantiate(c, p, prog, o->instantiate[i])) return 1;
   CgOptions co = {.opt_level = o->opt_level, .pic = 1, .exe_main = o->kind == EMIT_EXE,

@@ -1,7 +1,8 @@
 #!/bin/sh
 # run.sh TNSC DIR — the language tests.
 #   DIR/good/*.tns  must check clean: exit 0, nothing on stderr.
-#   DIR/bad/*.tns   carry `# error: TEXT` comments. The comment's line (or
+#   DIR/bad/*.tns   (and DIR/bad_export/*.tns, compiled with `tnsc obj`)
+#                   carry `# error: TEXT` comments. The comment's line (or
 #                   the line N below/above for `# error@+N:` / `# error@-N:`)
 #                   must get an `error:` whose message contains TEXT; every
 #                   error printed must be on an annotated line; the exit
@@ -109,9 +110,14 @@ for f in "$DIR"/good/*.tns; do
   fi
 done
 
-for f in "$DIR"/bad/*.tns; do
+# bad/*.tns through `check`; bad_export/*.tns through `obj` (errors that
+# only compiling for C callers reports)
+for f in "$DIR"/bad/*.tns "$DIR"/bad_export/*.tns; do
   [ -e "$f" ] || continue
-  "$TNSC" check "$f" >"$TMP/out" 2>"$TMP/err"
+  case $f in
+  */bad_export/*) "$TNSC" obj "$f" -o "$TMP/out.o" >"$TMP/out" 2>"$TMP/err" ;;
+  *) "$TNSC" check "$f" >"$TMP/out" 2>"$TMP/err" ;;
+  esac
   rc=$?
   problems=$(awk -f "$TMP/check.awk" "$TMP/err" "$f")
   [ $rc -eq 1 ] || problems="$(printf 'exit code %d, expected 1\n%s' $rc "$problems")"
