@@ -56,6 +56,25 @@ static const char *dim_text(Sema *s, Node *d) {
   return d->kind == N_NAME ? d->name : "?";
 }
 
+/* K: f64[a*b, ...] given kron(A, B) of size n*p: a = n and b = p, factor
+ * by factor in the written order. 0 when the factors do not pair up. */
+static int bind_factors(Binds *bs, Dim pd, Node *arg, Node *param, int k) {
+  DimFactor pf[DIM_MAX_FACTORS + 1], af[DIM_MAX_FACTORS + 1];
+  int n = dim_pair_factors(pd, arg->type->dims[k], pf, af);
+  for (int i = 0; i < n; i++) {
+    Bind *b = pf[i].sym ? find(bs, pf[i].sym) : NULL;
+    Dim have = b ? b->dim : dim_of_factor(pf[i]);
+    if ((b || !pf[i].sym) && dim_cmp(have, dim_of_factor(af[i])) == DIM_DIFFERENT) return 0;
+  }
+  for (int i = 0; i < n; i++) {
+    if (!pf[i].sym || find(bs, pf[i].sym)) continue;
+    Bind *b = add(bs, pf[i].sym, arg, param->name);
+    if (!b) return 0;
+    b->dim = dim_of_factor(af[i]);
+  }
+  return n > 0;
+}
+
 static int match_dim(Sema *s, Symbol *fn, Binds *bs, Dim pd, Node *arg, Node *param, int k) {
   Dim rest, known = subst(bs, pd, &rest), ad = arg->type->dims[k], q;
   const char *what = dim_text(s, param->a->list.items[k]);
@@ -76,6 +95,7 @@ static int match_dim(Sema *s, Symbol *fn, Binds *bs, Dim pd, Node *arg, Node *pa
     if (b) b->dim = dim_sym(strtab_cstr(&s->c->names, name));
     return b != NULL;
   }
+  if (rest.n >= 2 && bind_factors(bs, pd, arg, param, k)) return 1;
   if (rest.n >= 1) {
     ERR(s, arg->span, E_SIZE_UNBINDABLE, what, param->name);
     return 0;

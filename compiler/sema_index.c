@@ -271,6 +271,19 @@ static char *group_names(Sema *s, Group *g, int ranged, int plain) {
   return names;
 }
 
+/* K[(i, k), ...] over a dimension with written factors (n*p, a kron
+ * result) as many as the group's names: each name ranges over its factor. */
+static int split_by_factors(Sema *s, Group *g) {
+  DimFactor f[DIM_MAX_FACTORS + 1];
+  if (dim_factors(g->dim, f) != g->n || g->n < 2) return 0;
+  for (int i = 0; i < g->n; i++)
+    if (g->v[i]->has_range && dim_cmp(g->v[i]->range, dim_of_factor(f[i])) == DIM_DIFFERENT) return 0;
+  for (int i = 0; i < g->n; i++)
+    if (!g->v[i]->has_range) give_range(s, g->v[i], dim_of_factor(f[i]), g->span, g->of, 0);
+  g->done = 1;
+  return 1;
+}
+
 static int solve_group(Sema *s, Group *g) {
   Dim known = dim_const(1), q;
   IndexVar *open = NULL;
@@ -279,7 +292,7 @@ static int solve_group(Sema *s, Group *g) {
     if (g->v[i]->has_range) dim_mul(known, g->v[i]->range, &known);
     else { open = g->v[i]; nopen++; }
   }
-  if (nopen > 1) return 0;
+  if (nopen > 1) return split_by_factors(s, g);
   g->done = 1;
   if (nopen == 0) {
     if (dim_cmp(known, g->dim) == DIM_DIFFERENT)

@@ -798,6 +798,24 @@ static TirOp *builtin_op(Builder *b, Node *e, int id, TirVar **results, int nres
 /* Size arguments of a call: the callee's size parameters, bound from the
  * arguments' dimensions in order; later uses are checked at run time when
  * they cannot be compared here. */
+/* Sizes of a parameter dimension a*b taken factor by factor from the
+ * argument's (sema's bind_factors); the others checked. */
+static void factor_sizes(Builder *b, TirOp *op, TirFunc *f, Dim pd, Dim ad, int *set, int arg) {
+  DimFactor pf[DIM_MAX_FACTORS + 1], af[DIM_MAX_FACTORS + 1];
+  int n = dim_pair_factors(pd, ad, pf, af);
+  const char *what = arena_printf(b->a, "argument %d of '%s' does not match its declared size", arg + 1, f->source_name);
+  for (int i = 0; i < n; i++) {
+    Dim have = dim_of_factor(af[i]);
+    int pi = pf[i].sym ? tir_size_find(f, pf[i].sym)->param : -1;
+    if (pi >= 0 && !set[pi]) {
+      set[pi] = 1;
+      op->sargs[pi] = have;
+    } else {
+      check_dim(b, pi >= 0 ? op->sargs[pi] : dim_of_factor(pf[i]), have, op->span, what);
+    }
+  }
+}
+
 static void call_sizes(Builder *b, TirOp *op, TirFunc *f) {
   op->nsargs = f->nsize_params;
   op->sargs = arena_alloc(b->a, sizeof(Dim) * (size_t)(op->nsargs + 1));
@@ -806,11 +824,15 @@ static void call_sizes(Builder *b, TirOp *op, TirFunc *f) {
     Type *pt = ((TirVar *)f->params.items[i])->type, *at = op->args[i]->type;
     for (int k = 0; k < pt->rank; k++) {
       Dim pd = pt->dims[k], known = dim_const(pd.k);
-      int open = -1;
+      int open = -1, nopen = 0;
       for (int s = 0; s < pd.n; s++) {
         int pi = tir_size_find(f, pd.syms[s])->param;
         if (set[pi]) dim_mul(known, op->sargs[pi], &known);
-        else open = pi;
+        else open = pi, nopen++;
+      }
+      if (nopen >= 2) {
+        factor_sizes(b, op, f, pd, at->dims[k], set, i);
+        continue;
       }
       if (open >= 0) {
         set[open] = 1;

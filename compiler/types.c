@@ -58,6 +58,45 @@ Dim dim_data_sym(const char *name) {
 int dim_is_const(Dim d) { return d.n == 0; }
 int dim_is_data(Dim d) { return d.data != 0; }
 
+int dim_factors(Dim d, DimFactor *out) {
+  if (d.nf >= 2) {
+    memcpy(out, d.f, sizeof(DimFactor) * (size_t)d.nf);
+    return d.nf;
+  }
+  int n = 0;
+  if (d.n == 0 || d.k != 1) out[n++] = (DimFactor){d.k, NULL, 0};
+  if (d.n > 1) return 0;   /* m*p without a written order */
+  if (d.n == 1) out[n++] = (DimFactor){1, d.syms[0], d.data & 1u};
+  return n;
+}
+
+Dim dim_of_factor(DimFactor f) {
+  if (!f.sym) return dim_const(f.k);
+  return f.data ? dim_data_sym(f.sym) : dim_sym(f.sym);
+}
+
+int dim_pair_factors(Dim param, Dim arg, DimFactor *pf, DimFactor *af) {
+  int np = dim_factors(param, pf), na = dim_factors(arg, af);
+  return np >= 2 && np == na ? np : 0;
+}
+
+/* a's factors then b's, without factors of 1: the order kron and `n*p`
+ * write them in. */
+static void mul_factors(Dim a, Dim b, Dim *r) {
+  DimFactor fa[DIM_MAX_FACTORS + 1], fb[DIM_MAX_FACTORS + 1];
+  int na = dim_factors(a, fa), nb = dim_factors(b, fb);
+  r->nf = 0;
+  if ((!na && !(a.k == 1 && a.n == 0)) || (!nb && !(b.k == 1 && b.n == 0))) return;
+  int n = 0;
+  for (int i = 0; i < na + nb; i++) {
+    DimFactor x = i < na ? fa[i] : fb[i - na];
+    if (!x.sym && x.k == 1) continue;
+    if (n == DIM_MAX_FACTORS) return;
+    r->f[n++] = x;
+  }
+  r->nf = n >= 2 ? n : 0;
+}
+
 /* Merges the sorted symbol lists; k multiplies with overflow check. */
 int dim_mul(Dim a, Dim b, Dim *out) {
   Dim r = dim_const(0);
@@ -70,6 +109,7 @@ int dim_mul(Dim a, Dim b, Dim *out) {
     r.data |= data << r.n;
     r.syms[r.n++] = from_a ? a.syms[i++] : b.syms[j++];
   }
+  mul_factors(a, b, &r);
   *out = r;
   return 1;
 }

@@ -6,7 +6,14 @@
 #include <stdint.h>
 #include "ast.h"
 
-enum { DIM_MAX_SYMS = 8 };
+enum { DIM_MAX_SYMS = 8, DIM_MAX_FACTORS = 8 };
+
+/* One factor of a dimension as written: a constant (sym NULL) or a name. */
+typedef struct DimFactor {
+  int64_t k;
+  const char *sym;
+  unsigned data;                    /* sym is a data size */
+} DimFactor;
 
 typedef struct Dim {
   int64_t k;                        /* constant factor, >= 0 */
@@ -14,6 +21,10 @@ typedef struct Dim {
   const char *syms[DIM_MAX_SYMS];   /* interned, sorted by strcmp */
   unsigned data;                    /* bit i: syms[i] is a data size (bound
                                        by a load, dim(), a run-time value) */
+  int nf;                           /* >= 2: the product of f[0..nf) in the
+                                       order written (n*p, a kron result);
+                                       0: no known factors */
+  DimFactor f[DIM_MAX_FACTORS];
 } Dim;
 
 typedef enum DimCmp { DIM_EQUAL, DIM_DIFFERENT, DIM_UNKNOWN } DimCmp;
@@ -48,6 +59,14 @@ int dim_mul(Dim a, Dim b, Dim *out);            /* 0 on overflow */
 int dim_div(Dim a, Dim b, Dim *out);            /* 1 when b divides a exactly */
 DimCmp dim_cmp(Dim a, Dim b);
 int dim_is_const(Dim d);
+/* d's factors in written order (a single size is its own factor); 0 when
+ * they are not known. */
+int dim_factors(Dim d, DimFactor *out);
+Dim dim_of_factor(DimFactor f);
+/* A parameter's dimension `a*b` against an argument's written factors
+ * (n*p, a kron result): the pairs, factor by factor; 0 when the counts
+ * differ or either has no factors. */
+int dim_pair_factors(Dim param, Dim arg, DimFactor *pf, DimFactor *af);
 char *dim_to_string(Arena *a, Dim d);
 
 Type *type_tensor(Arena *a, int elem, int rank, const Dim *dims);

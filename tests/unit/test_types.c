@@ -249,3 +249,43 @@ Test(types, promotion_like_numpy) {
   cr_assert_eq(elem_promote(ELEM_I64, ELEM_BOOL), ELEM_I64);
   cr_assert_eq(elem_promote(ELEM_PARAM, ELEM_F32), ELEM_PARAM);
 }
+
+/* ---- written factors (kron results, n*p parameters) ---- */
+
+Test(types, factors_keep_the_written_order) {
+  Dim pn = mul(sym("p"), sym("n")), np = mul(sym("n"), sym("p"));
+  cr_assert_eq(dim_cmp(pn, np), DIM_EQUAL, "the same size whatever the order");
+  DimFactor f[DIM_MAX_FACTORS + 1];
+  cr_assert_eq(dim_factors(pn, f), 2);
+  cr_assert_str_eq(f[0].sym, "p");
+  cr_assert_str_eq(f[1].sym, "n");
+}
+
+Test(types, constant_factors_and_ones) {
+  Dim d = mul(mul(dim_const(1), dim_const(2)), mul(dim_const(4), dim_const(1)));
+  DimFactor f[DIM_MAX_FACTORS + 1];
+  cr_assert_eq(d.k, 8);
+  cr_assert_eq(dim_factors(d, f), 2, "factors of 1 are dropped");
+  cr_assert_eq(f[0].k, 2);
+  cr_assert_eq(f[1].k, 4);
+}
+
+Test(types, no_factors_without_an_order) {
+  DimFactor f[DIM_MAX_FACTORS + 1];
+  Dim d = sym("m");
+  cr_assert_eq(dim_factors(d, f), 1, "a single size is its own factor");
+  d.n = 2;   /* m*p from division or printing: order unknown */
+  d.syms[1] = strtab_cstr(&names, "p");
+  cr_assert_eq(dim_factors(d, f), 0);
+}
+
+Test(types, pairing_factors) {
+  DimFactor pf[DIM_MAX_FACTORS + 1], af[DIM_MAX_FACTORS + 1];
+  Dim param = mul(sym("a"), sym("b")), arg = mul(dim_const(3), sym("n"));
+  cr_assert_eq(dim_pair_factors(param, arg, pf, af), 2);
+  cr_assert_str_eq(pf[0].sym, "a");
+  cr_assert_eq(af[0].k, 3);
+  cr_assert_null(af[0].sym);
+  cr_assert_str_eq(af[1].sym, "n");
+  cr_assert_eq(dim_pair_factors(param, mul(arg, sym("q")), pf, af), 0, "three factors do not pair with two");
+}
