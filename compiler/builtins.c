@@ -254,7 +254,10 @@ static Type *check_load(Sema *s, Node *call, Type **a) {
     return fail(s);
   }
   Dim *dims = arena_alloc(s->arena, sizeof(Dim) * (size_t)(h.rank + 1));
-  for (int k = 0; k < h.rank; k++) dims[k] = dim_data_sym(load_dim_name(s, call, k));
+  for (int k = 0; k < h.rank; k++) {
+    dims[k] = dim_data_sym(load_dim_name(s, call, k));
+    dim_hint_set(dims[k].syms[0], h.dims[k]);
+  }
   return type_tensor(s->arena, elem_of_dtype(h.dtype), h.rank, dims);
 }
 

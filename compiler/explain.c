@@ -37,7 +37,7 @@ static void text(FILE *f, const ContractInfo *c) {
     fprintf(f, "  candidate %d (run-time choice): %s  cost %s\n", i + 1, c->cand_path[i], c->cand_cost[i]);
   fprintf(f, "  naive %.6g flops, chosen %.6g flops (%.3gx less), largest intermediate %.6g elements%s\n",
           c->naive_flops, c->flops, c->flops > 0 ? c->naive_flops / c->flops : 1.0, c->largest,
-          c->symbolic ? " (symbolic sizes counted as 64)" : "");
+          c->symbolic & 2 ? " (symbolic sizes counted as 64)" : c->symbolic ? " (sizes as in the files read at compile time)" : "");
 }
 
 static void json(FILE *f, const ContractInfo *c, int first) {
@@ -45,8 +45,8 @@ static void json(FILE *f, const ContractInfo *c, int first) {
   for (int i = 0; i < c->noperands; i++) fprintf(f, "%s\"%s\"", i ? ", " : "", c->operands[i]);
   fputs("], \"path\": [", f);
   print_path(f, c);
-  fprintf(f, "], \"naive_flops\": %.17g, \"flops\": %.17g, \"largest_intermediate\": %.17g, \"symbolic\": %s, \"steps\": [",
-          c->naive_flops, c->flops, c->largest, c->symbolic ? "true" : "false");
+  fprintf(f, "], \"naive_flops\": %.17g, \"flops\": %.17g, \"largest_intermediate\": %.17g, \"symbolic\": %s, \"sizes_from_files\": %s, \"steps\": [",
+          c->naive_flops, c->flops, c->largest, c->symbolic ? "true" : "false", c->symbolic == 1 ? "true" : "false");
   for (int i = 0; i < c->nsteps; i++) {
     const PathStepInfo *s = &c->steps[i];
     fprintf(f, "%s{\"kind\": \"%s\", \"result\": \"%s\", \"shape\": \"%s\", \"flops\": %.17g, \"copies\": %d}",
@@ -67,10 +67,12 @@ typedef struct Unordered {
 } Unordered;
 
 static double range_of(Dim d, int *symbolic) {
-  if (dim_is_const(d)) return (double)d.k;
-  *symbolic = 1;
   double v = (double)d.k;
-  for (int i = 0; i < d.n; i++) v *= 64;
+  for (int i = 0; i < d.n; i++) {
+    int64_t h = dim_hint(d.syms[i]);
+    *symbolic |= h > 0 ? 1 : 2;
+    v *= h > 0 ? (double)h : 64;
+  }
   return v;
 }
 
@@ -119,7 +121,7 @@ static void unordered_text(FILE *f, const Unordered *u) {
   const TirOp *op = u->op;
   fprintf(f, "%s:%d: %s\n  contraction inside where(...): not reordered, runs as a loop nest as written\n",
           op->span.src ? op->span.src->path : "?", op->span.line, op->out->name ? op->out->name : "?");
-  fprintf(f, "  naive %.6g loop iterations%s\n", u->iters, u->symbolic ? " (unknown sizes counted as 64)" : "");
+  fprintf(f, "  naive %.6g loop iterations%s\n", u->iters, u->symbolic & 2 ? " (unknown sizes counted as 64)" : u->symbolic ? " (sizes as in the files read at compile time)" : "");
 }
 
 static void unordered_json(FILE *f, const Unordered *u, int first) {

@@ -32,7 +32,9 @@ typedef struct ContractInfo {
   PathStepInfo steps[128];
   int nsteps;
   double naive_flops, flops, largest;
-  int symbolic;             /* some sizes were symbolic (estimated) */
+  int symbolic;             /* some sizes were symbolic: bit 0 estimated
+                               from a file read at compile time, bit 1
+                               guessed (64) */
   int ncand;                /* candidate paths chosen among at run time */
   const char *cand_path[4], *cand_cost[4];
 } ContractInfo;

@@ -56,6 +56,31 @@ Dim dim_data_sym(const char *name) {
 }
 
 int dim_is_const(Dim d) { return d.n == 0; }
+
+/* One table per process: names are interned, so a pointer identifies one
+ * size; a later load of the same name replaces its estimate. */
+static struct { const char *sym; int64_t v; } *hints;
+static int nhints, caphints;
+
+void dim_hint_set(const char *sym, int64_t v) {
+  for (int i = 0; i < nhints; i++)
+    if (hints[i].sym == sym) { hints[i].v = v; return; }
+  if (nhints == caphints) {
+    int cap = caphints ? 2 * caphints : 64;
+    void *p = realloc(hints, sizeof *hints * (size_t)cap);
+    if (!p) return;   /* an estimate less */
+    hints = p;
+    caphints = cap;
+  }
+  hints[nhints].sym = sym;
+  hints[nhints++].v = v;
+}
+
+int64_t dim_hint(const char *sym) {
+  for (int i = 0; i < nhints; i++)
+    if (hints[i].sym == sym) return hints[i].v;
+  return 0;
+}
 int dim_is_data(Dim d) { return d.data != 0; }
 
 int dim_factors(Dim d, DimFactor *out) {

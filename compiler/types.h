@@ -69,6 +69,12 @@ Dim dim_of_factor(DimFactor f);
 int dim_pair_factors(Dim param, Dim arg, DimFactor *pf, DimFactor *af);
 char *dim_to_string(Arena *a, Dim d);
 
+/* Sizes seen at compile time although they are data sizes (an unannotated
+ * load's file header): estimates for path costs and `explain` only, never
+ * relied on for correctness. dim_hint is 0 for a name without one. */
+void dim_hint_set(const char *sym, int64_t v);
+int64_t dim_hint(const char *sym);
+
 Type *type_tensor(Arena *a, int elem, int rank, const Dim *dims);
 Type *type_scalar(Arena *a, int elem);
 Type *type_simple(Arena *a, TypeKind k);

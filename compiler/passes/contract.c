@@ -173,11 +173,14 @@ static int find_core(const TirOp *op, Core *c) {
 
 /* ---- building the steps ---- */
 
+/* A symbolic size counts as the file's size seen at compile time (bit 1
+ * of *symbolic), else as SYMBOLIC_GUESS (bit 2). */
 static int64_t size_of(const TirIndex *ix, int *symbolic) {
   int64_t s = ix->range.k;
   for (int i = 0; i < ix->range.n; i++) {
-    *symbolic = 1;
-    s *= SYMBOLIC_GUESS;
+    int64_t h = dim_hint(ix->range.syms[i]);
+    *symbolic |= h > 0 ? 1 : 2;
+    s *= h > 0 ? h : SYMBOLIC_GUESS;
   }
   return s;
 }

@@ -39,7 +39,7 @@ def check(cond, what):
 
 
 def main():
-    tnsc = sys.argv[1]
+    tnsc = os.path.abspath(sys.argv[1])
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "prog.tns")
         with open(path, "w") as f:
@@ -90,6 +90,24 @@ def main():
               and not w.get("symbolic"), f"where: {w}")
         wtxt = subprocess.run([tnsc, "explain", wpath], check=True, capture_output=True, text=True).stdout
         check("contraction inside where(...)" in wtxt and "where.tns:4: D" in wtxt, f"where text: {wtxt}")
+
+    # unannotated loads: the costs use the sizes in the files' headers
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, "make.tns"), "w") as f:
+            f.write('save("A.npy", randn(f64[500, 40], 1))\nsave("B.npy", randn(f64[40, 600], 2))\n'
+                    'save("C.npy", randn(f64[600, 3], 3))\n')
+        subprocess.run([tnsc, "run", "make.tns"], check=True, cwd=d)
+        with open(os.path.join(d, "loads.tns"), "w") as f:
+            f.write('A = load("A.npy")\nB = load("B.npy")\nC = load("C.npy")\n'
+                    'D[i, l] = A[i, j] * B[j, k] * C[k, l]\nprint(D[0, 0])\n')
+        js = json.loads(subprocess.run([tnsc, "explain", "--json", "loads.tns"], check=True, capture_output=True,
+                                       text=True, cwd=d).stdout)
+        ld = js["statements"][0]
+        # B*C first: 2*40*600*3 + 2*500*3*40 (opt_einsum's convention, as above)
+        check(ld["path"] == [[1, 2], [0, 1]] and ld["flops"] == 2 * 40 * 600 * 3 + 2 * 500 * 3 * 40
+              and ld["symbolic"] and ld["sizes_from_files"], f"loads: {ld}")
+        txt = subprocess.run([tnsc, "explain", "loads.tns"], check=True, capture_output=True, text=True, cwd=d).stdout
+        check("sizes as in the files read at compile time" in txt and "counted as 64" not in txt, f"loads text: {txt}")
 
     for f_ in failures:
         print("FAIL:", f_)
