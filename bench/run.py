@@ -145,6 +145,25 @@ def child(lib_path, threads, quick, only):
     bench(f"permuted {p}^4 avxu,uvyt", "permuted", [p] * 6, [Ap, Bp], (p, p, p, p), 2 * p**6,
           [("einsum", lambda: np.einsum("avxu,uvyt->axyt", Ap, Bp, optimize=True)),
            ("tensordot", lambda: np.tensordot(Ap, Bp, ((1, 3), (1, 0))))])
+    kn = 64
+    K1, K2, K3, K4 = r(kn, kn), r(kn, kn), r(kn, kn), r(kn, kn)
+    xk = r(kn ** 3)
+    # vec trick: (A ⊗ B ⊗ C) x = mode products of x reshaped to n x n x n
+    vec3 = lambda: np.einsum("ia,jb,kc,abc->ijk", K1, K2, K3, xk.reshape(kn, kn, kn), optimize=True).reshape(-1)
+    bench(f"kron3 matvec n={kn}", "kron3_matvec", [kn], [K1, K2, K3, xk], (kn ** 3,), 6 * kn ** 4,
+          [("vec trick (einsum)", vec3),
+           ("tensordot x3", lambda: np.tensordot(K3, np.tensordot(K2, np.tensordot(K1, xk.reshape(kn, kn, kn), (1, 0)),
+                                                                   (1, 1)), (1, 2)).transpose(2, 1, 0).reshape(-1))])
+    mn = 96
+    M1k, M2k, M3k, M4k, xm = r(mn, mn), r(mn, mn), r(mn, mn), r(mn, mn), r(mn * mn)
+    mixed = lambda: (M1k @ M3k @ xm.reshape(mn, mn) @ (M2k @ M4k).T).reshape(-1)
+    bench(f"(A⊗B)(C⊗D)x n={mn}", "kron_mixed", [mn], [M1k, M2k, M3k, M4k, xm], (mn * mn,), 4 * mn ** 3,
+          [("AC X (BD)^T", mixed),
+           ("4 mode products", lambda: (M1k @ (M3k @ xm.reshape(mn, mn) @ M4k.T) @ M2k.T).reshape(-1))])
+    nn = 256
+    N1, N2, xn = r(nn, nn), r(nn, nn), r(nn * nn)
+    bench(f"K = kron(A,B); K x n={nn}", "kron_named", [nn], [N1, N2, xn], (nn * nn,), 4 * nn ** 3,
+          [("A X B^T", lambda: (N1 @ xn.reshape(nn, nn) @ N2.T).reshape(-1))])
     k = 100000
     As, Bs = r(k, 4, 4), r(k, 4, 4)
     bench("100000 4x4 products", "batched", [k, 4, 4, 4], [As, Bs], (k, 4, 4), 2 * k * 64,

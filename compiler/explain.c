@@ -131,6 +131,25 @@ static void unordered_json(FILE *f, const Unordered *u, int first) {
           u->symbolic ? "true" : "false");
 }
 
+/* file:3: K = kron(...): not materialised, 2 contractions read its factors */
+static void structure_text(FILE *f, const StructureInfo *si) {
+  fprintf(f, "%s:%d: %s: Kronecker structure, %s", si->span.src ? si->span.src->path : "?", si->span.line,
+          si->target ? si->target : "kron(...)", si->materialised ? "materialised" : "not materialised");
+  if (si->materialised) fprintf(f, " (%s)", si->why);
+  fprintf(f, "; %d contraction%s read%s its factors\n", si->rewritten, si->rewritten == 1 ? "" : "s",
+          si->rewritten == 1 ? "s" : "");
+  if (si->materialised && si->dense_bytes > 1073741824.0)
+    fprintf(f, "%s:%d: warning: the dense %s takes %.3g GiB\n", si->span.src ? si->span.src->path : "?",
+            si->span.line, si->target ? si->target : "Kronecker product", si->dense_bytes / 1073741824.0);
+}
+
+static void structure_json(FILE *f, const StructureInfo *si, int first) {
+  fprintf(f, "%s\n    {\"line\": %d, \"target\": \"%s\", \"materialised\": %s, \"why\": \"%s\", "
+          "\"contractions\": %d, \"dense_bytes\": %.17g}",
+          first ? "" : ",", si->span.line, si->target ? si->target : "", si->materialised ? "true" : "false",
+          si->why ? si->why : "", si->rewritten, si->dense_bytes);
+}
+
 void explain_print(FILE *f, const TirProgram *p, int as_json) {
   enum { MAXU = 256 };
   static Unordered un[MAXU];
@@ -145,6 +164,11 @@ void explain_print(FILE *f, const TirProgram *p, int as_json) {
     if (as_json) unordered_json(f, &un[i], i == 0 && !p->contracts.n);
     else unordered_text(f, &un[i]);
   }
-  if (as_json) fputs(p->contracts.n + nu ? "\n]}\n" : "]}\n", f);
-  else if (!p->contracts.n && !nu) fputs("no contractions of two or more tensors\n", f);
+  if (as_json) fputs(p->contracts.n + nu ? "\n], \"structures\": [" : "], \"structures\": [", f);
+  for (int i = 0; i < p->structures.n; i++) {
+    if (as_json) structure_json(f, p->structures.items[i], i == 0);
+    else structure_text(f, p->structures.items[i]);
+  }
+  if (as_json) fputs(p->structures.n ? "\n]}\n" : "]}\n", f);
+  else if (!p->contracts.n && !nu && !p->structures.n) fputs("no contractions of two or more tensors\n", f);
 }

@@ -39,7 +39,22 @@ typedef struct ContractInfo {
   const char *cand_path[4], *cand_cost[4];
 } ContractInfo;
 
+/* One Kronecker/Khatri-Rao definition, for `tnsc explain`. */
+typedef struct StructureInfo {
+  Span span;
+  const char *target;       /* the defined name (NULL: a temporary) */
+  int rewritten;            /* contractions that now read the factors */
+  int materialised;         /* still computed densely */
+  const char *why;          /* the read that needs it, when materialised */
+  double dense_bytes;       /* its size (0: unknown) */
+} StructureInfo;
+
 void passes_run(TirProgram *p, const PassOptions *o);
+
+/* passes/structure.c — reads of kron/khatri_rao results inside
+ * contractions become products of the factors over split indices; the
+ * dense tensor is computed only for what still reads it whole. */
+void pass_structure(TirProgram *p, const PassOptions *o);
 
 /* passes/hoist.c — a reduction that uses fewer indices than the loops
  * around it (a row sum in a normalisation, softmax's max and sum) is

@@ -320,6 +320,7 @@ static void solve_groups(Sema *s) {
   for (int i = 0; i < s->groups.n; i++) {
     Group *g = s->groups.items[i];
     if (g->done) continue;
+    g->done = 1;   /* reported once, though groups are solved again outside a reduction */
     char *names = group_names(s, g, 0, 0);
     const char *first = NULL;
     for (int k = 0; k < g->n && !first; k++)

@@ -177,6 +177,7 @@ typedef struct TirProgram {
   PtrVec funcs;
   TirFunc *main;        /* top-level statements; NULL for a library */
   PtrVec contracts;     /* ContractInfo (passes.h) of contracted statements */
+  PtrVec structures;    /* StructureInfo (passes.h): Kronecker decisions */
 } TirProgram;
 
 /* tir_build.c: typed AST -> TIR. Specialises generic functions per call. */

@@ -109,6 +109,22 @@ def main():
         txt = subprocess.run([tnsc, "explain", "loads.tns"], check=True, capture_output=True, text=True, cwd=d).stdout
         check("sizes as in the files read at compile time" in txt and "counted as 64" not in txt, f"loads text: {txt}")
 
+    # Kronecker products: not materialised where contractions read them,
+    # materialised (with the reason) where a print needs the dense tensor
+    with tempfile.TemporaryDirectory() as d:
+        kpath = os.path.join(d, "kron.tns")
+        with open(kpath, "w") as f:
+            f.write("A = randn(f64[3, 3], 1)\nB = randn(f64[2, 2], 2)\nx = randn(f64[6], 3)\n"
+                    "K = kron(A, B)\ny[r] = K[r, c] * x[c]\nP = kron(B, B)\nprint(P)\n"
+                    "u = randn(f64[4], 4)\nz[r] = P[r, c] * u[c]\n")
+        js = json.loads(subprocess.run([tnsc, "explain", "--json", kpath], check=True, capture_output=True,
+                                       text=True).stdout)
+        st = {s_["target"]: s_ for s_ in js.get("structures", [])}
+        check(st.get("K", {}).get("materialised") is False and st["K"]["contractions"] == 1, f"kron K: {st}")
+        check(st.get("P", {}).get("materialised") is True and "print" in st["P"]["why"], f"kron P: {st}")
+        ktxt = subprocess.run([tnsc, "explain", kpath], check=True, capture_output=True, text=True).stdout
+        check("K: Kronecker structure, not materialised" in ktxt, f"kron text: {ktxt}")
+
     for f_ in failures:
         print("FAIL:", f_)
     print(f"explain: {checks - len(failures)} passed, {len(failures)} failed")
