@@ -472,6 +472,35 @@ static Node *wrap_sum(Sema *s, Node *body, IndexVar *v) {
   return r;
 }
 
+/* Uses of v as a position of a tensor read. */
+static int read_uses(const Node *n, const IndexVar *v) {
+  if (!n || n->kind == N_TYPE) return 0;
+  int c = 0;
+  if (n->kind == N_INDEX)
+    for (int i = 0; i < n->list.n; i++) c += count_uses(n->list.items[i], (IndexVar *)v);
+  c += read_uses(n->a, v) + read_uses(n->b, v) + read_uses(n->c, v);
+  for (int i = 0; n->kind != N_INDEX && i < n->list.n; i++) c += read_uses(n->list.items[i], v);
+  return c;
+}
+
+/* Below the sum's node: a non-linear function or operator holding a
+ * product over v (two reads at v, not all of them): `sqrt(E[i, j] *
+ * E[i, j]) / sqrt(M[i, j] * M[i, j])` would sum the quotient of the square
+ * roots, where the formula means a norm inside each. Ambiguous: an error
+ * (explicit reductions below are their own scope and do not count). */
+static Node *product_inside(Node *n, IndexVar *v) {
+  if (!n || n->kind == N_TYPE || n->kind == N_REDUCE) return NULL;
+  Node *kids[3] = {n->a, n->b, n->c};
+  for (int i = 0; i < 3 + n->list.n; i++) {
+    Node *c = i < 3 ? kids[i] : n->list.items[i - 3];
+    if (!c || (n->kind == N_INDEX && i >= 3)) continue;
+    if (n->kind != N_INDEX && !edge_is_linear(n, c) && read_uses(c, v) >= 2) return n;
+    Node *r = product_inside(c, v);
+    if (r) return r;
+  }
+  return NULL;
+}
+
 /* Walks down from the root to the smallest subexpression holding every
  * use of v, remembering the last non-linear node crossed (a reduction's
  * body starts afresh), and wraps it in a sum. */
@@ -485,6 +514,7 @@ static void place_sum(Sema *s, Node **slot, IndexVar *v) {
     else if (!edge_is_linear(n, *next)) bad = n;
     slot = next;
   }
+  if (!bad) bad = product_inside(*slot, v);
   if (bad) {
     ERR(s, bad->span, E_SUM_CUTS, v->name, culprit(s, bad), v->name);
     ERR(s, v->range_span, N_INDEX_USED, v->name);
