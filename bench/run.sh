@@ -1,11 +1,11 @@
 #!/bin/sh
-# make bench: REPL latency, compile time of the examples and the
-# contraction workloads against numpy.
+# make bench: REPL latency, compile time of the examples, the
+# contraction workloads and the paper gallery (docs/gallery.md, whose
+# table and chart it rewrites) against numpy.
 BUILD=${1:-build}
 PY=/usr/bin/python3
-if ! $PY -c "import numpy" 2>/dev/null; then
-  if [ "$(id -u)" = 0 ]; then apt-get install -y -qq python3-numpy >/dev/null; fi
-fi
+# numpy, scipy and matplotlib (the gallery's charts) from the deps script
+sh "$(dirname "$0")/../scripts/deps.sh" --bench || true
 if ! $PY -c "import numpy" 2>/dev/null; then
   echo "bench: numpy is not installed for $PY (apt-get install python3-numpy); workloads not run"
   exit 1
@@ -14,3 +14,4 @@ echo "== $(date -u +%Y-%m-%d) $(uname -m), $(nproc) cores, $(grep -m1 'model nam
 sh "$(dirname "$0")/repl_latency.sh" "$BUILD/tnsc"
 $PY "$(dirname "$0")/compile_time.py" "$BUILD/tnsc"
 $PY "$(dirname "$0")/run.py" "$BUILD/tnsc" "$@"
+$PY "$(dirname "$0")/gallery.py" "$BUILD/tnsc" --docs
