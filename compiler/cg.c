@@ -540,6 +540,42 @@ static LLVMValueRef arg_pointer(Cg *g, const TirVar *v) {
   return g->slot[v->id];
 }
 
+/* A zeroed TnsArray for a result the callee allocates. */
+static LLVMValueRef empty_array(Cg *g) {
+  LLVMValueRef arr = cg_entry_alloca(g, LLVMArrayType2(g->i8, ARR_SIZE), "result.array");
+  LLVMBuildMemSet(g->b, arr, LLVMConstInt(g->i8, 0, 0), LLVMConstInt(g->i64, ARR_SIZE, 0), 8);
+  return arr;
+}
+
+static LLVMValueRef array_field(Cg *g, LLVMValueRef arr, int off, LLVMTypeRef t, const char *name) {
+  LLVMValueRef at = LLVMBuildGEP2(g->b, g->i8, arr, (LLVMValueRef[]){LLVMConstInt(g->i64, (unsigned long long)off, 0)}, 1, "");
+  return LLVMBuildLoad2(g->b, t, at, name);
+}
+
+/* Results handed over as TnsArrays (their shapes only the callee knows):
+ * the sizes the call binds, then the buffers, which are ours even when the
+ * call failed; scalars once it succeeded. */
+static void array_results(Cg *g, const TirOp *op, LLVMValueRef *arrs, LLVMValueRef st) {
+  for (int r = 0, at = 0; r < op->nresults; at += op->results[r]->type->rank, r++) {
+    const TirVar *v = op->results[r];
+    for (int k = 0; k < v->type->rank; k++) {
+      if (!op->bind[at + k]) continue;
+      LLVMValueRef d = array_field(g, arrs[r], ARR_DIMS + 8 * k, g->i64, op->bind[at + k]);
+      for (int i = 0; i < g->fn->sizes.n; i++)
+        if (((TirSize *)g->fn->sizes.items[i])->name == op->bind[at + k]) LLVMBuildStore(g->b, d, g->size_slot[i]);
+    }
+    if (v->type->rank > 0) cg_replace_buffer(g, v, array_field(g, arrs[r], ARR_DATA, g->ptr, "data"));
+  }
+  cg_check_status(g, st, "call.ok");
+  for (int r = 0; r < op->nresults; r++) {
+    const TirVar *v = op->results[r];
+    if (v->type->rank > 0) continue;
+    LLVMValueRef data = array_field(g, arrs[r], ARR_DATA, g->ptr, "data");
+    LLVMBuildStore(g->b, cg_load_elem(g, v->type->elem, data, LLVMConstInt(g->i64, 0, 0)), g->slot[v->id]);
+    cg_call(g, "tns_free", g->voidt, &g->ptr, &data, 1);
+  }
+}
+
 /* results = fn(sizes..., args..., outs...) */
 static void cg_call_op(Cg *g, const TirOp *op) {
   const TirFunc *f = op->fn;
@@ -552,17 +588,22 @@ static void cg_call_op(Cg *g, const TirOp *op) {
   for (int i = 0; i < op->nresults; i++, k++) {
     const TirVar *r = op->results[i];
     pt[k] = g->ptr;
-    if (r->type->rank > 0) bufs[i] = alloc_buffer(g, r, 1);
+    if (f->array_results) bufs[i] = empty_array(g);
+    else if (r->type->rank > 0) bufs[i] = alloc_buffer(g, r, 1);
     else bufs[i] = g->slot[r->id]; /* scalars come back in their own slot */
     args[k] = bufs[i];
   }
   LLVMValueRef callee = cg_fn(g, f->name, g->i32, pt, n, 0);
   if (g->nest_work > 1) cg_mark_heavy(g, callee);   /* called in a loop */
   LLVMValueRef st = LLVMBuildCall2(g->b, LLVMGlobalGetValueType(callee), callee, args, (unsigned)n, "st");
-  /* results are ours even when the call failed, so that exit frees them */
-  for (int i = 0; i < op->nresults; i++)
-    if (op->results[i]->type->rank > 0) cg_replace_buffer(g, op->results[i], bufs[i]);
-  cg_check_status(g, st, "call.ok");
+  if (f->array_results) {
+    array_results(g, op, bufs, st);
+  } else {
+    /* results are ours even when the call failed, so that exit frees them */
+    for (int i = 0; i < op->nresults; i++)
+      if (op->results[i]->type->rank > 0) cg_replace_buffer(g, op->results[i], bufs[i]);
+    cg_check_status(g, st, "call.ok");
+  }
   free(args);
   free(bufs);
   free(pt);

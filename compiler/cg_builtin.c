@@ -5,7 +5,6 @@
 #include "tns_runtime.h"
 
 /* Offsets in TnsArray: dtype, rank, dims[16], data. */
-enum { ARR_DIMS = 8, ARR_DATA = 8 + 8 * TNS_MAX_RANK, ARR_SIZE = ARR_DATA + 8 };
 
 static LLVMValueRef i32c(Cg *g, long v) { return LLVMConstInt(g->i32, (unsigned long long)v, 1); }
 static LLVMValueRef i64c(Cg *g, long v) { return LLVMConstInt(g->i64, (unsigned long long)v, 1); }

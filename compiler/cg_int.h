@@ -2,6 +2,10 @@
 #ifndef TNS_CG_INT_H
 #define TNS_CG_INT_H
 #include "cg.h"
+#include "tns_runtime.h"
+
+/* Offsets in a TnsArray (tns_runtime.h): dtype, rank, dims, data. */
+enum { ARR_DIMS = 8, ARR_DATA = 8 + 8 * TNS_MAX_RANK, ARR_SIZE = ARR_DATA + 8 };
 
 typedef struct Cg {
   LLVMContextRef ctx;

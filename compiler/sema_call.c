@@ -18,6 +18,8 @@ typedef struct Binds {
   Bind b[MAX_BIND];
   int n;
   Node *call;           /* for messages */
+  const char *own_from[MAX_BIND], *own_to[MAX_BIND];   /* callee_size */
+  int nown;
 } Binds;
 
 static Bind *find(Binds *bs, const char *name) {
@@ -173,6 +175,26 @@ static int match_arg(Sema *s, Symbol *fn, Binds *bs, Node *arg, Node *param) {
   return 1;
 }
 
+/* A result dimension that comes from data or a value inside the callee
+ * (`E[i: n, j: n]` for a value n): a data size of the caller, set from the
+ * shape the callee returns; the same dimension twice is one size. */
+static Dim callee_size(Sema *s, Binds *bs, Dim d) {
+  const char *text = dim_to_string(s->arena, d);
+  for (int i = 0; i < bs->nown; i++)
+    if (!strcmp(bs->own_from[i], text)) return dim_data_sym(bs->own_to[i]);
+  const char *name = strtab_cstr(&s->c->names, arena_printf(s->arena, "%s.%s", bs->call->name, text));
+  for (int i = 0; i < s->snap_names.n; i++)
+    if (s->snap_names.items[i] == name)
+      name = strtab_cstr(&s->c->names, arena_printf(s->arena, "%s.%s@%d:%d", bs->call->name, text,
+                                                    bs->call->span.line, bs->call->span.col));
+  ptrvec_push(s->arena, &s->snap_names, (void *)name);
+  if (bs->nown < MAX_BIND) {
+    bs->own_from[bs->nown] = text;
+    bs->own_to[bs->nown++] = name;
+  }
+  return dim_data_sym(name);
+}
+
 /* The declared or inferred result, with the caller's sizes and types. */
 static Type *subst_type(Sema *s, Binds *bs, Type *t) {
   if (t->kind == T_TUPLE) {
@@ -185,9 +207,9 @@ static Type *subst_type(Sema *s, Binds *bs, Type *t) {
   for (int i = 0; i < t->rank; i++) {
     Dim rest;
     dims[i] = subst(bs, t->dims[i], &rest);
-    if (rest.n) {   /* the callee's own data size: the caller cannot allocate it */
-      ERR(s, bs->call->span, E_RESULT_DATA_SIZE, bs->call->name, dim_to_string(s->arena, rest));
-      return sema_error_type(s);
+    if (rest.n) {   /* a size only the callee knows: the call binds it */
+      dims[i] = callee_size(s, bs, t->dims[i]);
+      continue;
     }
     dim_mul(dims[i], rest, &dims[i]);
   }

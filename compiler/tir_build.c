@@ -761,6 +761,26 @@ static void linalg_checks(Builder *b, const TirOp *op, Span sp) {
   check_dim(b, A->dims[r - 2], B->dims[B->rank == 1 ? 0 : B->rank - 2], sp, "solve(A, B): B's rows do not match A's");
 }
 
+/* After an op that binds sizes from its results' shapes (a load, svd, a
+ * call whose results the callee allocates): the dimensions read into
+ * fresh sizes are checked against, or divided into, the expected ones. */
+static void check_bound_results(Builder *b, const TirOp *op, Span sp, const char *who) {
+  for (int r = 0, at = 0; r < op->nresults; at += op->results[r]->type->rank, r++) {
+    Type *t = op->results[r]->type;
+    Dim *have = arena_alloc(b->a, sizeof(Dim) * (size_t)(t->rank + 1));
+    int any = 0;
+    for (int k = 0; k < t->rank; k++) {
+      const char *fresh = op->bind[at + k];
+      int own = fresh && (t->dims[k].n != 1 || t->dims[k].syms[0] != fresh);
+      have[k] = own ? dim_data_sym(fresh) : t->dims[k];
+      any |= own;
+    }
+    if (any) bind_dims(b, t, have, sp, !who && op->results[r]->name
+        ? arena_printf(b->a, "the array loaded into '%s'", op->results[r]->name)
+        : arena_printf(b->a, "result %d of %s", r + 1, who ? who : "load"));
+  }
+}
+
 static TirOp *builtin_op(Builder *b, Node *e, int id, TirVar **results, int nres) {
   TirOp *op = tir_op_new(b->a, TO_BUILTIN, e->span);
   op->builtin = id;
@@ -778,20 +798,7 @@ static TirOp *builtin_op(Builder *b, Node *e, int id, TirVar **results, int nres
   bind_result_sizes(b, op);
   if (batched_linalg(id)) linalg_checks(b, op, e->span);
   emit(b, op);
-  for (int r = 0, at = 0; r < nres; at += results[r]->type->rank, r++) {
-    Type *t = results[r]->type;
-    Dim *have = arena_alloc(b->a, sizeof(Dim) * (size_t)(t->rank + 1));
-    int any = 0;
-    for (int k = 0; k < t->rank; k++) {
-      const char *fresh = op->bind[at + k];
-      int own = fresh && (t->dims[k].n != 1 || t->dims[k].syms[0] != fresh);
-      have[k] = own ? dim_data_sym(fresh) : t->dims[k];
-      any |= own;
-    }
-    if (any) bind_dims(b, t, have, e->span, id == B_LOAD && results[r]->name
-        ? arena_printf(b->a, "the array loaded into '%s'", results[r]->name)
-        : arena_printf(b->a, "result %d of %s", r + 1, builtin_name(id)));
-  }
+  check_bound_results(b, op, e->span, id == B_LOAD ? NULL : builtin_name(id));
   return op;
 }
 
@@ -868,7 +875,9 @@ static void build_call(Builder *b, Node *e, TirVar **results, int nres) {
   op->nresults = nres;
   op->loc = loc_of(b, e->span);
   call_sizes(b, op, f);
+  if (f->array_results) bind_result_sizes(b, op);   /* the shapes the callee returns */
   emit(b, op);
+  if (f->array_results) check_bound_results(b, op, e->span, arena_printf(b->a, "'%s'", f->source_name));
 }
 
 static void build_builtin_into(Builder *b, Node *e, int id, TirVar *dst) {
@@ -1231,6 +1240,20 @@ static int defined_in(Node *prog, Node *def) {
 
 /* A def specialised for the element types its type parameters have at
  * this call (a caller's own parameters already resolved). */
+/* Whether a result has a size only the body knows (a value, a load): the
+ * callee then allocates it and hands it over with its shape. */
+static int data_sized(const TirFunc *f) {
+  for (int r = 0; r < f->results.n; r++) {
+    const Type *t = f->results.items[r];
+    for (int k = 0; k < t->rank; k++)
+      for (int i = 0; i < t->dims[k].n; i++) {
+        const TirSize *s = tir_size_find(f, t->dims[k].syms[i]);
+        if (!s || s->kind != TS_PARAM) return 1;
+      }
+  }
+  return 0;
+}
+
 static TirFunc *get_func(Builder *b, Symbol *y, Node *call) {
   Builder saved = *b;
   Node *def = y->def;
@@ -1264,6 +1287,7 @@ static TirFunc *get_func(Builder *b, Symbol *y, Node *call) {
   else if (res->kind == T_TENSOR)
     ptrvec_push(b->a, &f->results, res);
   build_block(b, def->c, &f->body);
+  f->array_results = data_sized(f);
   *b = saved;
   return f;
 }
