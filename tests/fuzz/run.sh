@@ -66,6 +66,10 @@ for t in $TARGETS; do
     "$bin" $(flags "$t") -max_total_time="$SECS" -rss_limit_mb=4096 -print_final_stats=1 \
       -artifact_prefix="$reg/" "$CORPUS/$t" "$CORPUS/seed_$t" >"$CORPUS/$t.log" 2>&1
     st=$?
+    # libFuzzer writes inputs slower than 10 s next to crashes: not
+    # findings (a long REPL session under ASan), kept with the corpus
+    mkdir -p "$CORPUS/slow_$t"
+    for f in "$reg"/slow-unit-*; do [ -f "$f" ] && mv "$f" "$CORPUS/slow_$t/"; done
     grep -E '^stat::number_of_executed_units|^stat::peak_rss|#[0-9]+.*DONE' "$CORPUS/$t.log" | tail -3
     if [ $st -ne 0 ]; then fail=1; echo "fuzz $t: FOUND A CRASH (kept in $reg/):"; grep -E 'ERROR|SUMMARY|artifact' "$CORPUS/$t.log" | head; fi
   fi
