@@ -766,11 +766,26 @@ static void make_slots(Cg *g, const TirFunc *f) {
   LLVMBuildStore(g->b, LLVMConstNull(g->ptr), g->pending);
 }
 
-/* Parameters: sizes into their slots, result pointers named. */
+/* Parameters: sizes into their slots, tensor pointers into theirs (the
+ * checks and bind_params read them from there), result pointers named.
+ * Every incoming argument is used in the entry block only: one used again
+ * after the argument checks stays live across all their blocks, and with
+ * thousands of parameters that made the register allocator's live
+ * intervals quadratic (issue 15: 2,000 parameters took 4 s at -O2, the
+ * functions being optnone). SROA puts them back in registers where the
+ * function is optimised. */
 static void bind_sizes(Cg *g, const TirFunc *f) {
   for (int i = 0; i < f->sizes.n; i++) {
     const TirSize *s = f->sizes.items[i];
     if (s->kind == TS_PARAM) LLVMBuildStore(g->b, LLVMGetParam(g->llfn, (unsigned)s->param), g->size_slot[i]);
+  }
+  g->param_slot = calloc((size_t)f->params.n + 1, sizeof *g->param_slot);
+  for (int i = 0; i < f->params.n; i++) {
+    LLVMValueRef p = LLVMGetParam(g->llfn, (unsigned)(f->nsize_params + i));
+    const char *name = ((const TirVar *)f->params.items[i])->name;
+    LLVMSetValueName2(p, name, strlen(name));
+    g->param_slot[i] = LLVMBuildAlloca(g->b, g->ptr, "param");
+    LLVMBuildStore(g->b, p, g->param_slot[i]);
   }
   int k = f->nsize_params + f->params.n;
   g->outs = calloc((size_t)f->results.n + 1, sizeof *g->outs);
@@ -780,13 +795,13 @@ static void bind_sizes(Cg *g, const TirFunc *f) {
   }
 }
 
+LLVMValueRef cg_param_ptr(Cg *g, int i) { return LLVMBuildLoad2(g->b, g->ptr, g->param_slot[i], "param"); }
+
 /* Tensors by pointer (not ours to free), scalars by value. */
 static void bind_params(Cg *g, const TirFunc *f) {
-  int k = f->nsize_params;
-  for (int i = 0; i < f->params.n; i++, k++) {
+  for (int i = 0; i < f->params.n; i++) {
     const TirVar *v = f->params.items[i];
-    LLVMValueRef p = LLVMGetParam(g->llfn, (unsigned)k);
-    LLVMSetValueName2(p, v->name, strlen(v->name));
+    LLVMValueRef p = cg_param_ptr(g, i);
     if (v->type->rank > 0) LLVMBuildStore(g->b, p, g->slot[v->id]);
     else LLVMBuildStore(g->b, LLVMBuildLoad2(g->b, cg_reg_type(g, v->type->elem), p, v->name), g->slot[v->id]);
   }
@@ -832,6 +847,7 @@ static void emit_func(Cg *g, const TirFunc *f) {
   free(g->size_slot);
   free(g->index);
   free(g->outs);
+  free(g->param_slot);
 }
 
 LLVMModuleRef cg_module(LLVMContextRef ctx, const TirProgram *p, const CgOptions *o) {
@@ -891,15 +907,20 @@ static void add_attr(LLVMContextRef ctx, LLVMValueRef f, const char *name) {
 /* Functions not marked heavy by code generation run once or do little
  * work: optnone keeps LLVM's pipeline off them and gives them the fast
  * instruction selector, which is most of the JIT's time saved. */
-static void mark_light(LLVMModuleRef m) {
+static int mark_light(LLVMModuleRef m) {
   const char *heavy = CG_HEAVY_ATTR;
   LLVMContextRef ctx = LLVMGetModuleContext(m);
+  int nheavy = 0;
   for (LLVMValueRef f = LLVMGetFirstFunction(m); f; f = LLVMGetNextFunction(f)) {
-    if (LLVMIsDeclaration(f) || LLVMGetStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, heavy, (unsigned)strlen(heavy)))
+    if (LLVMIsDeclaration(f)) continue;
+    if (LLVMGetStringAttributeAtIndex(f, LLVMAttributeFunctionIndex, heavy, (unsigned)strlen(heavy))) {
+      nheavy++;
       continue;
+    }
     add_attr(ctx, f, "optnone");
     add_attr(ctx, f, "noinline");
   }
+  return nheavy;
 }
 
 int cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, const CgOptions *o) {
@@ -918,7 +939,10 @@ int cg_optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, const CgOptions *o) {
     return 1;
   }
   LLVMDisposeMessage(err);
-  if (o->light_glue) mark_light(m);
+  /* Nothing heavy: every function is optnone, and the pipeline's module
+   * passes would only cost time (CalledValuePropagation is quadratic in a
+   * call's argument count: 0.7 s for a call with 4,000 arguments). */
+  if (o->light_glue && !mark_light(m) && o->opt_level > 0) return 0;
   char passes[32];
   snprintf(passes, sizeof passes, "default<O%d>", o->opt_level);
   LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();

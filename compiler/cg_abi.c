@@ -22,12 +22,12 @@ void cg_abi_checks(Cg *g, const TirFunc *f) {
     const TirSize *s = f->sizes.items[i];
     if (s->kind != TS_PARAM) continue;
     LLVMTypeRef pt[] = {g->ptr, g->ptr, g->i64};
-    LLVMValueRef args[] = {cg_cstring(g, f->name), cg_cstring(g, s->name), LLVMGetParam(g->llfn, (unsigned)s->param)};
+    LLVMValueRef args[] = {cg_cstring(g, f->name), cg_cstring(g, s->name), LLVMBuildLoad2(g->b, g->i64, g->size_slot[i], s->name)};
     cg_check_status(g, cg_call(g, "tns_arg_size", g->i32, pt, args, 3), "size.ok");
   }
   for (int i = 0; i < f->params.n; i++) {
     const TirVar *v = f->params.items[i];
-    check_tensor(g, f, v->name, v->type, LLVMGetParam(g->llfn, (unsigned)(f->nsize_params + i)));
+    check_tensor(g, f, v->name, v->type, cg_param_ptr(g, i));
   }
   for (int i = 0; i < f->results.n && !f->array_results; i++) {
     char name[16];

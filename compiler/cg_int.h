@@ -25,6 +25,7 @@ typedef struct Cg {
                                 freed by exit if a failure comes first */
   LLVMBasicBlockRef exit_bb; /* frees owned buffers, returns status */
   LLVMValueRef *outs;        /* result pointers of the function */
+  LLVMValueRef *param_slot;  /* per parameter: its pointer, stored at entry */
   const char *loc;           /* "file:line:col" of the op being lowered */
   double nest_work;          /* iterations of the loops around the point being
                                 emitted (HUGE_VAL: not known at compile time) */
@@ -42,6 +43,7 @@ LLVMValueRef cg_call(Cg *g, const char *name, LLVMTypeRef ret, LLVMTypeRef *pt, 
 void cg_fail(Cg *g, LLVMValueRef st);
 void cg_check_status(Cg *g, LLVMValueRef st, const char *what);
 LLVMBasicBlockRef cg_block(Cg *g, const char *name);
+LLVMValueRef cg_param_ptr(Cg *g, int i);
 LLVMValueRef cg_cstring(Cg *g, const char *s);
 LLVMValueRef cg_load_elem(Cg *g, int elem, LLVMValueRef base, LLVMValueRef off);
 void cg_store_elem(Cg *g, int elem, LLVMValueRef v, LLVMValueRef base, LLVMValueRef off);

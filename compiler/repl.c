@@ -191,6 +191,33 @@ static int defines(Node *parsed, const char *name) {
   return 0;
 }
 
+/* A `return` among an input's statements: the wrapper def would take it
+ * as its own, with results the caller does not expect (its result
+ * pointers would be whatever the registers held). In a file it is an
+ * error; so it is here. */
+static int report_returns(Compiler *c, Node *n) {
+  if (!n || n->kind == N_DEF) return 0;
+  if (n->kind == N_RETURN) { diag_report(&c->diag, n->span, E_RETURN_OUTSIDE); return 1; }
+  int found = report_returns(c, n->a) + report_returns(c, n->b) + report_returns(c, n->c);
+  for (int i = 0; i < n->list.n; i++) found += report_returns(c, n->list.items[i]);
+  for (int i = 0; i < n->list2.n; i++) found += report_returns(c, n->list2.items[i]);
+  return found;
+}
+
+/* A def named like an input's wrapper (`__in7`) would clash with input
+ * 7's, and that input would fail whatever it held. */
+static int report_reserved(Compiler *c, Node *parsed) {
+  int found = 0;
+  for (int i = 0; i < parsed->list.n; i++) {
+    Node *st = parsed->list.items[i];
+    if (st->kind == N_DEF && strncmp(st->name, "__in", 4) == 0) {
+      diag_report(&c->diag, st->span, E_REPL_RESERVED, st->name);
+      found++;
+    }
+  }
+  return found;
+}
+
 /* Parses prior defs again (fresh trees for this compilation), except the
  * ones this input defines anew. */
 static void add_session_defs(Session *s, Compiler *c, NodeList *out, Node *parsed) {
@@ -375,7 +402,7 @@ static int evaluate(Session *s, const char *text, const char *label, Mode mode) 
   Source *src = source_from_string(s->arena, label, text);
   ptrvec_push(c->arena, &c->sources, src);
   Node *parsed = parse_source(&c->ast, src);
-  int failed = !parsed || c->diag.nerrors;
+  int failed = !parsed || c->diag.nerrors || report_returns(c, parsed) + report_reserved(c, parsed);
   Input in;
   memset(&in, 0, sizeof in);
   if (!failed) {

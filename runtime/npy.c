@@ -197,11 +197,13 @@ static void descr_numpy_name(const char *descr, char *out, size_t size) {
       {'b', "bool"}, {'O', "object"}, {'U', "str"}, {'S', "bytes"},
       {'V', "void"}, {'M', "datetime64"}, {'m', "timedelta64"}};
   const char *k = descr + (strchr("<>|=", descr[0]) && descr[0] ? 1 : 0);
-  int bytes = atoi(k + (*k ? 1 : 0));
+  /* strtol, not atoi: a size such as '<f42222222222222' must not
+   * overflow (found by fuzz_npy); past 64 bytes no size is named */
+  long bytes = *k ? strtol(k + 1, NULL, 10) : 0;
   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
     if (*k == kinds[i].kind) {
-      if (strchr("uifc", *k) && bytes > 0)
-        snprintf(out, size, "%s%d", kinds[i].name, bytes * 8);
+      if (strchr("uifc", *k) && bytes > 0 && bytes <= 64)
+        snprintf(out, size, "%s%ld", kinds[i].name, bytes * 8);
       else
         snprintf(out, size, "%s", kinds[i].name);
       return;

@@ -262,6 +262,11 @@ Test(npy, unsupported_dtypes) {
   p = npy_with("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }",
                NULL, 0);
   cr_assert(strstr(load_fails(p, TNS_ERR_FORMAT), "'|O' (object)"));
+  /* a size that overflows an int (fuzz_npy): named without a bit count */
+  p = npy_with("{'descr': '<f42222222222222', 'fortran_order': False, "
+               "'shape': (1,), }", NULL, 0);
+  cr_assert(strstr(load_fails(p, TNS_ERR_FORMAT),
+                   "'<f42222222222222' (float) is not supported"));
 }
 
 Test(npy, bad_shapes) {
