@@ -393,15 +393,31 @@ static int positions(const Acc *a, TirIndex *const *role, int nrole, const int *
 static int describe(Fuse *u, const Acc *out, const Acc *v, TirAttention *a) {
   TirIndex *role[TIR_ATTN_ROLES] = {0};
   int nb = 0;
+  TirIndex *query[MAXA];
+  int nquery = 0;
   role[TIR_ATTN_J] = u->j;
-  role[TIR_ATTN_C] = NULL;
   for (int k = 0; k < out->rank; k++) {
     TirIndex *ix = out->ix[k];
     int in_v = acc_has(v, ix), in_s = acc_has(&u->acc[0], ix) || acc_has(&u->acc[1], ix);
-    int r = in_v && in_s ? TIR_ATTN_B + nb++ : in_v ? TIR_ATTN_X : in_s ? TIR_ATTN_I : -1;
+    if (in_s && !in_v) {   /* the query index, or a head index V lacks */
+      query[nquery++] = ix;
+      continue;
+    }
+    int r = in_v && in_s ? TIR_ATTN_B + nb++ : in_v ? TIR_ATTN_X : -1;
     if (r < 0 || r >= TIR_ATTN_ROLES || (r < TIR_ATTN_B && role[r]))
       return fail(u, "the output's indices are not one query, one value and batch indices");
     role[r] = ix;
+  }
+  /* several: the one the mask uses, else the innermost; the others are
+   * batch indices the values are shared across */
+  int qi = nquery - 1;
+  for (int q = 0; q < nquery; q++)
+    for (int t = 0; t < u->ncond; t++)
+      if (u->cond[t].ix[0] == query[q] || u->cond[t].ix[1] == query[q]) qi = q;
+  for (int q = 0; q < nquery; q++) {
+    if (q == qi) role[TIR_ATTN_I] = query[q];
+    else if (TIR_ATTN_B + nb < TIR_ATTN_ROLES) role[TIR_ATTN_B + nb++] = query[q];
+    else return fail(u, "more than 4 batch indices");
   }
   if (!role[TIR_ATTN_I] || !role[TIR_ATTN_X]) return fail(u, "no query or no value index");
   int qa = acc_has(&u->acc[0], role[TIR_ATTN_I]) ? 0 : 1;
@@ -467,11 +483,29 @@ static void note_var(const TirExpr *x, void *ud) {
 
 /* The part of O's body that looks like attention: sum(j: P * V). Returns
  * 0 when it does not (nothing to record). */
+/* The softmax (its reduction) in a product of factors, or NULL. */
+static const TirExpr *softmax_factor(Fuse *u, const TirExpr *x) {
+  if (x->kind == TX_BINARY && x->op == TK_STAR) {
+    const TirExpr *s = softmax_factor(u, x->a);
+    return s ? s : softmax_factor(u, x->b);
+  }
+  if (x->kind == TX_REDUCE && x->op == RED_SOFTMAX) return x;
+  if (x->kind == TX_REDUCE && x->op == RED_SUM) return softmax_factor(u, x->a);
+  int k;
+  const TirOp *def = definition(u, x, &k);
+  return def && def->body && def->body->kind == TX_REDUCE && def->body->op == RED_SOFTMAX ? def->body : NULL;
+}
+
 static int attention_like(Fuse *u, TirExpr **sm, TirExpr **vx, Env *env, const TirOp **reader) {
   TirExpr *x = u->op->body;
   env->n = 0;
-  if (!x || x->kind != TX_REDUCE || x->op != RED_SUM || x->n != 1 || x->a->kind != TX_BINARY || x->a->op != TK_STAR)
-    return 0;
+  if (!x || x->kind != TX_REDUCE || x->op != RED_SUM) return 0;
+  const TirExpr *s = softmax_factor(u, x->a);
+  if (s && s->n >= 2) {   /* order 2+: sum(k: sum(j: P * V1) * V2) and the like */
+    u->order = s->n;
+    return fail(u, arena_printf(u->p->arena, "order %d (softmax over %d indices) is not fused yet", s->n, s->n)) + 1;
+  }
+  if (x->n > 1 || x->a->kind != TX_BINARY || x->a->op != TK_STAR) return 0;
   u->j = x->idx[0];
   for (int side = 0; side < 2; side++) {
     TirExpr *px = side ? x->a->b : x->a->a;
@@ -517,9 +551,9 @@ static int fuse_op(TirProgram *p, TirFunc *f, TirBlock *b, int at) {
   u.p = p, u.f = f, u.b = b, u.at = at, u.op = op, u.from = at, u.order = 1;
   TirExpr *sm = NULL, *vx = NULL;
   Env env, none = {.n = 0};
-  const TirOp *reader;
+  const TirOp *reader = op;
   if (!attention_like(&u, &sm, &vx, &env, &reader)) return 0;
-  u.order = sm->n;
+  if (sm) u.order = sm->n;
   Acc out, v;
   TirAttention *a = arena_alloc(p->arena, sizeof *a);
   memset(a, 0, sizeof *a);
