@@ -63,18 +63,25 @@ static REAL FN(row)(REAL *s, int64_t nk, int64_t j0, int64_t lo, int64_t hi, REA
     for (int64_t jj = 0; jj < nk; jj++) s[jj] += bias[(j0 + jj) * sbj];
   for (int64_t jj = 0; jj < nk && j0 + jj < lo; jj++) s[jj] = -INFINITY;
   for (int64_t jj = hi - j0 < 0 ? 0 : hi - j0; jj < nk; jj++) s[jj] = -INFINITY;
-  REAL m = *mx;
-  for (int64_t jj = 0; jj < nk; jj++) m = s[jj] > m ? s[jj] : m;
+  /* eight lanes, so that the max and the sum vectorise */
+  REAL lane[8], m = *mx;
+  for (int k = 0; k < 8; k++) lane[k] = -INFINITY;
+  int64_t n8 = nk / 8 * 8;
+  for (int64_t jj = 0; jj < n8; jj += 8)
+    for (int k = 0; k < 8; k++) lane[k] = s[jj + k] > lane[k] ? s[jj + k] : lane[k];
+  for (int64_t jj = n8; jj < nk; jj++) m = s[jj] > m ? s[jj] : m;
+  for (int k = 0; k < 8; k++) m = lane[k] > m ? lane[k] : m;
   REAL sh = isinf(m) ? 0 : m;
   *alpha = sh == *shift ? 1 : (REAL)exp((double)(*shift - sh));
   *mx = m;
   *shift = sh;
+  for (int64_t jj = 0; jj < nk; jj++) s[jj] = EXP(s[jj] - sh);
   REAL sum = 0;
-  for (int64_t jj = 0; jj < nk; jj++) {
-    REAL p = EXP(s[jj] - sh);
-    s[jj] = p;
-    sum += p;
-  }
+  for (int k = 0; k < 8; k++) lane[k] = 0;
+  for (int64_t jj = 0; jj < n8; jj += 8)
+    for (int k = 0; k < 8; k++) lane[k] += s[jj + k];
+  for (int64_t jj = n8; jj < nk; jj++) sum += s[jj];
+  for (int k = 0; k < 8; k++) sum += lane[k];
   return sum;
 }
 
