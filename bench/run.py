@@ -164,6 +164,31 @@ def child(lib_path, threads, quick, only):
     N1, N2, xn = r(nn, nn), r(nn, nn), r(nn * nn)
     bench(f"K = kron(A,B); K x n={nn}", "kron_named", [nn], [N1, N2, xn], (nn * nn,), 4 * nn ** 3,
           [("A X B^T", lambda: (N1 @ xn.reshape(nn, nn) @ N2.T).reshape(-1))])
+    # attention: numpy's best hand form keeps the n x m scores
+    an, ad = (1024 if quick else 4096), 64
+    Qa, Ka, Va = (r(an, ad).astype(np.float32) for _ in range(3))
+    sc = np.float32(1 / math.sqrt(ad))
+
+    def np_attention(S):
+        S -= S.max(axis=-1, keepdims=True)
+        np.exp(S, out=S)
+        return (S @ Va) / S.sum(axis=-1, keepdims=True)
+    bench(f"attention n={an} d=64 f32", "attention", [an, ad, an, ad], [Qa, Ka, Va], (an, ad), 4 * an * an * ad,
+          [("softmax(QK^T) V", lambda: np_attention((Qa @ Ka.T) * sc))], np.float32)
+    causal = np.tril(np.ones((an, an), dtype=bool))
+    bench(f"causal attention n={an} f32", "causal_attention", [an, ad, ad], [Qa, Ka, Va], (an, ad), 2 * an * an * ad,
+          [("where(tril, QK^T, -inf)", lambda: np_attention(np.where(causal, (Qa @ Ka.T) * sc, np.float32(-np.inf))))],
+          np.float32)
+    hb, hh, hn = 2, 8, (512 if quick else 1024)
+    Qh, Kh, Vh = (r(hb, hh, hn, ad).astype(np.float32) for _ in range(3))
+
+    def np_mha():
+        S = (Qh @ Kh.transpose(0, 1, 3, 2)) * sc
+        S -= S.max(axis=-1, keepdims=True)
+        np.exp(S, out=S)
+        return (S @ Vh) / S.sum(axis=-1, keepdims=True)
+    bench(f"multi-head 2x8 n={hn} f32", "mha", [hb, hh, hn, ad, hn, ad], [Qh, Kh, Vh], (hb, hh, hn, ad),
+          4 * hb * hh * hn * hn * ad, [("batched softmax(QK^T) V", np_mha)], np.float32)
     k = 100000
     As, Bs = r(k, 4, 4), r(k, 4, 4)
     bench("100000 4x4 products", "batched", [k, 4, 4, 4], [As, Bs], (k, 4, 4), 2 * k * 64,

@@ -711,6 +711,7 @@ static void cg_op(Cg *g, const TirOp *op) {
   case TO_WHILE: cg_while(g, op); break;
   case TO_IF: cg_if(g, op); break;
   case TO_RETURN: cg_return(g, op); break;
+  case TO_ATTENTION: cg_attention(g, op); break;
   }
   g->loc = NULL;
 }

@@ -61,6 +61,7 @@ int cg_try_gemm(Cg *g, const TirOp *op);
 int cg_try_permute(Cg *g, const TirOp *op);
 LLVMValueRef cg_entry_alloca(Cg *g, LLVMTypeRef t, const char *name);
 void cg_builtin(Cg *g, const TirOp *op);
+void cg_attention(Cg *g, const TirOp *op);   /* cg_attention.c */
 
 /* Counted loops: `for name in lo..hi`; the body goes between begin/end. */
 typedef struct CgLoop {

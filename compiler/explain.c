@@ -150,6 +150,27 @@ static void structure_json(FILE *f, const StructureInfo *si, int first) {
           si->why ? si->why : "", si->rewritten, si->dense_bytes);
 }
 
+/* file:5: O: fused attention, order 1, streaming, mask -> loop bounds */
+static void attention_text(FILE *f, const AttentionInfo *ai) {
+  fprintf(f, "%s:%d: %s: ", ai->span.src ? ai->span.src->path : "?", ai->span.line, ai->target);
+  if (!ai->fused) {
+    fprintf(f, "softmax attention not fused: %s\n", ai->why);
+    return;
+  }
+  fprintf(f, "fused attention, order %d, streaming", ai->order);
+  if (ai->nmask) fprintf(f, ", mask -> loop bounds (%d condition%s)", ai->nmask, ai->nmask == 1 ? "" : "s");
+  if (ai->bias) fputs(", additive bias", f);
+  if (ai->nbatch) fprintf(f, ", %d batch ind%s", ai->nbatch, ai->nbatch == 1 ? "ex" : "ices");
+  fputc('\n', f);
+}
+
+static void attention_json(FILE *f, const AttentionInfo *ai, int first) {
+  fprintf(f, "%s\n    {\"line\": %d, \"target\": \"%s\", \"fused\": %s, \"order\": %d, \"mask_conditions\": %d, "
+          "\"bias\": %s, \"batch\": %d, \"why\": \"%s\"}",
+          first ? "" : ",", ai->span.line, ai->target, ai->fused ? "true" : "false", ai->order, ai->nmask,
+          ai->bias ? "true" : "false", ai->nbatch, ai->why ? ai->why : "");
+}
+
 void explain_print(FILE *f, const TirProgram *p, int as_json) {
   enum { MAXU = 256 };
   static Unordered un[MAXU];
@@ -169,6 +190,12 @@ void explain_print(FILE *f, const TirProgram *p, int as_json) {
     if (as_json) structure_json(f, p->structures.items[i], i == 0);
     else structure_text(f, p->structures.items[i]);
   }
-  if (as_json) fputs(p->structures.n ? "\n]}\n" : "]}\n", f);
-  else if (!p->contracts.n && !nu && !p->structures.n) fputs("no contractions of two or more tensors\n", f);
+  if (as_json) fputs(p->structures.n ? "\n], \"attentions\": [" : "], \"attentions\": [", f);
+  for (int i = 0; i < p->attentions.n; i++) {
+    if (as_json) attention_json(f, p->attentions.items[i], i == 0);
+    else attention_text(f, p->attentions.items[i]);
+  }
+  if (as_json) fputs(p->attentions.n ? "\n]}\n" : "]}\n", f);
+  else if (!p->contracts.n && !nu && !p->structures.n && !p->attentions.n)
+    fputs("no contractions of two or more tensors\n", f);
 }

@@ -7,6 +7,7 @@ typedef void (*PassFn)(TirProgram *p, const PassOptions *o);
 
 static const struct { const char *name; PassFn fn; } passes[] = {
   {"structure", pass_structure},
+  {"attention", pass_attention},
   {"hoist", pass_hoist},
   {"contract", pass_contract},
   {"layout", pass_layout},

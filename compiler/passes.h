@@ -49,12 +49,27 @@ typedef struct StructureInfo {
   double dense_bytes;       /* its size (0: unknown) */
 } StructureInfo;
 
+/* One softmax attention, fused or not, for `tnsc explain`. */
+typedef struct AttentionInfo {
+  Span span;
+  const char *target;       /* the output's name */
+  int fused;
+  int order;                /* keys summed per softmax (1: ordinary) */
+  int nmask;                /* conditions turned into key ranges */
+  int bias, nbatch;
+  const char *why;          /* why not, when not fused */
+} AttentionInfo;
+
 void passes_run(TirProgram *p, const PassOptions *o);
 
 /* passes/structure.c — reads of kron/khatri_rao results inside
  * contractions become products of the factors over split indices; the
  * dense tensor is computed only for what still reads it whole. */
 void pass_structure(TirProgram *p, const PassOptions *o);
+
+/* passes/attention.c — softmax(j: scores) contracted with values over j
+ * becomes one ATTENTION op (a streaming kernel); masks become key ranges. */
+void pass_attention(TirProgram *p, const PassOptions *o);
 
 /* passes/hoist.c — a reduction that uses fewer indices than the loops
  * around it (a row sum in a normalisation, softmax's max and sum) is

@@ -109,13 +109,34 @@ struct TirExpr {
   X(FOR, "for")          /* for var in lo..hi { body } */ \
   X(WHILE, "while")      /* while cond { body } */ \
   X(IF, "if")            /* if cond { body } else { other } */ \
-  X(RETURN, "return")    /* args */
+  X(RETURN, "return")    /* args */ \
+  X(ATTENTION, "attention") /* out = softmax attention (attn), passes/attention.c */
 
 typedef enum TirOpKind {
 #define X(id, name) TO_##id,
   TIR_OP_KINDS(X)
 #undef X
 } TirOpKind;
+
+/* A fused softmax attention (passes/attention.c; the kernel is
+ * runtime/attention.c): out[b.., i, x] = sum(j: softmax(j: scale *
+ * sum(c: q[b.., i, c] * k[b.., j, c]) + bias[b.., i, j]) * v[b.., j, x])
+ * over the keys j allowed by every condition ca*i + cb*j + ck (+ cx) >= 0,
+ * the others masked to -inf. Roles: TIR_ATTN_I, J, C, X, then batch. */
+enum { TIR_ATTN_I, TIR_ATTN_J, TIR_ATTN_C, TIR_ATTN_X, TIR_ATTN_B, TIR_ATTN_ROLES = TIR_ATTN_B + 4,
+       TIR_ATTN_CONDS = 8 };
+typedef struct TirAttention {
+  struct TirVar *q, *k, *v, *bias;   /* bias NULL: none */
+  signed char pos[5][TIR_ATTN_ROLES]; /* q, k, v, out, bias: the dimension of
+                                       each role, -1 where it has none */
+  Dim ext[TIR_ATTN_ROLES];           /* the range of each role */
+  int nbatch;
+  struct TirExpr *scale[4];          /* index-free factors of the scores */
+  int divides[4], nscale;
+  int64_t ca[TIR_ATTN_CONDS], cb[TIR_ATTN_CONDS], ck[TIR_ATTN_CONDS];
+  struct TirExpr *cx[TIR_ATTN_CONDS];/* an index-free i64 term, or NULL */
+  int ncond;
+} TirAttention;
 
 typedef struct TirBlock {
   TirOp **ops;
@@ -152,6 +173,7 @@ struct TirOp {
   int le;               /* CHECK: dims[0] <= dims[1] (a prefix) */
   const char *msg;      /* CHECK, BUILTIN assert: text */
   const char *loc;      /* "file.tns:3:14" for run-time errors */
+  TirAttention *attn;   /* ATTENTION */
   TirBlock body_ops, else_ops;
 };
 
@@ -178,6 +200,7 @@ typedef struct TirProgram {
   TirFunc *main;        /* top-level statements; NULL for a library */
   PtrVec contracts;     /* ContractInfo (passes.h) of contracted statements */
   PtrVec structures;    /* StructureInfo (passes.h): Kronecker decisions */
+  PtrVec attentions;    /* AttentionInfo (passes.h): fused attention */
 } TirProgram;
 
 /* tir_build.c: typed AST -> TIR. Specialises generic functions per call. */

@@ -105,6 +105,30 @@ static void print_einsum(FILE *f, const TirOp *op) {
   print_type(f, op->out->type);
 }
 
+/* attention O.5 = softmax(j: 0.125 * Q.0 . K.1 | 1*i - 1*j + 0 >= 0) . V.2 */
+static void print_attention(FILE *f, const TirOp *op) {
+  const TirAttention *a = op->attn;
+  print_var(f, op->out);
+  fputs(" = softmax(j: ", f);
+  for (int i = 0; i < a->nscale; i++) {
+    fputs(a->divides[i] ? "1 / " : "", f);
+    tir_print_expr(f, a->scale[i]);
+    fputs(" * ", f);
+  }
+  print_var(f, a->q);
+  fputs(" . ", f);
+  print_var(f, a->k);
+  if (a->bias) { fputs(" + ", f); print_var(f, a->bias); }
+  for (int t = 0; t < a->ncond; t++) {
+    fprintf(f, "%s%lld*i + %lld*j + %lld", t ? " && " : " | ", (long long)a->ca[t], (long long)a->cb[t], (long long)a->ck[t]);
+    if (a->cx[t]) { fputs(" + ", f); tir_print_expr(f, a->cx[t]); }
+    fputs(" >= 0", f);
+  }
+  fputs(") . ", f);
+  print_var(f, a->v);
+  fprintf(f, "    # %d batch", a->nbatch);
+}
+
 static void print_op(FILE *f, const TirOp *op, int depth) {
   fprintf(f, "%*s", depth * 2, "");
   switch (op->kind) {
@@ -121,6 +145,7 @@ static void print_op(FILE *f, const TirOp *op, int depth) {
   case TO_SIZE: fprintf(f, "size %s = ", op->bind[0]); tir_print_expr(f, op->body); break;
   case TO_CHECK: fputs("check ", f); print_dim(f, op->dims[0]); fputs(op->le ? " <= " : " == ", f); print_dim(f, op->dims[1]); break;
   case TO_RETURN: fputs("return ", f); print_vars(f, op->args, op->nargs, NULL); break;
+  case TO_ATTENTION: fputs("attention ", f); print_attention(f, op); break;
   case TO_FOR:
     fputs("for ", f); print_var(f, op->out); fputs(" in ", f); print_expr(f, op->body);
     fputs("..", f); print_expr(f, op->hi); fputs(" {\n", f);

@@ -282,6 +282,22 @@ int tns_permute(int64_t esize, int rank, const int64_t *src_dims,
 
 /* ---- Threads ---- */
 
+/* Fused softmax attention (runtime/attention.c), f32 or f64:
+ * o[b, i, x] = sum_j softmax_j(scale * q[b, i, :] . k[b, j, :] + bias[b, i, j]) v[b, j, x]
+ * over the keys j allowed by every condition a*i + b*j + c >= 0 (the
+ * others are -inf: a row with none allowed gives NaN, as the unfused
+ * softmax does). Streaming: no n x m scores. desc holds, at the offsets
+ * below, the batch extents, n, m, d, e, then per operand (q, k, v, o,
+ * bias) and role (i, j, c, x, batch 0..3) the stride in elements (0 where
+ * the operand has no such index), then the conditions. */
+enum {
+  TNS_ATTN_NBATCH = 0, TNS_ATTN_BATCH = 1, TNS_ATTN_N = 5, TNS_ATTN_M = 6, TNS_ATTN_D = 7,
+  TNS_ATTN_E = 8, TNS_ATTN_STRIDES = 9, TNS_ATTN_NCOND = 49, TNS_ATTN_CONDS = 50,
+  TNS_ATTN_DESC = 74
+};
+int tns_attention(TnsDtype dtype, const int64_t *desc, const void *q, const void *k,
+                  const void *v, const void *bias, void *o, double scale);
+
 /* One piece of a parallel loop: iterations lo..hi-1; returns a status. */
 typedef int (*TnsKernel)(void *env, int64_t lo, int64_t hi);
 /* Threads of the pool: TNS_NUM_THREADS, default the online cores. */

@@ -18,7 +18,7 @@ static int definitions(const TirBlock *b, const TirVar *v) {
   int n = 0;
   for (int i = 0; i < b->n; i++) {
     const TirOp *op = b->ops[i];
-    if (op->kind == TO_EINSUM && op->out == v && !op->accumulate && !op->partial) n++;
+    if ((op->kind == TO_EINSUM || op->kind == TO_ATTENTION) && op->out == v && !op->accumulate && !op->partial) n++;
     if ((op->kind == TO_LITERAL || op->kind == TO_FOR) && op->out == v) n += NEVER;
     for (int k = 0; k < op->nresults; k++)
       if (op->results[k] == v) n += NEVER;

@@ -1,0 +1,59 @@
+/* cg_attention.c — an ATTENTION op (tir.h, passes/attention.c) as one call
+ * of the runtime kernel tns_attention: a descriptor of sizes, strides and
+ * mask conditions (offsets in tns_runtime.h) built on the stack, the
+ * scale evaluated once. */
+#include "cg_int.h"
+#include "tns_runtime.h"
+
+static LLVMValueRef i64c(Cg *g, long long v) { return LLVMConstInt(g->i64, (unsigned long long)v, 1); }
+
+static void put(Cg *g, LLVMValueRef desc, int at, LLVMValueRef v) {
+  LLVMBuildStore(g->b, v, LLVMBuildGEP2(g->b, g->i64, desc, (LLVMValueRef[]){i64c(g, at)}, 1, "slot"));
+}
+
+/* The stride (in elements) of dimension k of a row-major tensor of type t. */
+static LLVMValueRef stride(Cg *g, const Type *t, int k) {
+  LLVMValueRef s = i64c(g, 1);
+  for (int r = k + 1; r < t->rank; r++) s = LLVMBuildMul(g->b, s, cg_dim(g, t->dims[r]), "stride");
+  return s;
+}
+
+void cg_attention(Cg *g, const TirOp *op) {
+  const TirAttention *a = op->attn;
+  const TirVar *operands[5] = {a->q, a->k, a->v, op->out, a->bias};
+  LLVMValueRef desc = cg_entry_alloca(g, LLVMArrayType2(g->i64, TNS_ATTN_DESC), "attn.desc");
+  put(g, desc, TNS_ATTN_NBATCH, i64c(g, a->nbatch));
+  for (int r = 0; r < a->nbatch; r++) put(g, desc, TNS_ATTN_BATCH + r, cg_dim(g, a->ext[TIR_ATTN_B + r]));
+  put(g, desc, TNS_ATTN_N, cg_dim(g, a->ext[TIR_ATTN_I]));
+  put(g, desc, TNS_ATTN_M, cg_dim(g, a->ext[TIR_ATTN_J]));
+  put(g, desc, TNS_ATTN_D, cg_dim(g, a->ext[TIR_ATTN_C]));
+  put(g, desc, TNS_ATTN_E, cg_dim(g, a->ext[TIR_ATTN_X]));
+  for (int o = 0; o < 5; o++)
+    for (int r = 0; r < TIR_ATTN_ROLES; r++) {
+      int k = operands[o] ? a->pos[o][r] : -1;
+      put(g, desc, TNS_ATTN_STRIDES + TIR_ATTN_ROLES * o + r, k >= 0 ? stride(g, operands[o]->type, k) : i64c(g, 0));
+    }
+  put(g, desc, TNS_ATTN_NCOND, i64c(g, a->ncond));
+  for (int t = 0; t < a->ncond; t++) {
+    LLVMValueRef c = i64c(g, a->ck[t]);
+    if (a->cx[t]) c = LLVMBuildAdd(g->b, c, cg_convert(g, cg_expr(g, a->cx[t]), a->cx[t]->elem, ELEM_I64), "mask.c");
+    put(g, desc, TNS_ATTN_CONDS + 3 * t, i64c(g, a->ca[t]));
+    put(g, desc, TNS_ATTN_CONDS + 3 * t + 1, i64c(g, a->cb[t]));
+    put(g, desc, TNS_ATTN_CONDS + 3 * t + 2, c);
+  }
+  LLVMValueRef scale = LLVMConstReal(g->f64, 1.0);
+  for (int i = 0; i < a->nscale; i++) {
+    LLVMValueRef s = cg_convert(g, cg_expr(g, a->scale[i]), a->scale[i]->elem, ELEM_F64);
+    scale = a->divides[i] ? LLVMBuildFDiv(g->b, scale, s, "scale") : LLVMBuildFMul(g->b, scale, s, "scale");
+  }
+  const TirVar *v = op->out;
+  LLVMValueRef buf = cg_alloc_result(g, v, 0);
+  cg_pending(g, v, buf);
+  LLVMTypeRef pt[] = {g->i32, g->ptr, g->ptr, g->ptr, g->ptr, g->ptr, g->ptr, g->f64};
+  LLVMValueRef args[] = {cg_dtype(g, v->type->elem), desc, cg_buffer(g, a->q), cg_buffer(g, a->k), cg_buffer(g, a->v),
+                         a->bias ? cg_buffer(g, a->bias) : LLVMConstNull(g->ptr), buf, scale};
+  cg_mark_heavy(g, g->llfn);
+  LLVMValueRef st = cg_call(g, "tns_attention", g->i32, pt, args, 8);
+  cg_replace_buffer(g, v, buf);
+  cg_check_status(g, st, "attention.ok");
+}

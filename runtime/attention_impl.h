@@ -1,0 +1,149 @@
+/* attention_impl.h — the body of attention.c for one element type.
+ * Included twice by attention.c with REAL (float/double), SUF (f32/f64),
+ * GEMM (gemm_s/gemm_d) and EXP (exp_f32/exp_f64) defined. Not a public
+ * header. */
+
+#define AT_CAT2(a, b) a##_##b
+#define AT_CAT(a, b) AT_CAT2(a, b)
+#define FN(name) AT_CAT(name, SUF)
+
+/* Where a mask hides keys, the unfused softmax still adds 0 * v[j, x]:
+ * NaN when v[j, x] is not finite. Records, per batch and column, the first
+ * and last such key (only when there are masks and such values). */
+static int FN(find_bad)(Attn *a, int64_t batch) {
+  if (!a->ncond || a->m == 0) return TNS_OK;
+  const REAL *v = a->v;
+  int64_t sj = a->st[OV][RJ], sx = a->st[OV][RX], any = 0;
+  for (int64_t bi = 0; bi < batch && !any; bi++) {
+    int64_t off[5];
+    batch_offsets(a, bi, off);
+    for (int64_t j = 0; j < a->m && !any; j++)
+      for (int64_t x = 0; x < a->e; x++) any |= !isfinite(v[off[OV] + j * sj + x * sx]);
+  }
+  if (!any) return TNS_OK;
+  a->bad = malloc(sizeof(int64_t) * 2 * (size_t)(batch * a->e));
+  if (!a->bad) return tns_error(TNS_ERR_OOM, "attention: out of memory");
+  for (int64_t bi = 0; bi < batch; bi++) {
+    int64_t off[5], *b = a->bad + 2 * bi * a->e;
+    batch_offsets(a, bi, off);
+    for (int64_t x = 0; x < a->e; x++) b[2 * x] = b[2 * x + 1] = -1;
+    for (int64_t j = 0; j < a->m; j++)
+      for (int64_t x = 0; x < a->e; x++) {
+        if (isfinite(v[off[OV] + j * sj + x * sx])) continue;
+        if (b[2 * x] < 0) b[2 * x] = j;
+        b[2 * x + 1] = j;
+      }
+  }
+  return TNS_OK;
+}
+
+/* A block of rows (or columns) with unit stride along its second index
+ * is read in place; else it is packed into buf. Returns the matrix and
+ * sets its leading dimension. */
+static const REAL *FN(block)(const REAL *base, int64_t s_row, int64_t s_col, int64_t rows, int64_t cols,
+                             REAL *buf, int64_t *ld) {
+  if (s_col == 1 && s_row >= cols) {
+    *ld = s_row;
+    return base;
+  }
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < cols; c++) buf[r * cols + c] = base[r * s_row + c * s_col];
+  *ld = cols > 0 ? cols : 1;
+  return buf;
+}
+
+/* Softmax bookkeeping of one row of a score block: scale, bias, mask,
+ * then p = exp(s - shift) in place; returns the row's sum and sets the
+ * factor its earlier output is rescaled by. */
+static REAL FN(row)(REAL *s, int64_t nk, int64_t j0, int64_t lo, int64_t hi, REAL post,
+                    const REAL *bias, int64_t sbj, REAL *mx, REAL *shift, REAL *alpha) {
+  if (post != 1)
+    for (int64_t jj = 0; jj < nk; jj++) s[jj] *= post;
+  if (bias)
+    for (int64_t jj = 0; jj < nk; jj++) s[jj] += bias[(j0 + jj) * sbj];
+  for (int64_t jj = 0; jj < nk && j0 + jj < lo; jj++) s[jj] = -INFINITY;
+  for (int64_t jj = hi - j0 < 0 ? 0 : hi - j0; jj < nk; jj++) s[jj] = -INFINITY;
+  /* eight lanes, so that the max and the sum vectorise */
+  REAL lane[8], m = *mx;
+  for (int k = 0; k < 8; k++) lane[k] = -INFINITY;
+  int64_t n8 = nk / 8 * 8;
+  for (int64_t jj = 0; jj < n8; jj += 8)
+    for (int k = 0; k < 8; k++) lane[k] = s[jj + k] > lane[k] ? s[jj + k] : lane[k];
+  for (int64_t jj = n8; jj < nk; jj++) m = s[jj] > m ? s[jj] : m;
+  for (int k = 0; k < 8; k++) m = lane[k] > m ? lane[k] : m;
+  REAL sh = isinf(m) ? 0 : m;
+  *alpha = sh == *shift ? 1 : (REAL)exp((double)(*shift - sh));
+  *mx = m;
+  *shift = sh;
+  for (int64_t jj = 0; jj < nk; jj++) s[jj] = EXP(s[jj] - sh);
+  REAL sum = 0;
+  for (int k = 0; k < 8; k++) lane[k] = 0;
+  for (int64_t jj = 0; jj < n8; jj += 8)
+    for (int k = 0; k < 8; k++) lane[k] += s[jj + k];
+  for (int64_t jj = n8; jj < nk; jj++) sum += s[jj];
+  for (int k = 0; k < 8; k++) sum += lane[k];
+  return sum;
+}
+
+static int FN(piece)(void *env, int64_t lo, int64_t hi) {
+  const Attn *a = env;
+  const int64_t d = a->d, e = a->e;
+  const int64_t (*st)[8] = a->st;
+  REAL *S = malloc(sizeof(REAL) * BQ * BK), *acc = malloc(sizeof(REAL) * (size_t)(BQ * e));
+  REAL *pq = malloc(sizeof(REAL) * (size_t)(BQ * d + 1)), *pk = malloc(sizeof(REAL) * (size_t)(BK * d + 1));
+  REAL *pv = malloc(sizeof(REAL) * (size_t)(BK * e + 1));
+  int st_ok = S && acc && pq && pk && pv;
+  /* the scale goes into the GEMM unless it could hide a NaN or infinity */
+  int in_gemm = isfinite(a->scale) && a->scale != 0;
+  REAL post = in_gemm ? 1 : (REAL)a->scale;
+  for (int64_t t = lo; t < hi && st_ok; t++) {
+    int64_t bi = t / a->nqb, i0 = t % a->nqb * BQ, nq = a->n - i0 < BQ ? a->n - i0 : BQ;
+    int64_t off[5], rlo[BQ], rhi[BQ], jlo = a->m, jhi = 0, ld_q;
+    REAL mx[BQ], shift[BQ], l[BQ];
+    batch_offsets(a, bi, off);
+    for (int64_t r = 0; r < nq; r++) {
+      key_range(a, i0 + r, &rlo[r], &rhi[r]);
+      if (rlo[r] < rhi[r]) {
+        jlo = rlo[r] < jlo ? rlo[r] : jlo;
+        jhi = rhi[r] > jhi ? rhi[r] : jhi;
+      }
+      mx[r] = -INFINITY;
+      shift[r] = 0;
+      l[r] = 0;
+    }
+    memset(acc, 0, sizeof(REAL) * (size_t)(nq * e));
+    const REAL *Q = FN(block)((const REAL *)a->q + off[OQ] + i0 * st[OQ][RI], st[OQ][RI], st[OQ][RC], nq, d, pq, &ld_q);
+    for (int64_t j0 = jlo; j0 < jhi; j0 += BK) {
+      int64_t nk = jhi - j0 < BK ? jhi - j0 : BK, ld_k, ld_v;
+      const REAL *K = FN(block)((const REAL *)a->k + off[OK] + j0 * st[OK][RJ], st[OK][RJ], st[OK][RC], nk, d, pk, &ld_k);
+      const REAL *V = FN(block)((const REAL *)a->v + off[OV] + j0 * st[OV][RJ], st[OV][RJ], st[OV][RX], nk, e, pv, &ld_v);
+      if (d > 0) GEMM(1, nq, nk, d, in_gemm ? a->scale : 1.0, Q, ld_q, K, ld_k, 0.0, S, BK);
+      else
+        for (int64_t r = 0; r < nq; r++) memset(S + r * BK, 0, sizeof(REAL) * (size_t)nk);
+      for (int64_t r = 0; r < nq; r++) {
+        const REAL *brow = a->bias ? (const REAL *)a->bias + off[OB] + (i0 + r) * st[OB][RI] : NULL;
+        REAL alpha;
+        REAL sum = FN(row)(S + r * BK, nk, j0, rlo[r], rhi[r], post, brow, st[OB][RJ],
+                           &mx[r], &shift[r], &alpha);
+        l[r] = l[r] * alpha + sum;
+        if (alpha != 1)
+          for (int64_t x = 0; x < e; x++) acc[r * e + x] *= alpha;
+      }
+      GEMM(0, nq, e, nk, 1.0, S, BK, V, ld_v, 1.0, acc, e);
+    }
+    REAL *O = (REAL *)a->o + off[OO] + i0 * st[OO][RI];
+    const int64_t *bad = a->bad ? a->bad + 2 * bi * e : NULL;
+    for (int64_t r = 0; r < nq; r++)
+      for (int64_t x = 0; x < e; x++) {
+        REAL y = a->m == 0 ? 0 : acc[r * e + x] / l[r];
+        if (bad && bad[2 * x] >= 0 && (bad[2 * x] < rlo[r] || bad[2 * x + 1] >= rhi[r])) y = NAN;
+        O[r * st[OO][RI] + x * st[OO][RX]] = y;
+      }
+  }
+  free(S), free(acc), free(pq), free(pk), free(pv);
+  return st_ok ? TNS_OK : tns_error(TNS_ERR_OOM, "attention: out of memory");
+}
+
+#undef FN
+#undef AT_CAT
+#undef AT_CAT2

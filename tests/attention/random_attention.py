@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Random softmax-attention programs, -O2 (passes/attention.c: one
+streaming kernel, masks as key ranges) against -O0 (the unfused meaning).
+
+usage: random_attention.py TNSC [--programs N] [--seed S]
+
+Each program holds a few attention statements drawn at random: f32 or f64;
+0-2 batch/head indices in varying positions, K and V sometimes shared
+across heads; query and key counts that are and are not multiples of the
+kernel's tiles, n = 1 and m = 1 among them; the scale inside the sum,
+outside it, as a division or absent; written as three statements (S, P,
+O), as one, or with the softmax inline over a temporary S; masks
+(causal, sliding windows, offsets that leave whole rows masked, bounds on
+j alone) and an additive bias; inf and NaN planted in queries and values.
+Every statement must be fused (`tnsc explain`), and the results saved at
+both levels must agree: the same NaN positions, the rest within
+16 * sqrt(m + d) * eps * max(1, |O|) — f32 accumulates in f32 at -O2.
+Prints one line per failure, then `N passed, N failed`."""
+import ast
+import math
+import os
+import random
+import subprocess
+import sys
+import tempfile
+from array import array
+
+
+def load_npy(path):
+    """(shape, values as floats) of a little-endian f32/f64 .npy file."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    hlen = int.from_bytes(raw[8:10], "little")
+    head = ast.literal_eval(raw[10:10 + hlen].decode())
+    vals = array("f" if head["descr"] == "<f4" else "d")
+    vals.frombytes(raw[10 + hlen:])
+    return tuple(head["shape"]), list(vals)
+
+MASKS = ["j <= i", "j >= i", "i - j < 3 && j <= i", "j < 5", "i - j >= 2", "2 * j <= i + 3",
+         "j <= i && i - j <= w", "j == i", "i < 4"]
+
+
+def statement(rng, s, seed):
+    """One attention statement: (lines, output name, n, m, d, e, elem)."""
+    el = rng.choice(["f32", "f64"])
+    n = rng.choice([1, 2, 5, 17, 64, 65, 130])
+    m = n if rng.random() < 0.5 else rng.choice([1, 3, 64, 129, 200])
+    d = rng.choice([1, 3, 8, 16])
+    e = rng.choice([1, 2, 5, 7])
+    nb = rng.choice([0, 0, 1, 2])
+    bat = [("b", rng.randint(1, 3)), ("h", rng.randint(1, 3))][:nb]
+    shared_kv = nb == 2 and rng.random() < 0.3   # K, V without h
+    lines = []
+
+    def tensor(name, idx, sizes, plant=None):
+        seed[0] += 1
+        order = list(range(len(idx)))
+        if len(idx) > 2 and rng.random() < 0.3:   # a head index after the row index
+            order[-2], order[-3] = order[-3], order[-2]
+        idx = [idx[k] for k in order]
+        sizes = [sizes[k] for k in order]
+        lines.append(f"{name}{s} = randn({el}[{', '.join(map(str, sizes))}], {seed[0]})")
+        if plant:
+            val, where = plant
+            cond = " && ".join(f"{ix} == {min(w, sz - 1)}" for ix, w, sz in zip(idx, where, sizes))
+            lines.append(f"{name}{s}x[{', '.join(idx)}] = where({cond}, {val}, {name}{s}[{', '.join(idx)}])")
+            return f"{name}{s}x[{', '.join(idx)}]"
+        return f"{name}{s}[{', '.join(idx)}]"
+
+    bi = [b for b, _ in bat]
+    bs = [z for _, z in bat]
+    kb, kbs = (bi[:1], bs[:1]) if shared_kv else (bi, bs)
+    plant = rng.random() < 0.2
+    q = tensor("Q", bi + ["i", "c"], bs + [n, d], ("inf" if rng.random() < 0.5 else "nan", [0] * (nb + 2)) if plant and rng.random() < 0.5 else None)
+    k = tensor("K", kb + ["j", "c"], kbs + [m, d])
+    v = tensor("V", kb + ["j", "x"], kbs + [m, e], ("inf" if rng.random() < 0.5 else "nan", [0] * len(kb) + [rng.randint(0, m), 0]) if plant else None)
+    T = el
+    scale = rng.choice(["", f" / sqrt({T}(d{s}))", " * 0.125", "in"])
+    lines.append(f"d{s} = {d}")
+    dot = f"sum(c: {q} * {k}{' * 0.5' if scale == 'in' else ''}){'' if scale == 'in' else scale}"
+    if rng.random() < 0.25:
+        kk = rng.randint(0, nb)
+        mb = tensor("M", bi[:kk] + ["i", "j"], bs[:kk] + [n, m])
+        dot = f"{dot} + {mb}"
+    mask = rng.choice(MASKS + [None] * 4)
+    if mask and "w" in mask:
+        lines.append(f"w = {rng.randint(0, 4)}")
+    score = f"where({mask}, {dot}, -inf)" if mask else dot
+    out = ", ".join(bi + ["i", "x"])
+    sij = ", ".join(bi + ["i", "j"])
+    form = rng.choice(["three", "one", "two"])
+    if form == "three":
+        lines.append(f"S{s}[{sij}] = {score}")
+        lines.append(f"P{s}[{sij}] = softmax(j: S{s}[{sij}])")
+        lines.append(f"O{s}[{out}] = P{s}[{sij}] * {v}")
+    elif form == "two":
+        lines.append(f"S{s}[{sij}] = {score}")
+        lines.append(f"O{s}[{out}] = softmax(j: S{s}[{sij}]) * {v}")
+    else:
+        lines.append(f"O{s}[{out}] = softmax(j: {score}) * {v}")
+    return lines, f"O{s}", max(m, 1) + d, el
+
+
+def program(rng):
+    seed = [100]
+    lines, outs = [], []
+    for s in range(rng.randint(2, 4)):
+        ls, o, red, el = statement(rng, s, seed)
+        lines += ls
+        outs.append((o, red, el))
+    return lines, outs
+
+
+def main():
+    tnsc = os.path.abspath(sys.argv[1])
+    nprog = int(sys.argv[sys.argv.index("--programs") + 1]) if "--programs" in sys.argv else 25
+    seed = int(sys.argv[sys.argv.index("--seed") + 1]) if "--seed" in sys.argv else 4242
+    rng = random.Random(seed)
+    passed = failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for p in range(nprog):
+            lines, outs = program(rng)
+            bad = []
+            res = {}
+            src = "\n".join(lines) + "\n"
+            for lvl in ("-O0", "-O2"):
+                dd = os.path.join(tmp, f"p{p}{lvl}")
+                os.makedirs(dd, exist_ok=True)
+                full = src + "".join(f'save("{dd}/{o}.npy", {o})\n' for o, _, _ in outs)
+                path = os.path.join(dd, "a.tns")
+                with open(path, "w") as f:
+                    f.write(full)
+                r = subprocess.run([tnsc, "run", lvl, path], capture_output=True, text=True, timeout=300)
+                if r.returncode:
+                    bad.append(f"{lvl} exit {r.returncode}: {r.stderr[:400]}")
+                res[lvl] = dd
+            ex = subprocess.run([tnsc, "explain", path], capture_output=True, text=True, timeout=300).stdout
+            if ex.count("fused attention") != len(outs) or "not fused" in ex:
+                bad.append(f"{ex.count('fused attention')} of {len(outs)} fused:\n{ex}")
+            for o, red, el in outs:
+                if bad:
+                    break
+                sa, a = load_npy(f"{res['-O0']}/{o}.npy")
+                sb, b = load_npy(f"{res['-O2']}/{o}.npy")
+                if sa != sb or [math.isnan(x) for x in a] != [math.isnan(y) for y in b]:
+                    bad.append(f"{o}: shapes {sa} {sb} or NaN positions differ "
+                               f"({sum(map(math.isnan, a))} vs {sum(map(math.isnan, b))})")
+                    continue
+                if any(math.isinf(x) and x != y for x, y in zip(a, b)):
+                    bad.append(f"{o}: infinities differ")
+                    continue
+                ok = [(x, y) for x, y in zip(a, b) if math.isfinite(x)]
+                eps = 2.0 ** -23 if el == "f32" else 2.0 ** -52
+                tol = 16 * math.sqrt(red) * eps * max([1.0] + [abs(x) for x, _ in ok])
+                worst = max([0.0] + [abs(x - y) for x, y in ok])
+                if worst > tol:
+                    bad.append(f"{o}: differs by {worst:.3g} > {tol:.3g}")
+            if bad:
+                failed += 1
+                print(f"FAIL program {p}: {'; '.join(bad)}\n{src}")
+            else:
+                passed += 1
+    print(f"random_attention: {passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
