@@ -8,26 +8,8 @@ static const char *const kind_names[] = {
 #include "ast.def"
 #undef NODE
 };
-static const char *const elem_names[] = {
-#define ELEM(id, name, size, f, i, dtype) name,
-#include "elem.def"
-#undef ELEM
-};
-static const char *const reduce_names[] = {
-#define REDUCE(id, name, keeps, linear) name,
-#include "reduce.def"
-#undef REDUCE
-};
 
 const char *ast_kind_name(NodeKind k) { return kind_names[k]; }
-const char *ast_elem_name(int e) { return e >= 0 && e < ELEM_COUNT ? elem_names[e] : "?"; }
-const char *ast_reduce_name(int op) { return reduce_names[op]; }
-
-int ast_reduce_lookup(const char *name) {
-  for (int i = 0; i < RED_COUNT; i++)
-    if (strcmp(reduce_names[i], name) == 0) return i;
-  return -1;
-}
 
 Node *ast_node(Ast *t, NodeKind k, Span sp) {
   Node *n = arena_alloc(t->arena, sizeof *n);
@@ -76,6 +58,15 @@ Node *ast_name(Ast *t, Span sp, const char *name) {
   return n;
 }
 
+/* The Op a grammar token stands for (the one place tokens become Ops). */
+static Op op_of_token(int tok, int unary) {
+#define OP(id, token, text, cls) \
+  if (tok == TK_##token && ((cls) == OPC_UNARY) == unary) return OP_##id;
+#include "ops.def"
+#undef OP
+  TNS_BUG("operator token missing from ops.def");
+}
+
 /* expr = ("-" | "!") expr ; a literal folds its sign in */
 Node *ast_unary(Ast *t, Span op, int tok, Node *a) {
   if (tok == TK_MINUS && (a->kind == N_INT || a->kind == N_FLOAT)) {
@@ -85,7 +76,7 @@ Node *ast_unary(Ast *t, Span op, int tok, Node *a) {
     return a;
   }
   Node *n = ast_node(t, N_UNARY, span_join(op, a->span));
-  n->op = tok;
+  n->op = op_of_token(tok, 1);
   n->a = a;
   return n;
 }
@@ -93,7 +84,7 @@ Node *ast_unary(Ast *t, Span op, int tok, Node *a) {
 /* expr = expr op expr */
 Node *ast_binary(Ast *t, int tok, Node *a, Node *b) {
   Node *n = ast_node(t, N_BINARY, span_join(a->span, b->span));
-  n->op = tok;
+  n->op = op_of_token(tok, 0);
   n->a = a;
   n->b = b;
   return n;
@@ -123,7 +114,7 @@ static int reduce_shape_ok(NodeList args) {
 /* call = ident "(" args ")" ; reduce = ident "(" ident, ... ":" expr ")" */
 Node *ast_call(Ast *t, Node *callee, NodeList args, Span close) {
   Span sp = span_join(callee->span, close);
-  int red = ast_reduce_lookup(callee->name);
+  int red = reduce_lookup(callee->name);
   if (red >= 0 && reduce_shape_ok(args)) {
     Node *n = ast_node(t, N_REDUCE, sp);
     n->op = red;
@@ -201,7 +192,7 @@ Node *ast_type_dims(Ast *t, Node *type, NodeList dims, Span close) {
 }
 
 /* stmt = target, ... ("=" | "+=") expr */
-Node *ast_assign(Ast *t, NodeList targets, int op, Node *value) {
+Node *ast_assign(Ast *t, NodeList targets, AssignOp op, Node *value) {
   Node *n = ast_node(t, N_ASSIGN, span_join(targets.items[0]->span, value->span));
   n->list = targets;
   n->op = op;
@@ -211,7 +202,7 @@ Node *ast_assign(Ast *t, NodeList targets, int op, Node *value) {
 
 /* stmt = ident ":" type "=" expr */
 Node *ast_assign_typed(Ast *t, Node *target, Node *type, Node *value) {
-  Node *n = ast_assign(t, ast_list1(t, target), TK_ASSIGN, value);
+  Node *n = ast_assign(t, ast_list1(t, target), ASSIGN_SET, value);
   n->b = type;
   return n;
 }

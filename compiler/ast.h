@@ -7,7 +7,9 @@
 #include <stdint.h>
 #include "arena.h"
 #include "diag.h"
+#include "ops.h"
 #include "strtab.h"
+#include "types.h"
 
 typedef enum NodeKind {
 #define NODE(id, name) N_##id,
@@ -16,23 +18,10 @@ typedef enum NodeKind {
   N_COUNT
 } NodeKind;
 
-typedef enum ElemType {
-#define ELEM(id, name, size, f, i, dtype) ELEM_##id,
-#include "elem.def"
-#undef ELEM
-  ELEM_COUNT,
-  ELEM_PARAM = ELEM_COUNT   /* a type parameter, named in Node.name */
-} ElemType;
-
-typedef enum ReduceOp {
-#define REDUCE(id, name, keeps, linear) RED_##id,
-#include "reduce.def"
-#undef REDUCE
-  RED_COUNT
-} ReduceOp;
+/* N_ASSIGN's op: `=` or `+=`. */
+typedef enum AssignOp { ASSIGN_SET, ASSIGN_ADD } AssignOp;
 
 typedef struct Node Node;
-typedef struct Type Type;
 typedef struct NodeList {
   Node **items;
   int n, cap;
@@ -41,7 +30,7 @@ typedef struct NodeList {
 struct Node {
   NodeKind kind;
   Span span;
-  int op;               /* operator token, ReduceOp, ElemType, assign kind */
+  int op;               /* Op (ops.h), ReduceOp, ElemType, AssignOp */
   int implicit;         /* REDUCE placed by sema's implicit-sum rule */
   const char *name;     /* interned */
   const char *str;
@@ -69,6 +58,7 @@ Node *ast_float(Ast *t, Span sp, double v);
 Node *ast_string(Ast *t, Span sp, const char *s);
 Node *ast_bool(Ast *t, Span sp, int v);
 Node *ast_name(Ast *t, Span sp, const char *name);
+/* tok: the grammar's token, mapped to an Op here (ops.def) */
 Node *ast_unary(Ast *t, Span op, int tok, Node *a);
 Node *ast_binary(Ast *t, int tok, Node *a, Node *b);
 Node *ast_index(Ast *t, Node *base, NodeList idx, Span close);
@@ -79,7 +69,7 @@ Node *ast_label(Ast *t, Node *a, Node *b);
 Node *ast_literal(Ast *t, Span open, NodeList items, Span close);
 Node *ast_type(Ast *t, Span sp, int elem, const char *param);
 Node *ast_type_dims(Ast *t, Node *type, NodeList dims, Span close);
-Node *ast_assign(Ast *t, NodeList targets, int op, Node *value);
+Node *ast_assign(Ast *t, NodeList targets, AssignOp op, Node *value);
 Node *ast_assign_typed(Ast *t, Node *target, Node *type, Node *value);
 Node *ast_expr_stmt(Ast *t, Node *e);
 Node *ast_for(Ast *t, Span kw, Node *var, Node *from, Node *to, Node *body);
@@ -94,9 +84,6 @@ Node *ast_block(Ast *t, Span open, NodeList stmts, Span close);
 Node *ast_error(Ast *t, Span sp);
 
 const char *ast_kind_name(NodeKind k);
-const char *ast_elem_name(int elem);
-const char *ast_reduce_name(int op);
-int ast_reduce_lookup(const char *name);    /* -1 if not a reduction */
 void ast_dump(FILE *f, const Node *n, int depth);
 /* Writes the node back as TNS source (for messages and `emit`). */
 void ast_unparse(FILE *f, const Node *n);

@@ -3,8 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "ast.h"
-#include "grammar.h"
-#include "token.h"
 #include "types.h"
 
 static void dump_list(FILE *f, const char *label, const NodeList *l, int depth) {
@@ -21,10 +19,10 @@ static void dump_head(FILE *f, const Node *n, int depth) {
   case N_FLOAT: fprintf(f, " %.17g", n->fval); break;
   case N_STRING: fprintf(f, " \"%s\"", n->str); break;
   case N_BOOL: fputs(n->ival ? " true" : " false", f); break;
-  case N_UNARY: case N_BINARY: fprintf(f, " %s", tok_name(n->op)); break;
-  case N_ASSIGN: fputs(n->op == TK_PLUSEQ ? " +=" : " =", f); break;
-  case N_REDUCE: fprintf(f, " %s%s", ast_reduce_name(n->op), n->implicit ? " (implicit)" : ""); break;
-  case N_TYPE: fprintf(f, " %s%s", n->name ? n->name : ast_elem_name(n->op), n->ival ? "[...]" : ""); break;
+  case N_UNARY: case N_BINARY: fprintf(f, " '%s'", op_text(n->op)); break;
+  case N_ASSIGN: fputs(n->op == ASSIGN_ADD ? " +=" : " =", f); break;
+  case N_REDUCE: fprintf(f, " %s%s", reduce_name(n->op), n->implicit ? " (implicit)" : ""); break;
+  case N_TYPE: fprintf(f, " %s%s", n->name ? n->name : elem_name(n->op), n->ival ? "[...]" : ""); break;
   case N_IMPORT: fprintf(f, " %s", n->name ? n->name : n->str); break;
   default: if (n->name) fprintf(f, " %s", n->name);
   }
@@ -59,16 +57,6 @@ static void unparse_list(FILE *f, const NodeList *l) {
   }
 }
 
-static const char *op_text(int tok) {
-  const char *s = tok_name(tok);
-  static char buf[8];
-  /* tok_name gives "'+'": strip the quotes */
-  int n = 0;
-  for (const char *p = s + 1; *p && *p != '\'' && n < 7; p++) buf[n++] = *p;
-  buf[n] = 0;
-  return buf;
-}
-
 void ast_unparse(FILE *f, const Node *n) {
   if (!n) return;
   switch (n->kind) {
@@ -79,14 +67,14 @@ void ast_unparse(FILE *f, const Node *n) {
   case N_NAME: fputs(n->name, f); break;
   case N_INDEX: ast_unparse(f, n->a); fputc('[', f); unparse_list(f, &n->list); fputc(']', f); break;
   case N_CALL: fprintf(f, "%s(", n->name); unparse_list(f, &n->list); fputc(')', f); break;
-  case N_REDUCE: fprintf(f, "%s(", ast_reduce_name(n->op)); unparse_list(f, &n->list);
+  case N_REDUCE: fprintf(f, "%s(", reduce_name(n->op)); unparse_list(f, &n->list);
     fputs(": ", f); ast_unparse(f, n->a); fputc(')', f); break;
   case N_UNARY: fputs(op_text(n->op), f); ast_unparse(f, n->a); break;
   case N_BINARY: fputc('(', f); ast_unparse(f, n->a); fprintf(f, " %s ", op_text(n->op));
     ast_unparse(f, n->b); fputc(')', f); break;
   case N_GROUP: fputc('(', f); unparse_list(f, &n->list); fputc(')', f); break;
   case N_RANGED: case N_LABEL: ast_unparse(f, n->a); fputs(": ", f); ast_unparse(f, n->b); break;
-  case N_TYPE: fputs(n->name ? n->name : ast_elem_name(n->op), f);
+  case N_TYPE: fputs(n->name ? n->name : elem_name(n->op), f);
     if (n->ival) { fputc('[', f); unparse_list(f, &n->list); fputc(']', f); } break;
   case N_LITERAL: fputc('[', f); unparse_list(f, &n->list); fputc(']', f); break;
   default: fprintf(f, "<%s>", ast_kind_name(n->kind));

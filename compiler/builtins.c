@@ -86,17 +86,10 @@ static Type *check_math_same(Sema *s, Node *call, Type **a) {
   return numeric(s, call, a, 0) ? a[0] : fail(s);
 }
 
-static int same_shape(Type *a, Type *b) {
-  if (a->rank != b->rank) return 0;
-  for (int i = 0; i < a->rank; i++)
-    if (dim_cmp(a->dims[i], b->dims[i]) == DIM_DIFFERENT) return 0;
-  return 1;
-}
-
 /* The shape of an elementwise combination: equal shapes or scalars. */
 static Type *combine(Sema *s, Node *call, Type *x, Type *y) {
   if (x->rank == 0) return y;
-  if (y->rank == 0 || same_shape(x, y)) return x;
+  if (y->rank == 0 || type_same_shape(x, y)) return x;
   ERR(s, call->span, E_ELEMWISE_SHAPE, call->name, shape_to_string(s->arena, x), shape_to_string(s->arena, y));
   return NULL;
 }
@@ -142,7 +135,7 @@ static Type *check_convert(Sema *s, Node *call, Type **a) {
   }
   int to = 0;
   for (int e = 0; e < ELEM_COUNT; e++)
-    if (strcmp(ast_elem_name(e), call->name) == 0) to = e;
+    if (strcmp(elem_name(e), call->name) == 0) to = e;
   if (sema_is_weak(ARG(0))) sema_retype_literal(s, ARG(0), elem_is_float(to) ? to : a[0]->elem);
   return with_elem(s, a[0], to);
 }
@@ -188,8 +181,8 @@ static Type *check_full(Sema *s, Node *call, Type **a) {
     return sema_adopt_literal(s, ARG(1), t->elem, t->tparam, "the fill value") ? t : fail(s);
   int v = a[1]->elem, to = t->elem;
   if (v != to && (v == ELEM_PARAM || to == ELEM_PARAM || elem_promote(v, to) != to)) {
-    const char *from = v == ELEM_PARAM ? a[1]->tparam : ast_elem_name(v);
-    const char *want = to == ELEM_PARAM ? t->tparam : ast_elem_name(to);
+    const char *from = v == ELEM_PARAM ? a[1]->tparam : elem_name(v);
+    const char *want = to == ELEM_PARAM ? t->tparam : elem_name(to);
     ERR(s, ARG(1)->span, E_NARROWING, "the fill value", from, want, want);
     return fail(s);
   }
@@ -219,7 +212,7 @@ static Type *check_random(Sema *s, Node *call, Type **a) {
   Type *t = type_arg(s, call, a, 0);
   if (!t) return fail(s);
   if (!elem_is_float(t->elem)) {
-    ERR(s, ARG(0)->span, E_FLOAT_ONLY, call->name, ast_elem_name(t->elem));
+    ERR(s, ARG(0)->span, E_FLOAT_ONLY, call->name, elem_name(t->elem));
     return fail(s);
   }
   if (call->list.n == 2 && !int_scalar(s, call, a, 1)) return fail(s);
@@ -336,7 +329,7 @@ static Type *check_reshape(Sema *s, Node *call, Type **a) {
     return fail(s);
   }
   if (a[0]->elem != t->elem || a[0]->tparam != t->tparam) {
-    const char *to = t->elem == ELEM_PARAM ? t->tparam : ast_elem_name(t->elem);
+    const char *to = t->elem == ELEM_PARAM ? t->tparam : elem_name(t->elem);
     ERR(s, ARG(1)->span, E_RESHAPE_ELEM, TS(a[0]), TS(t), to);
     return fail(s);
   }
@@ -407,7 +400,7 @@ static Type *check_khatri_rao(Sema *s, Node *call, Type **a) {
 static int float_matrix(Sema *s, Node *call, Node *arg, Type *t) {
   if (t->kind != T_TENSOR || t->rank != 2) { ERR(s, arg->span, E_RANK2, call->name, TS(t)); return 0; }
   if (!elem_is_float(t->elem) && t->elem != ELEM_PARAM) {
-    ERR(s, arg->span, E_FLOAT_ONLY, call->name, ast_elem_name(t->elem));
+    ERR(s, arg->span, E_FLOAT_ONLY, call->name, elem_name(t->elem));
     return 0;
   }
   return 1;
@@ -418,7 +411,7 @@ static int float_matrix(Sema *s, Node *call, Node *arg, Type *t) {
 static int square_stack(Sema *s, Node *call, Node *arg, Type *t) {
   if (t->kind != T_TENSOR || t->rank < 2) { ERR(s, arg->span, E_RANK_STACK, call->name, TS(t)); return 0; }
   if (!elem_is_float(t->elem) && t->elem != ELEM_PARAM) {
-    ERR(s, arg->span, E_FLOAT_ONLY, call->name, ast_elem_name(t->elem));
+    ERR(s, arg->span, E_FLOAT_ONLY, call->name, elem_name(t->elem));
     return 0;
   }
   if (dim_cmp(t->dims[t->rank - 2], t->dims[t->rank - 1]) == DIM_DIFFERENT) {
@@ -466,7 +459,7 @@ static Type *check_solve(Sema *s, Node *call, Type **a) {
     return fail(s);
   }
   if (b->elem != A->elem) {
-    ERR(s, ARG(1)->span, E_ARG_ELEM, "B", call->name, ast_elem_name(A->elem), TS(b));
+    ERR(s, ARG(1)->span, E_ARG_ELEM, "B", call->name, elem_name(A->elem), TS(b));
     return fail(s);
   }
   return b;
@@ -659,7 +652,7 @@ Type *builtin_check(Sema *s, int id, Node *call) {
     a[i] = sema_expr(s, ARG(i));
     bad |= type_is_error(a[i]);
   }
-  if (n == 1 && table[id].lo == 2 && ast_reduce_lookup(call->name) >= 0) {
+  if (n == 1 && table[id].lo == 2 && reduce_lookup(call->name) >= 0) {
     ERR(s, call->span, E_REDUCE_FORM, call->name, call->name); /* max(x) */
     return fail(s);
   }

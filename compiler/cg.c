@@ -366,7 +366,7 @@ void cg_lir(Cg *g, const LirNode *n, LLVMValueRef buf, LLVMValueRef *acc, int ou
     return;
   }
   case LIR_ACC_INIT:
-    acc[n->acc] = cg_entry_alloca(g, cg_reg_type(g, cg_fold_acc_elem(n->op, n->elem)), ast_reduce_name(n->op));
+    acc[n->acc] = cg_entry_alloca(g, cg_reg_type(g, cg_fold_acc_elem(n->op, n->elem)), reduce_name(n->op));
     LLVMBuildStore(g->b, cg_fold_init(g, n->op, n->elem), acc[n->acc]);
     return;
   case LIR_ACC_UPDATE: {
@@ -393,18 +393,16 @@ void cg_lir(Cg *g, const LirNode *n, LLVMValueRef buf, LLVMValueRef *acc, int ou
   }
 }
 
-/* The statement's loop nest: lowered to the loop IR, then emitted. */
+/* The statement's loop nest, as the lir stage recorded it. */
 static void einsum_loops(Cg *g, const TirOp *op, LLVMValueRef buf) {
-  Arena *a = arena_new();
-  double t0 = timing_now();
-  LirNode *root = lir_lower(a, op);
-  if (g->opt->opt_level > 0) root = lir_schedule(a, root);   /* loop order for the memory */
-  timing_add(g->opt->times, ST_LIR, t0);
-  if (!cg_try_parallel(g, op, root, buf)) {   /* the outer loop on the thread pool */
-    LLVMValueRef acc[1] = {NULL};
-    cg_lir(g, root, buf, acc, 1);
+  const LirNode *root = op->loops;
+  if (!root) TNS_BUG("EINSUM without its loop nest (the lir stage did not run)");
+  if (op->parallel) {   /* the outer loop on the thread pool */
+    cg_parallel(g, op, root, buf);
+    return;
   }
-  arena_free(a);
+  LLVMValueRef acc[1] = {NULL};
+  cg_lir(g, root, buf, acc, 1);
 }
 
 /* Does x read variable v anywhere (also inside positions)? */
@@ -434,8 +432,8 @@ static LLVMValueRef accumulate_buffer(Cg *g, const TirOp *op, LLVMValueRef old) 
 /* out[i, j] = body  /  out[i, j] += body */
 static void cg_einsum(Cg *g, const TirOp *op) {
   const TirVar *v = op->out;
-  if (cg_try_gemm(g, op)) return; /* a matrix product: one library call */
-  if (cg_try_permute(g, op)) return; /* a transposed copy, tiled */
+  if (op->lowering == TL_GEMM) { cg_gemm(g, op); return; }         /* one library call */
+  if (op->lowering == TL_PERMUTE) { cg_permute(g, op); return; }   /* a tiled transposed copy */
   if (v->type->rank == 0) {
     LLVMValueRef x = cg_expr(g, op->body);
     if (op->accumulate)

@@ -1,6 +1,5 @@
-/* cg.h — LLVM code generation from TIR (through the LLVM C API).
- * cg.c lowers functions and ops, cg_expr.c scalar expressions and
- * reductions; both share cg_int.h. */
+/* cg.h — LLVM code generation from TIR and its loop nests (op->loops,
+ * lir.h), through the LLVM C API. The cg_*.c files share cg_int.h. */
 #ifndef TNS_CG_H
 #define TNS_CG_H
 #include <llvm-c/Core.h>
@@ -14,8 +13,6 @@ typedef struct CgOptions {
   const char *features; /* NULL: the host's */
   int pic;              /* position-independent code (objects, libraries) */
   int exe_main;         /* add `main` running the top-level statements */
-  double memory_limit;  /* contract pass: largest intermediate (elements) */
-  const char *dump_after; /* print TIR after this pass */
   int light_glue;        /* functions doing little work (cg_int.h,
                             CG_LIGHT_WORK) skip LLVM's optimisation and get
                             the fast instruction selector (the JIT) */

@@ -4,15 +4,13 @@
 #include "cg_int.h"
 #include "tns_runtime.h"
 
-static LLVMValueRef i32c(Cg *g, long v) { return LLVMConstInt(g->i32, (unsigned long long)v, 1); }
-
 /* tns_arg_tensor(func, name, rank, dims, data, overflowed) for one pointer
  * argument: a dimension such as n*q that overflows is an argument error. */
 static void check_tensor(Cg *g, const TirFunc *f, const char *name, const Type *t, LLVMValueRef data) {
   LLVMValueRef ovf = LLVMConstInt(g->i1, 0, 0);
   LLVMValueRef dims = cg_dims_array_checked(g, t, &ovf);
   LLVMTypeRef pt[] = {g->ptr, g->ptr, g->i32, g->ptr, g->ptr, g->i32};
-  LLVMValueRef args[] = {cg_cstring(g, f->name), cg_cstring(g, name), i32c(g, t->rank), dims, data,
+  LLVMValueRef args[] = {cg_cstring(g, f->name), cg_cstring(g, name), cg_const_i32(g, t->rank), dims, data,
                          LLVMBuildZExt(g->b, ovf, g->i32, "ovf")};
   cg_check_status(g, cg_call(g, "tns_arg_tensor", g->i32, pt, args, 6), "arg.ok");
 }

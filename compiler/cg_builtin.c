@@ -6,9 +6,6 @@
 
 /* Offsets in TnsArray: dtype, rank, dims[16], data. */
 
-static LLVMValueRef i32c(Cg *g, long v) { return LLVMConstInt(g->i32, (unsigned long long)v, 1); }
-static LLVMValueRef i64c(Cg *g, long v) { return LLVMConstInt(g->i64, (unsigned long long)v, 1); }
-
 /* Pointer to the data of a var: its buffer, or its scalar slot. */
 static LLVMValueRef data_of(Cg *g, const TirVar *v) {
   if (v->type->rank > 0) return cg_buffer(g, v);
@@ -30,7 +27,7 @@ static void cg_random(Cg *g, const TirOp *op) {
   const TirVar *r = op->results[0];
   LLVMValueRef seed = op->nargs > 1 && op->args[1]
       ? cg_convert(g, LLVMBuildLoad2(g->b, cg_reg_type(g, op->args[1]->type->elem), g->slot[op->args[1]->id], "seed"), op->args[1]->type->elem, ELEM_I64)
-      : i64c(g, 0);
+      : cg_const_i64(g, 0);
   const char *fill = op->builtin == B_RAND ? "tns_rand_fill" : "tns_randn_fill";
   LLVMValueRef p = r->type->rank ? cg_alloc(g, r->type) : cg_entry_alloca(g, cg_reg_type(g, r->type->elem), "x");
   LLVMTypeRef pt[] = {g->i32, g->i64, g->i64, g->ptr};
@@ -53,26 +50,26 @@ static void cg_load(Cg *g, const TirOp *op) {
   /* -1 for a dimension this load binds, else the value it must have */
   LLVMValueRef want = cg_entry_alloca(g, LLVMArrayType2(g->i64, (unsigned)(r->type->rank + 1)), "want");
   for (int k = 0; k < r->type->rank; k++) {
-    LLVMValueRef at = LLVMBuildGEP2(g->b, g->i64, want, (LLVMValueRef[]){i64c(g, k)}, 1, "w");
-    LLVMBuildStore(g->b, op->bind[k] ? i64c(g, -1) : cg_dim(g, r->type->dims[k]), at);
+    LLVMValueRef at = LLVMBuildGEP2(g->b, g->i64, want, (LLVMValueRef[]){cg_const_i64(g, k)}, 1, "w");
+    LLVMBuildStore(g->b, op->bind[k] ? cg_const_i64(g, -1) : cg_dim(g, r->type->dims[k]), at);
   }
-  LLVMValueRef args[] = {arr, cg_dtype(g, r->type->elem), i32c(g, r->type->rank), want, path};
+  LLVMValueRef args[] = {arr, cg_dtype(g, r->type->elem), cg_const_i32(g, r->type->rank), want, path};
   LLVMTypeRef ct[] = {g->ptr, g->i32, g->i32, g->ptr, g->ptr};
-  LLVMValueRef data = LLVMBuildLoad2(g->b, g->ptr, LLVMBuildGEP2(g->b, g->i8, arr, (LLVMValueRef[]){i64c(g, ARR_DATA)}, 1, "pdata"), "data");
+  LLVMValueRef data = LLVMBuildLoad2(g->b, g->ptr, LLVMBuildGEP2(g->b, g->i8, arr, (LLVMValueRef[]){cg_const_i64(g, ARR_DATA)}, 1, "pdata"), "data");
   st = cg_call(g, "tns_array_check", g->i32, ct, args, 5);
   LLVMBasicBlockRef bad = cg_block(g, "load.bad"), ok = cg_block(g, "load.checked");
-  LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntNE, st, i32c(g, 0), "bad"), bad, ok);
+  LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntNE, st, cg_const_i32(g, 0), "bad"), bad, ok);
   LLVMPositionBuilderAtEnd(g->b, bad);
   cg_call(g, "tns_free", g->voidt, &g->ptr, &data, 1);
   cg_fail(g, st);
   LLVMPositionBuilderAtEnd(g->b, ok);
   for (int k = 0; k < r->type->rank; k++) {
     if (!op->bind[k]) continue;
-    LLVMValueRef d = LLVMBuildLoad2(g->b, g->i64, LLVMBuildGEP2(g->b, g->i8, arr, (LLVMValueRef[]){i64c(g, ARR_DIMS + 8 * k)}, 1, "pd"), op->bind[k]);
+    LLVMValueRef d = LLVMBuildLoad2(g->b, g->i64, LLVMBuildGEP2(g->b, g->i8, arr, (LLVMValueRef[]){cg_const_i64(g, ARR_DIMS + 8 * k)}, 1, "pd"), op->bind[k]);
     LLVMBuildStore(g->b, d, g->size_slot[size_index(g, op->bind[k])]);
   }
   if (r->type->rank) { cg_replace_buffer(g, r, data); return; }
-  LLVMBuildStore(g->b, cg_load_elem(g, r->type->elem, data, i64c(g, 0)), g->slot[r->id]);
+  LLVMBuildStore(g->b, cg_load_elem(g, r->type->elem, data, cg_const_i64(g, 0)), g->slot[r->id]);
   cg_call(g, "tns_free", g->voidt, &g->ptr, &data, 1);
 }
 
@@ -80,7 +77,7 @@ static void cg_load(Cg *g, const TirOp *op) {
 static void cg_save(Cg *g, const TirOp *op) {
   const TirVar *v = op->args[1];
   LLVMTypeRef pt[] = {g->ptr, g->i32, g->i32, g->ptr, g->ptr};
-  LLVMValueRef args[] = {cg_cstring(g, op->strs[0]), cg_dtype(g, v->type->elem), i32c(g, v->type->rank),
+  LLVMValueRef args[] = {cg_cstring(g, op->strs[0]), cg_dtype(g, v->type->elem), cg_const_i32(g, v->type->rank),
                          cg_dims_array(g, v->type), data_of(g, v)};
   cg_check_status(g, cg_call(g, "tns_npy_save", g->i32, pt, args, 5), "save.ok");
 }
@@ -91,7 +88,7 @@ static void cg_frostt(Cg *g, const TirOp *op) {
   LLVMValueRef p = cg_alloc(g, r->type);
   cg_replace_buffer(g, r, p);
   LLVMTypeRef pt[] = {g->ptr, g->i32, g->ptr, g->ptr};
-  LLVMValueRef args[] = {cg_cstring(g, op->strs[0]), i32c(g, r->type->rank), cg_dims_array(g, r->type), p};
+  LLVMValueRef args[] = {cg_cstring(g, op->strs[0]), cg_const_i32(g, r->type->rank), cg_dims_array(g, r->type), p};
   cg_check_status(g, cg_call(g, "tns_frostt_load", g->i32, pt, args, 4), "frostt.ok");
 }
 
@@ -115,15 +112,15 @@ static void cg_print(Cg *g, const TirOp *op) {
     if (v->type->rank == 0) {
       LLVMValueRef buf = cg_entry_alloca(g, LLVMArrayType2(g->i8, 64), "num");
       LLVMTypeRef pt[] = {g->ptr, g->i64, g->i32, g->ptr};
-      LLVMValueRef args[] = {buf, i64c(g, 64), cg_dtype(g, v->type->elem), data_of(g, v)};
+      LLVMValueRef args[] = {buf, cg_const_i64(g, 64), cg_dtype(g, v->type->elem), data_of(g, v)};
       cg_call(g, "tns_format_scalar", g->i32, pt, args, 4);
       put(g, buf);
       continue;
     }
     LLVMTypeRef pt[] = {g->i32, g->i32, g->ptr, g->ptr};
-    LLVMValueRef args[] = {cg_dtype(g, v->type->elem), i32c(g, v->type->rank), cg_dims_array(g, v->type), cg_buffer(g, v)};
+    LLVMValueRef args[] = {cg_dtype(g, v->type->elem), cg_const_i32(g, v->type->rank), cg_dims_array(g, v->type), cg_buffer(g, v)};
     LLVMValueRef s = cg_call(g, "tns_format_array", g->ptr, pt, args, 4);
-    LLVMValueRef st = LLVMBuildSelect(g->b, LLVMBuildIsNull(g->b, s, "nos"), i32c(g, TNS_ERR_OOM), i32c(g, 0), "st");
+    LLVMValueRef st = LLVMBuildSelect(g->b, LLVMBuildIsNull(g->b, s, "nos"), cg_const_i32(g, TNS_ERR_OOM), cg_const_i32(g, 0), "st");
     cg_check_status(g, st, "format.ok");
     put(g, s);
     cg_call(g, "tns_free", g->voidt, &g->ptr, &s, 1);
@@ -145,19 +142,19 @@ static void cg_assert(Cg *g, const TirOp *op) {
 /* reshape(X, T): the same elements, row-major */
 static void cg_reshape(Cg *g, const TirOp *op) {
   const TirVar *r = op->results[0], *x = op->args[0];
-  LLVMValueRef bytes = LLVMBuildMul(g->b, cg_count(g, x->type), i64c(g, elem_size(x->type->elem)), "bytes");
+  LLVMValueRef bytes = LLVMBuildMul(g->b, cg_count(g, x->type), cg_const_i64(g, elem_size(x->type->elem)), "bytes");
   LLVMValueRef n0 = cg_count(g, x->type), n1 = cg_count(g, r->type);
   LLVMBasicBlockRef bad = cg_block(g, "reshape.bad"), ok = cg_block(g, "reshape.ok");
   LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntEQ, n0, n1, "same"), ok, bad);
   LLVMPositionBuilderAtEnd(g->b, bad);
   LLVMTypeRef pt[] = {g->ptr, g->i32, g->ptr};
   LLVMValueRef f = cg_fn(g, "tns_error_at", g->i32, pt, 3, 1);
-  LLVMValueRef args[] = {cg_cstring(g, g->loc ? g->loc : ""), i32c(g, TNS_ERR_SHAPE),
+  LLVMValueRef args[] = {cg_cstring(g, g->loc ? g->loc : ""), cg_const_i32(g, TNS_ERR_SHAPE),
                          cg_cstring(g, "reshape: %lld elements cannot take the shape of %lld elements"), n0, n1};
   cg_fail(g, LLVMBuildCall2(g->b, LLVMGlobalGetValueType(f), f, args, 5, "st"));
   LLVMPositionBuilderAtEnd(g->b, ok);
   if (r->type->rank == 0) {
-    LLVMBuildStore(g->b, cg_load_elem(g, r->type->elem, data_of(g, x), i64c(g, 0)), g->slot[r->id]);
+    LLVMBuildStore(g->b, cg_load_elem(g, r->type->elem, data_of(g, x), cg_const_i64(g, 0)), g->slot[r->id]);
     return;
   }
   LLVMValueRef p = cg_alloc(g, r->type);
@@ -174,7 +171,7 @@ static int is_arg(const TirOp *op, const TirVar *v) {
 
 /* The number of matrices in a stack: the product of the leading dims. */
 static LLVMValueRef batch_of(Cg *g, const Type *t) {
-  LLVMValueRef v = i64c(g, 1);
+  LLVMValueRef v = cg_const_i64(g, 1);
   for (int k = 0; k + 2 < t->rank; k++) v = LLVMBuildMul(g->b, v, cg_dim(g, t->dims[k]), "batch");
   return v;
 }
@@ -214,7 +211,7 @@ static LLVMValueRef cg_batched(Cg *g, const TirOp *op, LLVMValueRef dt, LLVMValu
   LLVMValueRef batch = batch_of(g, t), n = cg_dim(g, t->dims[t->rank - 1]);
   if (op->builtin == B_SOLVE) {
     const TirVar *b = op->args[1];
-    LLVMValueRef k = b->type->rank == t->rank ? cg_dim(g, b->type->dims[b->type->rank - 1]) : i64c(g, 1);
+    LLVMValueRef k = b->type->rank == t->rank ? cg_dim(g, b->type->dims[b->type->rank - 1]) : cg_const_i64(g, 1);
     LLVMTypeRef pt[] = {g->i32, g->i64, g->i64, g->i64, g->ptr, g->ptr, g->ptr};
     LLVMValueRef args[] = {dt, batch, n, k, A, cg_buffer(g, b), out[0]};
     return cg_call(g, "tns_solve_batch", g->i32, pt, args, 7);
@@ -244,7 +241,7 @@ static void cg_linalg(Cg *g, const TirOp *op) {
   for (int i = 0; i < op->nresults; i++) {
     const TirVar *r = op->results[i];
     if (r->type->rank == 0)
-      LLVMBuildStore(g->b, cg_load_elem(g, r->type->elem, out[i], i64c(g, 0)), g->slot[r->id]);
+      LLVMBuildStore(g->b, cg_load_elem(g, r->type->elem, out[i], cg_const_i64(g, 0)), g->slot[r->id]);
     else if (is_arg(op, r)) cg_replace_buffer(g, r, out[i]);
   }
   cg_check_status(g, st, "linalg.ok");

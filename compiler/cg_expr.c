@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cg_int.h"
-#include "grammar.h"
 #include "tns_runtime.h"
 
 static int fast(Cg *g) { return g->opt->opt_level > 0; }
@@ -22,6 +21,9 @@ LLVMValueRef cg_zero(Cg *g, int elem) {
   LLVMTypeRef t = cg_reg_type(g, elem);
   return elem_is_float(elem) ? LLVMConstReal(t, 0.0) : LLVMConstInt(t, 0, 0);
 }
+
+LLVMValueRef cg_const_i32(Cg *g, long v) { return LLVMConstInt(g->i32, (unsigned long long)v, 1); }
+LLVMValueRef cg_const_i64(Cg *g, long v) { return LLVMConstInt(g->i64, (unsigned long long)v, 1); }
 
 static LLVMValueRef konst(Cg *g, int elem, double v) {
   LLVMTypeRef t = cg_reg_type(g, elem);
@@ -130,12 +132,12 @@ static LLVMValueRef np_remainder(Cg *g, int elem, LLVMValueRef a, LLVMValueRef b
 }
 
 static LLVMValueRef compare(Cg *g, int op, int elem, LLVMValueRef a, LLVMValueRef b) {
-  static const struct { int tok; LLVMRealPredicate f; LLVMIntPredicate s, u; } t[] = {
-    {TK_EQ, LLVMRealOEQ, LLVMIntEQ, LLVMIntEQ}, {TK_NE, LLVMRealUNE, LLVMIntNE, LLVMIntNE},
-    {TK_LT, LLVMRealOLT, LLVMIntSLT, LLVMIntULT}, {TK_LE, LLVMRealOLE, LLVMIntSLE, LLVMIntULE},
-    {TK_GT, LLVMRealOGT, LLVMIntSGT, LLVMIntUGT}, {TK_GE, LLVMRealOGE, LLVMIntSGE, LLVMIntUGE}};
+  static const struct { int op; LLVMRealPredicate f; LLVMIntPredicate s, u; } t[] = {
+    {OP_EQ, LLVMRealOEQ, LLVMIntEQ, LLVMIntEQ}, {OP_NE, LLVMRealUNE, LLVMIntNE, LLVMIntNE},
+    {OP_LT, LLVMRealOLT, LLVMIntSLT, LLVMIntULT}, {OP_LE, LLVMRealOLE, LLVMIntSLE, LLVMIntULE},
+    {OP_GT, LLVMRealOGT, LLVMIntSGT, LLVMIntUGT}, {OP_GE, LLVMRealOGE, LLVMIntSGE, LLVMIntUGE}};
   for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
-    if (t[i].tok != op) continue;
+    if (t[i].op != op) continue;
     if (elem_is_float(elem)) return LLVMBuildFCmp(g->b, t[i].f, a, b, "cmp");
     return LLVMBuildICmp(g->b, elem == ELEM_BOOL ? t[i].u : t[i].s, a, b, "cmp");
   }
@@ -171,22 +173,22 @@ static LLVMValueRef lazy_select(Cg *g, LLVMValueRef c, const TirExpr *a, const T
 }
 
 static LLVMValueRef binary(Cg *g, const TirExpr *x) {
-  if (x->op == TK_ANDAND || x->op == TK_OROR) { /* short-circuit */
+  if (x->op == OP_AND || x->op == OP_OR) { /* short-circuit */
     LLVMValueRef a = cg_expr(g, x->a);
     static TirExpr t = {.kind = TX_CONST, .elem = ELEM_BOOL, .ival = 1};
     static TirExpr f = {.kind = TX_CONST, .elem = ELEM_BOOL, .ival = 0};
-    return x->op == TK_ANDAND ? lazy_select(g, a, x->b, &f, "and") : lazy_select(g, a, &t, x->b, "or");
+    return x->op == OP_AND ? lazy_select(g, a, x->b, &f, "and") : lazy_select(g, a, &t, x->b, "or");
   }
   LLVMValueRef a = cg_expr(g, x->a), b = cg_expr(g, x->b);
   int e = x->a->elem, f = elem_is_float(e);
   switch (x->op) {
-  case TK_PLUS: return f ? LLVMBuildFAdd(g->b, a, b, "add") : LLVMBuildAdd(g->b, a, b, "add");
-  case TK_MINUS: return f ? LLVMBuildFSub(g->b, a, b, "sub") : LLVMBuildSub(g->b, a, b, "sub");
-  case TK_STAR:
+  case OP_ADD: return f ? LLVMBuildFAdd(g->b, a, b, "add") : LLVMBuildAdd(g->b, a, b, "add");
+  case OP_SUB: return f ? LLVMBuildFSub(g->b, a, b, "sub") : LLVMBuildSub(g->b, a, b, "sub");
+  case OP_MUL:
     if (e == ELEM_BOOL) return LLVMBuildAnd(g->b, a, b, "and");
     return f ? LLVMBuildFMul(g->b, a, b, "mul") : LLVMBuildMul(g->b, a, b, "mul");
-  case TK_SLASH: return f ? LLVMBuildFDiv(g->b, a, b, "div") : LLVMBuildSDiv(g->b, a, b, "div");
-  case TK_PERCENT: return np_remainder(g, e, a, b);
+  case OP_DIV: return f ? LLVMBuildFDiv(g->b, a, b, "div") : LLVMBuildSDiv(g->b, a, b, "div");
+  case OP_MOD: return np_remainder(g, e, a, b);
   default: return compare(g, x->op, e, a, b);
   }
 }
@@ -353,15 +355,15 @@ LLVMValueRef cg_fold_step(Cg *g, int op, int elem, LLVMValueRef cur, LLVMValueRe
 
 static LLVMValueRef fold(Cg *g, const TirExpr *x, int op, LLVMValueRef (*shift)(Cg *, LLVMValueRef, LLVMValueRef), LLVMValueRef by) {
   int e = x->a->elem, ae = cg_fold_acc_elem(op, e);
-  LLVMValueRef acc = cg_entry_alloca(g, cg_reg_type(g, ae), ast_reduce_name(op));
+  LLVMValueRef acc = cg_entry_alloca(g, cg_reg_type(g, ae), reduce_name(op));
   LLVMBuildStore(g->b, cg_fold_init(g, op, e), acc);
   Nest ns;
-  nest_begin(g, &ns, x, ast_reduce_name(op));
+  nest_begin(g, &ns, x, reduce_name(op));
   LLVMValueRef v = cg_expr(g, x->a), cur = LLVMBuildLoad2(g->b, cg_reg_type(g, ae), acc, "acc");
   if (shift) v = shift(g, v, by);
   LLVMBuildStore(g->b, cg_fold_step(g, op, e, cur, v), acc);
   nest_end(g, &ns);
-  return cg_convert(g, LLVMBuildLoad2(g->b, cg_reg_type(g, ae), acc, ast_reduce_name(op)), ae, e);
+  return cg_convert(g, LLVMBuildLoad2(g->b, cg_reg_type(g, ae), acc, reduce_name(op)), ae, e);
 }
 
 static LLVMValueRef exp_shifted(Cg *g, LLVMValueRef v, LLVMValueRef m) {
@@ -450,7 +452,7 @@ LLVMValueRef cg_expr(Cg *g, const TirExpr *x) {
   case TX_ACCESS: return access(g, x);
   case TX_UNARY: {
     LLVMValueRef a = cg_expr(g, x->a);
-    if (x->op == TK_NOT) return LLVMBuildNot(g->b, a, "not");
+    if (x->op == OP_NOT) return LLVMBuildNot(g->b, a, "not");
     return elem_is_float(x->elem) ? LLVMBuildFNeg(g->b, a, "neg") : LLVMBuildNeg(g->b, a, "neg");
   }
   case TX_BINARY: return binary(g, x);

@@ -1,13 +1,11 @@
-/* cg_gemm.c — an EINSUM with GEMM shape (gemm.h) becomes one call of the
- * runtime's tns_gemm (OpenBLAS for large products) instead of a loop
- * nest. Only at -O1 and above: -O0 stays the naive reference. */
+/* cg_gemm.c — an EINSUM the layout pass marked TL_GEMM becomes one call of
+ * the runtime's tns_gemm (OpenBLAS for large products) instead of a loop
+ * nest, one marked TL_PERMUTE one tiled tns_permute call. */
 #include "cg_int.h"
-#include "gemm.h"
 #include "tns_runtime.h"
 
-int cg_try_gemm(Cg *g, const TirOp *op) {
-  GemmShape s;
-  if (g->opt->opt_level == 0 || !gemm_match(op, &s)) return 0;
+void cg_gemm(Cg *g, const TirOp *op) {
+  GemmShape s = *op->gemm;
   const TirVar *c = op->out;
   LLVMValueRef alpha = LLVMConstReal(g->f64, 1.0);
   if (s.alpha) {
@@ -38,30 +36,15 @@ int cg_try_gemm(Cg *g, const TirOp *op) {
       v = cg_add(g, c->type->elem, LLVMBuildLoad2(g->b, cg_reg_type(g, c->type->elem), g->slot[c->id], "acc"), v);
     LLVMBuildStore(g->b, v, g->slot[c->id]);
   }
-  return 1;
 }
 
 /* out[i, j, k] = X[k, i, j]: a pure reordering of X's axes (the layout
- * pass's copies) becomes one tiled tns_permute call. */
-int cg_try_permute(Cg *g, const TirOp *op) {
+ * pass's copies), out axis k being axis op->perm[k] of X. */
+void cg_permute(Cg *g, const TirOp *op) {
   const TirVar *out = op->out;
   const TirExpr *x = op->body;
+  const int *perm = op->perm;
   int r = out->type->rank;
-  if (g->opt->opt_level == 0 || op->accumulate || r < 2 || x->kind != TX_ACCESS || x->var == out ||
-      x->var->type->rank != r || x->elem != out->type->elem)
-    return 0;
-  int perm[TNS_MAX_RANK];
-  TirIndex *xi[TNS_MAX_RANK];
-  if (tir_plain_access(x, xi, TNS_MAX_RANK) != r) return 0;   /* no diagonal, no prefix */
-  for (int k = 0; k < r; k++) {
-    if (op->opos[k].kind != TP_INDEX) return 0;
-    perm[k] = -1;
-  }
-  for (int k = 0; k < r; k++)
-    for (int m = 0; m < r; m++)
-      if (x->pos[m].idx[0] == op->opos[k].idx[0]) perm[k] = m;
-  for (int k = 0; k < r; k++)
-    if (perm[k] < 0) return 0;
   LLVMValueRef dims = cg_dims_array(g, x->var->type);
   LLVMValueRef pv = cg_entry_alloca(g, LLVMArrayType2(g->i32, (unsigned)r), "perm");
   for (int k = 0; k < r; k++) {
@@ -77,5 +60,4 @@ int cg_try_permute(Cg *g, const TirOp *op) {
   LLVMValueRef st = cg_call(g, "tns_permute", g->i32, pt, args, 6);
   cg_replace_buffer(g, out, buf);
   cg_check_status(g, st, "permute.ok");
-  return 1;
 }

@@ -1,4 +1,8 @@
-/* cg_int.h — state shared by cg.c and cg_expr.c (not for other modules). */
+/* cg_int.h — the code generator's state and helpers, shared by the cg
+ * files only: cg.c (functions, ops, loops), cg_expr.c (expressions,
+ * reductions, constants), cg_builtin.c (runtime calls), cg_gemm.c (GEMM
+ * and transposed copies), cg_parallel.c (outlined parallel loops) and
+ * cg_abi.c (argument checks, `main`). Not for other modules. */
 #ifndef TNS_CG_INT_H
 #define TNS_CG_INT_H
 #include "cg.h"
@@ -57,8 +61,6 @@ LLVMValueRef cg_alloc_var(Cg *g, const TirVar *v);
 LLVMValueRef cg_alloc_result(Cg *g, const TirVar *v, int zero);
 void cg_pending(Cg *g, const TirVar *v, LLVMValueRef p);
 void cg_replace_buffer(Cg *g, const TirVar *v, LLVMValueRef p);
-int cg_try_gemm(Cg *g, const TirOp *op);
-int cg_try_permute(Cg *g, const TirOp *op);
 LLVMValueRef cg_entry_alloca(Cg *g, LLVMTypeRef t, const char *name);
 void cg_builtin(Cg *g, const TirOp *op);
 void cg_attention(Cg *g, const TirOp *op);   /* cg_attention.c */
@@ -92,9 +94,13 @@ LLVMValueRef cg_loop_trip(Cg *g, const struct LirNode *n);
 const char *cg_tile_name(const struct LirNode *n);
 void cg_loop_bind(Cg *g, const struct LirNode *n, LLVMValueRef iv);
 
-/* cg_parallel.c: the nest's outer loop run by tns_parallel_for (-O1 and
- * above); 0 when it cannot be. */
-int cg_try_parallel(Cg *g, const TirOp *op, const struct LirNode *root, LLVMValueRef buf);
+/* cg_gemm.c: an EINSUM marked TL_GEMM / TL_PERMUTE (tir.h). */
+void cg_gemm(Cg *g, const TirOp *op);
+void cg_permute(Cg *g, const TirOp *op);
+
+/* cg_parallel.c: the nest's outer loop run by tns_parallel_for (an EINSUM
+ * marked parallel by the lir stage). */
+void cg_parallel(Cg *g, const TirOp *op, const struct LirNode *root, LLVMValueRef buf);
 
 /* cg_abi.c */
 void cg_abi_checks(Cg *g, const TirFunc *f);
@@ -105,6 +111,8 @@ LLVMValueRef cg_expr(Cg *g, const TirExpr *x);
 LLVMValueRef cg_convert(Cg *g, LLVMValueRef v, int from, int to);
 LLVMValueRef cg_offset(Cg *g, const TirVar *v, const TirPos *pos, Span sp, const char *loc);
 LLVMValueRef cg_zero(Cg *g, int elem);
+LLVMValueRef cg_const_i32(Cg *g, long v);   /* signed constants */
+LLVMValueRef cg_const_i64(Cg *g, long v);
 LLVMValueRef cg_add(Cg *g, int elem, LLVMValueRef a, LLVMValueRef b);
 int cg_fold_acc_elem(int op, int elem);
 LLVMValueRef cg_fold_init(Cg *g, int op, int elem);

@@ -90,14 +90,6 @@ static LLVMValueRef unpack_env(Cg *g, const Env *e, LLVMValueRef env) {
   return LLVMBuildLoad2(g->b, g->ptr, word(g, env, e->buf_at), "buf");
 }
 
-/* Only plain output positions: distinct iterations of the outer loop then
- * write distinct elements. */
-static int plain_output(const TirOp *op) {
-  for (int i = 0; i < op->out->type->rank; i++)
-    if (op->opos[i].kind == TP_EXPR) return 0;
-  return 1;
-}
-
 /* The kernel `fn.target.par`: for index in lo..hi { the nest's body }. */
 static LLVMValueRef emit_kernel(Cg *g, const TirOp *op, const LirNode *root, const Env *e, double trip) {
   char name[256];
@@ -128,9 +120,7 @@ static LLVMValueRef emit_kernel(Cg *g, const TirOp *op, const LirNode *root, con
   return kfn;
 }
 
-int cg_try_parallel(Cg *g, const TirOp *op, const LirNode *root, LLVMValueRef buf) {
-  if (g->opt->opt_level == 0 || root->kind != LIR_LOOP || !root->parallel || root->within || !plain_output(op))
-    return 0;
+void cg_parallel(Cg *g, const TirOp *op, const LirNode *root, LLVMValueRef buf) {
   const TirFunc *f = g->fn;
   Env e = {calloc((size_t)f->vars.n + 1, sizeof(int)), f->sizes.n, 0};
   for (int i = 0; i < f->vars.n; i++) e.var_at[i] = -1;
@@ -156,5 +146,4 @@ int cg_try_parallel(Cg *g, const TirOp *op, const LirNode *root, LLVMValueRef bu
   LLVMTypeRef pt[] = {g->i64, g->i64, g->ptr, g->ptr};
   LLVMValueRef st = cg_call(g, "tns_parallel_for", g->i32, pt, (LLVMValueRef[]){extent, work, kfn, env}, 4);
   cg_check_status(g, st, "par.ok");
-  return 1;
 }

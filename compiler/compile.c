@@ -1,10 +1,10 @@
-/* compile.c — wiring of the front end: file -> AST -> typed AST. */
+/* compile.c — one compilation: arena, names, diagnostics, the sources read
+ * and the search paths; file -> AST (sema_check_file adds the types). */
 #include "compile.h"
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "config.h"
-#include "sema.h"
 
 /* The stdlib is found beside the source tree in a build, under the install
  * prefix once installed, or wherever TNS_STDLIB points. */
@@ -57,12 +57,4 @@ const Source *compiler_source(Compiler *c, const char *path) {
     if (strcmp(s->path, path) == 0) return s;
   }
   return NULL;
-}
-
-Node *compiler_check_file(Compiler *c, const char *path) {
-  int before = c->diag.nerrors;
-  Node *prog = compiler_parse_file(c, path);
-  if (!prog) return NULL;
-  sema_program(c, prog, path);
-  return c->diag.nerrors == before ? prog : NULL;
 }

@@ -1,5 +1,6 @@
-/* compile.h — one compilation: its arena, names, diagnostics and search
- * paths, and the front-end entry points the CLI and the REPL call. */
+/* compile.h — one compilation: its arena, names, diagnostics, search
+ * paths and the sources read; parsing a file (sema_check_file, sema.h,
+ * parses and checks). */
 #ifndef TNS_COMPILE_H
 #define TNS_COMPILE_H
 #include "ast.h"
@@ -25,7 +26,5 @@ int compiler_add_include(Compiler *c, const char *dir);
 Node *compiler_parse_file(Compiler *c, const char *path);
 /* The Source of a path read by this compilation, or NULL. */
 const Source *compiler_source(Compiler *c, const char *path);
-/* Parse + semantic analysis; returns the typed program, or NULL on errors. */
-Node *compiler_check_file(Compiler *c, const char *path);
 
 #endif

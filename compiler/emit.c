@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include "cg.h"
 #include "config.h"
-#include "run.h"
+#include "pipeline.h"
 #include "tir.h"
 #include "tns_runtime.h"
 
@@ -25,7 +25,7 @@ static int instantiate(Compiler *c, TirProgram *p, Node *prog, const char *spec)
     size_t len = end ? (size_t)(end - s) : strlen(s);
     int found = -1;
     for (int e = 0; e < ELEM_COUNT; e++)
-      if (strlen(ast_elem_name(e)) == len && strncmp(ast_elem_name(e), s, len) == 0) found = e;
+      if (strlen(elem_name(e)) == len && strncmp(elem_name(e), s, len) == 0) found = e;
     if (found < 0) goto bad;
     elems[n++] = found;
     s = end ? end + 1 : s + len;
@@ -197,24 +197,23 @@ static int data_sized_results(Compiler *c, const TirProgram *p) {
 }
 
 int emit_file(Compiler *c, const char *path, const EmitOptions *o) {
-  Node *prog = compiler_check_file(c, path);
+  PipelineOptions po = {.cg = {.opt_level = o->opt_level, .pic = 1, .exe_main = o->kind == EMIT_EXE},
+                       .pass = {.memory_limit = o->memory_limit}};
+  Node *prog = pipeline_front(c, path, &po);
   if (!prog) return 1;
-  TirProgram *p = tir_build(c->arena, &c->names, prog, o->kind == EMIT_EXE);
+  TirProgram *p = pipeline_tir(c, prog, o->kind == EMIT_EXE, &po);
   if (data_sized_results(c, p)) return 1;
   for (int i = 0; i < o->ninstantiate; i++)
     if (instantiate(c, p, prog, o->instantiate[i])) return 1;
-  CgOptions co = {.opt_level = o->opt_level, .pic = 1, .exe_main = o->kind == EMIT_EXE,
-                  .memory_limit = o->memory_limit};
-  run_passes(p, &co);
-  if (tir_verify(p, stderr)) return 2;
+  pipeline_optimize(p, &po);
   int native = o->cpu && strcmp(o->cpu, "native") == 0;
-  co.cpu = native ? NULL : o->cpu ? o->cpu : "x86-64-v3";
-  co.features = native ? NULL : "";
-  LLVMTargetMachineRef tm = cg_target_machine(&co);
+  po.cg.cpu = native ? NULL : o->cpu ? o->cpu : "x86-64-v3";
+  po.cg.features = native ? NULL : "";
+  LLVMTargetMachineRef tm = cg_target_machine(&po.cg);
   if (!tm) return 2;
   LLVMContextRef ctx = LLVMContextCreate();
-  LLVMModuleRef m = cg_module(ctx, p, &co);
-  int rc = cg_optimize(m, tm, &co) ? 2 : 0;
+  LLVMModuleRef m = pipeline_codegen(ctx, p, &po, tm);
+  int rc = m ? 0 : 2;
   char obj[4300];
   if (o->kind == EMIT_OBJ) snprintf(obj, sizeof obj, "%s", o->out);
   else snprintf(obj, sizeof obj, "%s.tnsc-%d.o", o->out, (int)getpid());
@@ -222,7 +221,7 @@ int emit_file(Compiler *c, const char *path, const EmitOptions *o) {
   if (!rc && o->kind != EMIT_OBJ) rc = link_output(o, obj);
   if (o->kind != EMIT_OBJ) unlink(obj);
   if (!rc && o->header) rc = write_header(o->header, path, p);
-  LLVMDisposeModule(m);
+  if (m) LLVMDisposeModule(m);
   LLVMContextDispose(ctx);
   LLVMDisposeTargetMachine(tm);
   return rc;

@@ -1,14 +1,14 @@
 /* explain.c — printing what the contract pass decided (passes.h). */
 #include "explain.h"
 #include <math.h>
-#include "gemm.h"
 #include "passes.h"
 
+/* The layout pass recorded how the step runs. */
 static const char *step_kind(const PathStepInfo *s) {
-  GemmShape g;
   if (s->nargs == 1) return "reduction";
-  if (gemm_match(s->op, &g)) return dim_is_const(g.batch) && g.batch.k == 1 ? "GEMM" : "batched GEMM";
-  return "loop";
+  if (s->op->lowering != TL_GEMM) return "loop";
+  Dim b = s->op->gemm->batch;
+  return dim_is_const(b) && b.k == 1 ? "GEMM" : "batched GEMM";
 }
 
 /* The path in opt_einsum's linear convention: [[1, 2], [0, 2], [0, 1]] */

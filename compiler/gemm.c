@@ -1,7 +1,7 @@
-/* gemm.c — the GEMM pattern of an EINSUM op. */
+/* gemm.c — the GEMM and the transposed-copy patterns of an EINSUM op. */
 #include "gemm.h"
 #include <string.h>
-#include "grammar.h"
+#include "tns_runtime.h"
 
 enum { MAXI = 32 };
 
@@ -20,7 +20,7 @@ static int has(const Layout *l, const TirIndex *ix) {
 static int product_core(const TirExpr *body, const TirExpr **prod, const TirExpr **alpha, int *divides) {
   body = tir_split_scale(body, alpha, divides);
   if (body->kind == TX_REDUCE && body->op == RED_SUM) body = body->a;
-  if (body->kind != TX_BINARY || body->op != TK_STAR) return 0;
+  if (body->kind != TX_BINARY || body->op != OP_MUL) return 0;
   *prod = body;
   return 1;
 }
@@ -136,4 +136,25 @@ int gemm_match(const TirOp *op, GemmShape *g) {
   side = try_broadcast(&o, &b, &a, g);
   if (side) { g->a = side == 1 ? prod->b->var : prod->a->var; g->b = side == 1 ? prod->a->var : prod->b->var; return 1; }
   return 0;
+}
+
+int gemm_permute_match(const TirOp *op, int *perm) {
+  const TirVar *out = op->out;
+  const TirExpr *x = op->body;
+  int r = out->type->rank;
+  if (op->accumulate || r < 2 || x->kind != TX_ACCESS || x->var == out || x->var->type->rank != r ||
+      x->elem != out->type->elem)
+    return 0;
+  TirIndex *xi[TNS_MAX_RANK];
+  if (tir_plain_access(x, xi, TNS_MAX_RANK) != r) return 0;   /* no diagonal, no prefix */
+  for (int k = 0; k < r; k++) {
+    if (op->opos[k].kind != TP_INDEX) return 0;
+    perm[k] = -1;
+  }
+  for (int k = 0; k < r; k++)
+    for (int m = 0; m < r; m++)
+      if (x->pos[m].idx[0] == op->opos[k].idx[0]) perm[k] = m;
+  for (int k = 0; k < r; k++)
+    if (perm[k] < 0) return 0;
+  return 1;
 }

@@ -50,8 +50,8 @@ stmts(A) ::= stmts(B) error NEWLINE. { A = B; yypParser->yyerrcnt = -1; }
 
 block(A) ::= LBRACE(O) stmts(L) RBRACE(C). { A = ast_block(ps->ast, O.span, L, C.span); }
 
-stmt(A) ::= exprlist(L) ASSIGN expr(E). { A = ast_assign(ps->ast, L, TK_ASSIGN, E); }
-stmt(A) ::= exprlist(L) PLUSEQ expr(E). { A = ast_assign(ps->ast, L, TK_PLUSEQ, E); }
+stmt(A) ::= exprlist(L) ASSIGN expr(E). { A = ast_assign(ps->ast, L, ASSIGN_SET, E); }
+stmt(A) ::= exprlist(L) PLUSEQ expr(E). { A = ast_assign(ps->ast, L, ASSIGN_ADD, E); }
 stmt(A) ::= expr(X) COLON type(T) ASSIGN expr(E). { A = ast_assign_typed(ps->ast, X, T, E); }
 stmt(A) ::= expr(E). { A = ast_expr_stmt(ps->ast, E); }
 stmt(A) ::= FOR(K) name(V) IN expr(F) DOTDOT expr(T) block(B). { A = ast_for(ps->ast, K.span, V, F, T, B); }

@@ -296,9 +296,9 @@ void lir_print(FILE *f, const LirNode *n, int depth) {
     fprintf(f, "%*s}\n", depth * 2, "");
     return;
   }
-  case LIR_ACC_INIT: fprintf(f, "acc%d = %s identity (%s)\n", n->acc, ast_reduce_name(n->op), ast_elem_name(n->elem)); return;
+  case LIR_ACC_INIT: fprintf(f, "acc%d = %s identity (%s)\n", n->acc, reduce_name(n->op), elem_name(n->elem)); return;
   case LIR_ACC_UPDATE:
-    fprintf(f, "acc%d %s= ", n->acc, ast_reduce_name(n->op));
+    fprintf(f, "acc%d %s= ", n->acc, reduce_name(n->op));
     tir_print_expr(f, n->value);
     fputc('\n', f);
     return;
@@ -318,10 +318,10 @@ void lir_print(FILE *f, const LirNode *n, int depth) {
       return;
     }
     if (n->kind == LIR_OUT_INIT) {
-      fprintf(f, " = %s identity (%s)\n", ast_reduce_name(n->op), ast_elem_name(n->elem));
+      fprintf(f, " = %s identity (%s)\n", reduce_name(n->op), elem_name(n->elem));
       return;
     }
-    fprintf(f, " %s= ", ast_reduce_name(n->op));
+    fprintf(f, " %s= ", reduce_name(n->op));
     tir_print_expr(f, n->value);
     fputc('\n', f);
     return;
@@ -339,25 +339,58 @@ void lir_print(FILE *f, const LirNode *n, int depth) {
   }
 }
 
-static void print_block(FILE *f, const TirBlock *b, Arena *a, int scheduled) {
+static int has_nest(const TirOp *op) { return op->kind == TO_EINSUM && op->out && op->out->type->rank > 0; }
+
+/* Only plain output positions: distinct iterations of the outer loop then
+ * write distinct elements. */
+static int plain_output(const TirOp *op) {
+  for (int i = 0; i < op->out->type->rank; i++)
+    if (op->opos[i].kind == TP_EXPR) return 0;
+  return 1;
+}
+
+/* The outer loop of the nest can run on the thread pool: it is a whole
+ * parallel loop (not a tile's) and writes distinct elements. */
+static int runs_parallel(const TirOp *op, const LirNode *root) {
+  return op->lowering == TL_LOOPS && root->kind == LIR_LOOP && root->parallel && !root->within && plain_output(op);
+}
+
+static void lower_block(Arena *a, TirBlock *b, int optimize) {
   for (int i = 0; i < b->n; i++) {
-    const TirOp *op = b->ops[i];
-    if (op->kind == TO_EINSUM && op->out && op->out->type->rank > 0) {
-      fprintf(f, "# line %d\n", op->span.line);
-      LirNode *n = lir_lower(a, op);
-      lir_print(f, scheduled ? lir_schedule(a, n) : n, 0);
+    TirOp *op = b->ops[i];
+    if (has_nest(op)) {
+      op->loops = lir_lower(a, op);
+      if (optimize) op->loops = lir_schedule(a, op->loops);
+      op->parallel = optimize && runs_parallel(op, op->loops);
     }
-    print_block(f, &op->body_ops, a, scheduled);
-    print_block(f, &op->else_ops, a, scheduled);
+    lower_block(a, &op->body_ops, optimize);
+    lower_block(a, &op->else_ops, optimize);
   }
 }
 
-void lir_print_program(FILE *f, const TirProgram *p, int scheduled) {
-  Arena *a = arena_new();
+void lir_program(TirProgram *p, int optimize) {
+  for (int i = 0; i < p->funcs.n; i++) {
+    TirFunc *fn = p->funcs.items[i];
+    lower_block(p->arena, &fn->body, optimize);
+  }
+}
+
+static void print_block(FILE *f, const TirBlock *b) {
+  for (int i = 0; i < b->n; i++) {
+    const TirOp *op = b->ops[i];
+    if (has_nest(op) && op->loops) {
+      fprintf(f, "# line %d\n", op->span.line);
+      lir_print(f, op->loops, 0);
+    }
+    print_block(f, &op->body_ops);
+    print_block(f, &op->else_ops);
+  }
+}
+
+void lir_print_program(FILE *f, const TirProgram *p) {
   for (int i = 0; i < p->funcs.n; i++) {
     const TirFunc *fn = p->funcs.items[i];
     fprintf(f, "func %s\n", fn->name);
-    print_block(f, &fn->body, a, scheduled);
+    print_block(f, &fn->body);
   }
-  arena_free(a);
 }

@@ -55,8 +55,12 @@ LirNode *lir_lower(Arena *a, const TirOp *op);
  * unchanged when nothing pays. */
 LirNode *lir_schedule(Arena *a, LirNode *root);
 void lir_print(FILE *f, const LirNode *n, int depth);
-/* `tnsc emit lir`: every function's EINSUM ops as loop nests (scheduled
- * when scheduled is set, as -O1 and above run them). */
-void lir_print_program(FILE *f, const TirProgram *p, int scheduled);
+/* The lir stage (pipeline.c): every EINSUM with a rank > 0 output gets its
+ * loop nest in op->loops, in p's arena. With optimize (-O1 and above) the
+ * nest is scheduled (lir_schedule) and op->parallel records whether its
+ * outer loop runs on the thread pool. Codegen emits these nests. */
+void lir_program(TirProgram *p, int optimize);
+/* `tnsc emit lir`: the loop nests lir_program recorded. */
+void lir_print_program(FILE *f, const TirProgram *p);
 
 #endif

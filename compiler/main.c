@@ -6,7 +6,9 @@
 #include <llvm-c/Core.h>
 #include "compile.h"
 #include "tir.h"
+#include "pipeline.h"
 #include "run.h"
+#include "sema.h"
 #include "emit.h"
 #include "config.h"
 #include "repl.h"
@@ -118,7 +120,7 @@ static int cmd_check(int argc, char **argv) {
     compiler_free(c);
     return n < 0 ? 2 : 1;
   }
-  for (int i = 0; i < n; i++) compiler_check_file(c, files[i]);
+  for (int i = 0; i < n; i++) sema_check_file(c, files[i]);
   int bad = c->diag.nerrors > 0;
   compiler_free(c);
   return bad;
@@ -127,10 +129,11 @@ static int cmd_check(int argc, char **argv) {
 /* LLVM IR or assembly of a program, optimised at the -O level. */
 static int emit_code(Compiler *c, const char *path, int assembly) {
   /* the code `tnsc run` would JIT */
-  CgOptions o = {.opt_level = opt_level, .memory_limit = memory_limit, .dump_after = dump_after, .light_glue = 1};
-  LLVMTargetMachineRef tm = cg_target_machine(&o);
+  PipelineOptions o = {.cg = {.opt_level = opt_level, .light_glue = 1},
+                       .pass = {.memory_limit = memory_limit, .dump_after = dump_after}};
+  LLVMTargetMachineRef tm = cg_target_machine(&o.cg);
   LLVMContextRef ctx = LLVMContextCreate();
-  LLVMModuleRef m = tm ? run_compile(c, path, ctx, &o, tm) : NULL;
+  LLVMModuleRef m = tm ? pipeline_compile_file(c, path, ctx, &o, tm) : NULL;
   int rc = 1;
   if (m && !assembly) {
     char *text = LLVMPrintModuleToString(m);
@@ -163,8 +166,8 @@ static int cmd_run(int argc, char **argv) {
   int rc = 2;
   if (n == 1) {
     StageTimes times = {{0}};
-    CgOptions o = {.opt_level = opt_level, .memory_limit = memory_limit, .dump_after = dump_after,
-                   .light_glue = 1, .times = want_time ? &times : NULL};
+    PipelineOptions o = {.cg = {.opt_level = opt_level, .light_glue = 1, .times = want_time ? &times : NULL},
+                         .pass = {.memory_limit = memory_limit, .dump_after = dump_after}};
     rc = run_file(c, files[0], &o);
   } else {
     fputs("tnsc run: expected one program: tnsc run [-O0..-O3] FILE.tns\n", stderr);
@@ -192,19 +195,19 @@ static int cmd_emit(int argc, char **argv) {
     if (src) parse_dump_tokens(&c->ast, src, stdout);
     rc = c->diag.nerrors > 0;
   } else if (strcmp(what, "tir") == 0) {
-    CgOptions o = {.opt_level = opt_level, .memory_limit = memory_limit, .dump_after = dump_after};
-    TirProgram *p = run_lower(c, files[0], &o);
+    PipelineOptions o = {.cg = {.opt_level = opt_level}, .pass = {.memory_limit = memory_limit, .dump_after = dump_after}};
+    TirProgram *p = pipeline_lower_file(c, files[0], &o);
     if (p && tir_verify(p, stderr) == 0 && !dump_after) tir_print(stdout, p);
     rc = p ? 0 : 1;
   } else if (strcmp(what, "lir") == 0) {
-    CgOptions o = {.opt_level = opt_level, .memory_limit = memory_limit};
-    TirProgram *p = run_lower(c, files[0], &o);
-    if (p) lir_print_program(stdout, p, opt_level > 0);
+    PipelineOptions o = {.cg = {.opt_level = opt_level}, .pass = {.memory_limit = memory_limit}};
+    TirProgram *p = pipeline_lower_file(c, files[0], &o);
+    if (p) lir_print_program(stdout, p);
     rc = p ? 0 : 1;
   } else if (strcmp(what, "llvm") == 0 || strcmp(what, "asm") == 0) {
     rc = emit_code(c, files[0], strcmp(what, "asm") == 0);
   } else if (strcmp(what, "ast") == 0) {
-    Node *prog = compiler_check_file(c, files[0]);
+    Node *prog = sema_check_file(c, files[0]);
     if (prog) ast_dump(stdout, prog, 0);
     rc = prog ? 0 : 1;
   } else {
@@ -222,8 +225,9 @@ static int cmd_explain(int argc, char **argv) {
   int n = parse_common(c, argc, argv, files, 1), rc = 2;
   if (n == 1) {
     /* explain shows what the passes decide, so at least -O1 */
-    CgOptions o = {.opt_level = opt_level ? opt_level : 1, .memory_limit = memory_limit, .dump_after = dump_after};
-    TirProgram *p = run_lower(c, files[0], &o);
+    PipelineOptions o = {.cg = {.opt_level = opt_level ? opt_level : 1},
+                         .pass = {.memory_limit = memory_limit, .dump_after = dump_after}};
+    TirProgram *p = pipeline_lower_file(c, files[0], &o);
     if (p) explain_print(stdout, p, want_json);
     rc = p ? 0 : 1;
   } else {

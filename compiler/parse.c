@@ -258,7 +258,7 @@ void parse_too_deep(ParseState *ps) {
 
 /* f32(x): a conversion is a call of the element type's name. */
 Node *parse_type_callee(ParseState *ps, const Token *t) {
-  return ast_name(ps->ast, t->span, strtab_cstr(ps->ast->names, ast_elem_name((int)t->ival)));
+  return ast_name(ps->ast, t->span, strtab_cstr(ps->ast->names, elem_name((int)t->ival)));
 }
 
 NodeList parse_prepend(ParseState *ps, Node *first, NodeList rest) {
@@ -300,7 +300,7 @@ void parse_dump_tokens(Ast *ast, const Source *src, FILE *out) {
     else if (t.kind == TK_INT) fprintf(out, "\t%lld", (long long)t.ival);
     else if (t.kind == TK_FLOAT) fprintf(out, "\t%.17g", t.fval);
     else if (t.kind == TK_STRING) fprintf(out, "\t\"%s\"", t.str);
-    else if (t.kind == TK_TYPE) fprintf(out, "\t%s", ast_elem_name((int)t.ival));
+    else if (t.kind == TK_TYPE) fprintf(out, "\t%s", elem_name((int)t.ival));
     fputc('\n', out);
   }
 }

@@ -1,6 +1,6 @@
-/* passes.h — the optimisation passes over TIR, run in order by passes.c
- * (architecture.md). Each pass is one file in passes/ with one entry
- * point. -O0 runs none of them: the naive lowering is the oracle. */
+/* passes.h — the optimisation passes over TIR, run in order by
+ * pipeline.c (architecture.md). Each pass is one file in passes/ with one
+ * entry point. -O0 runs none of them: the naive lowering is the oracle. */
 #ifndef TNS_PASSES_H
 #define TNS_PASSES_H
 #include <stdio.h>
@@ -60,7 +60,6 @@ typedef struct AttentionInfo {
   const char *why;          /* why not, when not fused */
 } AttentionInfo;
 
-void passes_run(TirProgram *p, const PassOptions *o);
 
 /* passes/structure.c — reads of kron/khatri_rao results inside
  * contractions become products of the factors over split indices; the

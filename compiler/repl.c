@@ -20,8 +20,8 @@
 #include <editline/readline.h>
 #include "cg.h"
 #include "compile.h"
-#include "grammar.h"
 #include "jit.h"
+#include "pipeline.h"
 #include "run.h"
 #include "explain.h"
 #include "sema.h"
@@ -100,7 +100,7 @@ static Value *value_set(Session *s, const char *name, TnsArray *a) {
 }
 
 static void value_print_type(FILE *f, const Value *v) {
-  fprintf(f, "%s", ast_elem_name(v->elem));
+  fprintf(f, "%s", elem_name(v->elem));
   if (v->rank == 0) return;
   fputc('[', f);
   for (int i = 0; i < v->rank; i++) fprintf(f, "%s%lld", i ? ", " : "", (long long)v->dims[i]);
@@ -250,7 +250,7 @@ static void build_input(Session *s, Compiler *c, Node *parsed, Input *in, Mode m
      * computes it quietly */
     if (st->kind == N_EXPR_STMT && !is_effect_call(st->a) && !drops_value(&top, st->a)) {
       Node *u = ast_name(t, st->span, strtab_cstr(t->names, "_"));
-      st = ast_assign(t, ast_list1(t, u), TK_ASSIGN, st->a);
+      st = ast_assign(t, ast_list1(t, u), ASSIGN_SET, st->a);
       in->has_value = mode != TIME_IT;
     }
     ast_list_push(t, &body, st);
@@ -342,7 +342,8 @@ static int cmp_double(const void *a, const void *b) {
 
 /* Compiles the wrapper, runs it (several times for :time), keeps results. */
 static int execute(Session *s, Compiler *c, Input *in, Mode mode) {
-  TirProgram *p = tir_build(c->arena, &c->names, in->prog, 0);
+  PipelineOptions po = {.cg = {.opt_level = s->o->opt_level, .light_glue = 1}};
+  TirProgram *p = pipeline_tir(c, in->prog, 0, &po);
   TirFunc *entry = NULL;
   for (int i = 0; i < p->funcs.n; i++) {
     TirFunc *f = p->funcs.items[i];
@@ -352,13 +353,12 @@ static int execute(Session *s, Compiler *c, Input *in, Mode mode) {
   if (!entry) return 1;
   entry->exported = 1;
   entry->array_results = 1;
-  CgOptions co = {.opt_level = s->o->opt_level, .light_glue = 1};
-  run_passes(p, &co);
+  pipeline_optimize(p, &po);
   if (mode == SHOW_TIR) { tir_print(stdout, p); return 0; }
   if (mode == EXPLAIN) { explain_print(stdout, p, 0); return 0; }
-  LLVMTargetMachineRef tm = cg_target_machine(&co);
-  LLVMModuleRef m = cg_module(jit_context(s->jit), p, &co);
-  int bad = !tm || cg_optimize(m, tm, &co);
+  LLVMTargetMachineRef tm = cg_target_machine(&po.cg);
+  LLVMModuleRef m = tm ? pipeline_codegen(jit_context(s->jit), p, &po, tm) : NULL;
+  int bad = !m;
   if (tm) LLVMDisposeTargetMachine(tm);
   LLVMOrcResourceTrackerRef rt = NULL;
   if (bad || jit_add(s->jit, m, &rt)) return 1;
@@ -479,12 +479,13 @@ static int show_llvm(Session *s, const char *name) {
   sema_program(c, prog, "<session>");
   int rc = 1;
   if (!c->diag.nerrors) {
-    TirProgram *p = tir_build(c->arena, &c->names, prog, 0);
-    CgOptions co = {.opt_level = s->o->opt_level, .light_glue = 1};
-    LLVMTargetMachineRef tm = cg_target_machine(&co);
+    PipelineOptions po = {.cg = {.opt_level = s->o->opt_level, .light_glue = 1}};
+    TirProgram *p = pipeline_tir(c, prog, 0, &po);
+    pipeline_optimize(p, &po);   /* the code an input runs */
+    LLVMTargetMachineRef tm = cg_target_machine(&po.cg);
     LLVMContextRef ctx = LLVMContextCreate();
-    LLVMModuleRef m = cg_module(ctx, p, &co);
-    if (tm && !cg_optimize(m, tm, &co)) {
+    LLVMModuleRef m = tm ? pipeline_codegen(ctx, p, &po, tm) : NULL;
+    if (m) {
       LLVMValueRef f = LLVMGetNamedFunction(m, name);
       if (f) {
         char *text = LLVMPrintValueToString(f);
@@ -495,7 +496,7 @@ static int show_llvm(Session *s, const char *name) {
         fprintf(stderr, "no function '%s' (generic functions are compiled per call)\n", name);
       }
     }
-    LLVMDisposeModule(m);
+    if (m) LLVMDisposeModule(m);
     LLVMContextDispose(ctx);
     if (tm) LLVMDisposeTargetMachine(tm);
   }

@@ -1,71 +1,9 @@
-/* run.c — the `tnsc run` pipeline: typed AST -> TIR -> LLVM -> JIT. */
+/* run.c — `tnsc run`: the program through the pipeline, then the JIT. */
 #include "run.h"
 #include <stdlib.h>
 #include <string.h>
 #include "jit.h"
-#include "passes.h"
-#include "sema.h"
-#include "tir.h"
 #include "tns_runtime.h"
-
-/* -O1 and above optimise the TIR; -O0 is the naive reference. */
-void run_passes(TirProgram *p, const CgOptions *o) {
-  if (o->opt_level == 0) return;
-  double t0 = timing_now();
-  PassOptions po = {.memory_limit = o->memory_limit, .dump_after = o->dump_after};
-  passes_run(p, &po);
-  timing_add(o->times, ST_PASSES, t0);
-}
-
-/* compiler_check_file, in two timed halves */
-static Node *check_timed(Compiler *c, const char *path, StageTimes *t) {
-  int before = c->diag.nerrors;
-  double t0 = timing_now();
-  Node *prog = compiler_parse_file(c, path);
-  timing_add(t, ST_PARSE, t0);
-  if (!prog) return NULL;
-  t0 = timing_now();
-  sema_program(c, prog, path);
-  timing_add(t, ST_SEMA, t0);
-  return c->diag.nerrors == before ? prog : NULL;
-}
-
-TirProgram *run_lower(Compiler *c, const char *path, const CgOptions *o) {
-  Node *prog = o->times ? check_timed(c, path, o->times) : compiler_check_file(c, path);
-  if (!prog) return NULL;
-  double t0 = timing_now();
-  TirProgram *p = tir_build(c->arena, &c->names, prog, 1);
-  timing_add(o->times, ST_TIR, t0);
-  run_passes(p, o);
-  return p;
-}
-
-/* cg_module, timed apart from the loop nests it lowers (ST_LIR) */
-static LLVMModuleRef module_timed(LLVMContextRef ctx, const TirProgram *p, const CgOptions *o) {
-  double t0 = timing_now(), lir0 = o->times ? o->times->sec[ST_LIR] : 0;
-  LLVMModuleRef m = cg_module(ctx, p, o);
-  timing_add(o->times, ST_CODEGEN, t0);
-  if (o->times) o->times->sec[ST_CODEGEN] -= o->times->sec[ST_LIR] - lir0;
-  return m;
-}
-
-LLVMModuleRef run_compile(Compiler *c, const char *path, LLVMContextRef ctx, const CgOptions *o,
-                          LLVMTargetMachineRef tm) {
-  TirProgram *p = run_lower(c, path, o);
-  if (!p) return NULL;
-#ifndef NDEBUG
-  if (tir_verify(p, stderr)) return NULL;
-#endif
-  LLVMModuleRef m = module_timed(ctx, p, o);
-  double t0 = timing_now();
-  int bad = cg_optimize(m, tm, o);
-  timing_add(o->times, ST_OPT, t0);
-  if (bad) {
-    LLVMDisposeModule(m);
-    return NULL;
-  }
-  return m;
-}
 
 /* "file.tns:3:14" -> a span in that file, when the file was read */
 static Span span_of_loc(Compiler *c, const char *loc) {
@@ -100,11 +38,12 @@ void run_report_error(Compiler *c, const char *fallback_path) {
   fprintf(stderr, "%s: error: %s\n", loc && *loc ? loc : fallback_path, tns_last_error());
 }
 
-int run_file(Compiler *c, const char *path, const CgOptions *o) {
+int run_file(Compiler *c, const char *path, const PipelineOptions *po) {
+  const CgOptions *o = &po->cg;
   Jit *j = jit_new(cg_target_machine(o));
   if (!j) return 2;
   LLVMTargetMachineRef tm = cg_target_machine(o);
-  LLVMModuleRef m = tm ? run_compile(c, path, jit_context(j), o, tm) : NULL;
+  LLVMModuleRef m = tm ? pipeline_compile_file(c, path, jit_context(j), po, tm) : NULL;
   if (tm) LLVMDisposeTargetMachine(tm);
   if (!m || jit_add(j, m, NULL)) {
     jit_free(j);

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "grammar.h"
 #include "sema_int.h"
 #include "tns_runtime.h"
 
@@ -277,7 +276,7 @@ static void check_annotated(Sema *s, Node *st) {
     if (sema_is_weak(st->a))
       ok = sema_adopt_literal(s, st->a, elem, tn->name, arena_printf(s->arena, "'%s'", target->name));
     else {
-      ERR(s, st->a->span, E_ANNOT_ELEM, target->name, ast_elem_name(elem), ast_elem_name(vt->elem));
+      ERR(s, st->a->span, E_ANNOT_ELEM, target->name, elem_name(elem), elem_name(vt->elem));
       ok = 0;
     }
   }
@@ -334,12 +333,12 @@ static void check_pluseq(Sema *s, Node *st, Node *target, Type *vt) {
         type_to_string(s->arena, vt));
     return;
   }
-  const char *what = arena_printf(s->arena, st->op == TK_PLUSEQ ? "'+=' into '%s'" : "writing into '%s'", name);
+  const char *what = arena_printf(s->arena, st->op == ASSIGN_ADD ? "'+=' into '%s'" : "writing into '%s'", name);
   if (sema_is_weak(st->a)) {
     if (!sema_adopt_literal(s, st->a, want->elem, want->tparam, what)) return;
   } else if (!converts_to(vt->elem, want->elem)) {
-    const char *to = want->elem == ELEM_PARAM ? want->tparam : ast_elem_name(want->elem);
-    const char *from = vt->elem == ELEM_PARAM ? vt->tparam : ast_elem_name(vt->elem);
+    const char *to = want->elem == ELEM_PARAM ? want->tparam : elem_name(want->elem);
+    const char *from = vt->elem == ELEM_PARAM ? vt->tparam : elem_name(vt->elem);
     ERR(s, st->a->span, E_NARROWING, what, from, to, to);
     return;
   }
@@ -398,7 +397,7 @@ static void check_assign(Sema *s, Node *st) {
   s->defining = indexed ? NULL : target->name;
   Type *t = sema_stmt_rhs(s, st, indexed ? target : NULL);
   s->defining = NULL;
-  if (st->op == TK_PLUSEQ) { check_pluseq(s, st, target, t); return; }
+  if (st->op == ASSIGN_ADD) { check_pluseq(s, st, target, t); return; }
   if (indexed && has_fixed(s, target)) {   /* U[t, q] = x[q]: a write into U */
     if (!type_is_error(t)) check_pluseq(s, st, target, t);
     return;
@@ -636,7 +635,7 @@ int sema_check_def(Sema *s, Symbol *fn) {
 }
 
 static void register_def(Sema *s, Node *def) {
-  if (builtin_lookup(def->name) >= 0 || ast_reduce_lookup(def->name) >= 0) {
+  if (builtin_lookup(def->name) >= 0 || reduce_lookup(def->name) >= 0) {
     ERR(s, def->a->span, E_SHADOWS_BUILTIN, def->name);
     return;
   }
@@ -804,4 +803,12 @@ void sema_program(Compiler *c, Node *prog, const char *path) {
   s.global = scope_push(&s, 0);
   first_import(&s, path); /* a library importing the program is a cycle */
   check_module(&s, prog);
+}
+
+Node *sema_check_file(Compiler *c, const char *path) {
+  int before = c->diag.nerrors;
+  Node *prog = compiler_parse_file(c, path);
+  if (!prog) return NULL;
+  sema_program(c, prog, path);
+  return c->diag.nerrors == before ? prog : NULL;
 }

@@ -46,5 +46,7 @@ typedef struct IndexVar {
 
 
 void sema_program(Compiler *c, Node *prog, const char *path);
+/* Parse + semantic analysis; returns the typed program, or NULL on errors. */
+Node *sema_check_file(Compiler *c, const char *path);
 
 #endif

@@ -111,7 +111,7 @@ static int match_dim(Sema *s, Symbol *fn, Binds *bs, Dim pd, Node *arg, Node *pa
 }
 
 static const char *elem_text(int elem, const char *tparam) {
-  return elem == ELEM_PARAM ? tparam : ast_elem_name(elem);
+  return elem == ELEM_PARAM ? tparam : elem_name(elem);
 }
 
 /* Type parameters are bound by the first typed argument that uses them;
@@ -137,7 +137,7 @@ static int match_elem(Sema *s, Symbol *fn, Binds *bs, Type *pt, Node *arg, Node 
   if (pt->elem != ELEM_PARAM) {
     if (at->elem == pt->elem) return 1;
     if (sema_is_weak(arg)) return sema_adopt_literal(s, arg, pt->elem, NULL, what);
-    ERR(s, arg->span, E_ARG_ELEM, param->name, fn->name, ast_elem_name(pt->elem),
+    ERR(s, arg->span, E_ARG_ELEM, param->name, fn->name, elem_name(pt->elem),
         type_to_string(s->arena, at));
     return 0;
   }

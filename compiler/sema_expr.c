@@ -2,15 +2,12 @@
  * user functions, tensor literals. Index accesses and reductions are in
  * sema_index.c, builtins in builtins.c. */
 #include <string.h>
-#include "grammar.h"
-#include "token.h"
 #include "sema_int.h"
 
-/* An operator's spelling without the quotes tok_name adds: + for '+'. */
-const char *sema_op_text(Sema *s, int tok) {
-  const char *t = tok_name(tok);
-  size_t n = strlen(t);
-  return n > 2 && t[0] == '\'' ? arena_strndup(s->arena, t + 1, n - 2) : t;
+/* An operator's spelling: + for OP_ADD. */
+const char *sema_op_text(Sema *s, int op) {
+  (void)s;
+  return op_text(op);
 }
 
 const char *sema_node_text(Sema *s, Node *e) {
@@ -24,9 +21,9 @@ const char *sema_node_text(Sema *s, Node *e) {
 int sema_is_weak(const Node *e) {
   switch (e->kind) {
   case N_INT: case N_FLOAT: return 1;
-  case N_UNARY: return e->op == TK_MINUS && sema_is_weak(e->a);
+  case N_UNARY: return e->op == OP_NEG && sema_is_weak(e->a);
   case N_BINARY:
-    return (e->op == TK_PLUS || e->op == TK_MINUS || e->op == TK_STAR || e->op == TK_SLASH) &&
+    return (e->op == OP_ADD || e->op == OP_SUB || e->op == OP_MUL || e->op == OP_DIV) &&
            sema_is_weak(e->a) && sema_is_weak(e->b);
   case N_LITERAL:
     for (int i = 0; i < e->list.n; i++)
@@ -41,7 +38,7 @@ static int weak_is_float(const Node *e) {
   switch (e->kind) {
   case N_FLOAT: return 1;
   case N_UNARY: return weak_is_float(e->a);
-  case N_BINARY: return e->op == TK_SLASH || weak_is_float(e->a) || weak_is_float(e->b);
+  case N_BINARY: return e->op == OP_DIV || weak_is_float(e->a) || weak_is_float(e->b);
   case N_LITERAL:
     for (int i = 0; i < e->list.n; i++)
       if (weak_is_float(e->list.items[i])) return 1;
@@ -73,7 +70,7 @@ void sema_retype_literal(Sema *s, Node *e, int elem) { retype(s, e, elem, NULL);
 int sema_adopt_literal(Sema *s, Node *e, int elem, const char *tparam, const char *what) {
   int lossy = elem == ELEM_BOOL || (elem_is_int(elem) && weak_is_float(e));
   if (lossy) {
-    const char *to = ast_elem_name(elem);
+    const char *to = elem_name(elem);
     ERR(s, e->span, E_NARROWING, what, weak_is_float(e) ? "f64" : "i64", to, to);
     return 0;
   }
@@ -158,16 +155,12 @@ static int elementwise_shape(Sema *s, Node *e, Type *a, Type *b, Type **shape) {
   return 1;
 }
 
-static int is_compare(int op) {
-  return op == TK_EQ || op == TK_NE || op == TK_LT || op == TK_LE || op == TK_GT || op == TK_GE;
-}
-
 /* expr = expr op expr */
 static Type *check_binary(Sema *s, Node *e) {
   Type *a = operand(s, e->a), *b = operand(s, e->b), *shape;
   if (type_is_error(a) || type_is_error(b)) return sema_error_type(s);
   if (!elementwise_shape(s, e, a, b, &shape)) return sema_error_type(s);
-  if (e->op == TK_ANDAND || e->op == TK_OROR) {
+  if (e->op == OP_AND || e->op == OP_OR) {
     if (a->elem != ELEM_BOOL || b->elem != ELEM_BOOL) {
       Node *bad = a->elem != ELEM_BOOL ? e->a : e->b;
       ERR(s, bad->span, E_NOT_BOOL, "an operand of && and ||", type_to_string(s->arena, bad->type));
@@ -177,9 +170,9 @@ static Type *check_binary(Sema *s, Node *e) {
   }
   int elem;
   if (!sema_unify_elem(s, e->a, e->b, e->span, &elem)) return sema_error_type(s);
-  if (is_compare(e->op)) return type_tensor(s->arena, ELEM_BOOL, shape->rank, shape->dims);
-  if (elem == ELEM_BOOL && e->op != TK_STAR) elem = ELEM_I64; /* numpy: True + True == 2 */
-  if (e->op == TK_SLASH && elem_is_int(elem)) elem = ELEM_F64; /* true division */
+  if (op_is_compare(e->op)) return type_tensor(s->arena, ELEM_BOOL, shape->rank, shape->dims);
+  if (elem == ELEM_BOOL && e->op != OP_MUL) elem = ELEM_I64; /* numpy: True + True == 2 */
+  if (e->op == OP_DIV && elem_is_int(elem)) elem = ELEM_F64; /* true division */
   Type *t = type_tensor(s->arena, elem, shape->rank, shape->dims);
   t->tparam = a->elem == ELEM_PARAM ? a->tparam : b->tparam;
   return t;
@@ -189,11 +182,11 @@ static Type *check_binary(Sema *s, Node *e) {
 static Type *check_unary(Sema *s, Node *e) {
   Type *a = operand(s, e->a);
   if (type_is_error(a)) return a;
-  if (e->op == TK_NOT && a->elem != ELEM_BOOL) {
+  if (e->op == OP_NOT && a->elem != ELEM_BOOL) {
     ERR(s, e->a->span, E_NOT_BOOL, "the operand of '!'", type_to_string(s->arena, a));
     return sema_error_type(s);
   }
-  if (e->op == TK_MINUS && a->elem == ELEM_BOOL) {
+  if (e->op == OP_NEG && a->elem == ELEM_BOOL) {
     ERR(s, e->a->span, E_NOT_NUMERIC, "-", "bool");
     return sema_error_type(s);
   }
@@ -210,7 +203,7 @@ static Type *check_name(Sema *s, Node *e) {
   }
   Symbol *y = sema_lookup(s, e->name);
   if (!y) {
-    int builtin = builtin_lookup(e->name) >= 0 || ast_reduce_lookup(e->name) >= 0;
+    int builtin = builtin_lookup(e->name) >= 0 || reduce_lookup(e->name) >= 0;
     ERR(s, e->span, builtin ? E_NOT_VALUE : E_UNDEFINED, e->name);
     return sema_error_type(s);
   }
@@ -345,7 +338,7 @@ static Type *check_call(Sema *s, Node *e) {
   if (has_label_arg(s, e)) return sema_error_type(s);
   int id = builtin_lookup(e->name);
   if (id >= 0) return builtin_check(s, id, e);
-  int red = ast_reduce_lookup(e->name);
+  int red = reduce_lookup(e->name);
   if (red >= 0) {
     if (red == RED_SOFTMAX) ERR(s, e->span, E_SOFTMAX_FORM);
     else ERR(s, e->span, E_REDUCE_FORM, e->name, e->name);
@@ -394,7 +387,7 @@ Type *sema_expr(Sema *s, Node *e) {
  * size names, i64 constants, and (with bind) new size names. */
 static int static_dim(Sema *s, const Node *e) {
   if (e->kind == N_INT) return 1;
-  if (e->kind == N_BINARY && e->op == TK_STAR) return static_dim(s, e->a) && static_dim(s, e->b);
+  if (e->kind == N_BINARY && e->op == OP_MUL) return static_dim(s, e->a) && static_dim(s, e->b);
   if (e->kind != N_NAME) return 0;
   Symbol *y = sema_lookup(s, e->name);
   return !y || y->kind != SYM_VAR || y->has_const;
@@ -454,7 +447,7 @@ int sema_dim_of_expr(Sema *s, Node *e, int bind, Dim *out) {
     *out = dim_const(e->ival);
     return 1;
   }
-  if (e->kind == N_BINARY && e->op == TK_STAR) {
+  if (e->kind == N_BINARY && e->op == OP_MUL) {
     Dim a, b;
     if (!sema_dim_of_expr(s, e->a, bind, &a) || !sema_dim_of_expr(s, e->b, bind, &b)) return 0;
     if (!dim_mul(a, b, out)) { ERR(s, e->span, E_DIM_OVERFLOW); return 0; }

@@ -4,8 +4,6 @@
  * not on the left is summed over the smallest subexpression holding all of
  * its uses, unless that would cut through a non-linear function. */
 #include <string.h>
-#include "grammar.h"
-#include "token.h"
 #include "sema_int.h"
 
 enum { GROUP_MAX = 16 };
@@ -383,7 +381,7 @@ Type *sema_reduce(Sema *s, Node *e) {
   s->ienv = outer;
   if (type_is_error(t)) return t;
   if (t->kind != T_TENSOR || t->rank != 0) {
-    ERR(s, e->a->span, E_REDUCE_BODY, ast_reduce_name(e->op), type_to_string(s->arena, t));
+    ERR(s, e->a->span, E_REDUCE_BODY, reduce_name(e->op), type_to_string(s->arena, t));
     return sema_error_type(s);
   }
   for (int i = 0; env && s->diag->nerrors == errors && i < env->vars.n; i++) {
@@ -391,7 +389,7 @@ Type *sema_reduce(Sema *s, Node *e) {
     if (!v->has_range) ERR(s, v->range_span, E_INDEX_NO_RANGE, v->name);
   }
   if (t->elem == ELEM_BOOL && e->op != RED_SUM && e->op != RED_PROD && e->op != RED_ARGMAX && e->op != RED_ARGMIN) {
-    ERR(s, e->a->span, E_NOT_NUMERIC, ast_reduce_name(e->op), "bool");
+    ERR(s, e->a->span, E_NOT_NUMERIC, reduce_name(e->op), "bool");
     return sema_error_type(s);
   }
   int elem = reduce_elem(e->op, t->elem);
@@ -420,9 +418,9 @@ static int count_uses(Node *n, IndexVar *v) {
 static int edge_is_linear(const Node *n, const Node *child) {
   switch (n->kind) {
   case N_BINARY:
-    if (n->op == TK_PLUS || n->op == TK_MINUS || n->op == TK_STAR) return 1;
-    return n->op == TK_SLASH && child == n->a;
-  case N_UNARY: return n->op == TK_MINUS;
+    if (n->op == OP_ADD || n->op == OP_SUB || n->op == OP_MUL) return 1;
+    return n->op == OP_DIV && child == n->a;
+  case N_UNARY: return n->op == OP_NEG;
   case N_CALL:
     if (builtin_is_linear(n->name)) return 1;
     return strcmp(n->name, "where") == 0 && n->list.n == 3 && child != n->list.items[0];
@@ -432,7 +430,7 @@ static int edge_is_linear(const Node *n, const Node *child) {
 }
 
 static const char *culprit(Sema *s, const Node *n) {
-  if (n->kind == N_CALL || n->kind == N_REDUCE) return n->name ? n->name : ast_reduce_name(n->op);
+  if (n->kind == N_CALL || n->kind == N_REDUCE) return n->name ? n->name : reduce_name(n->op);
   if (n->kind == N_INDEX) return arena_printf(s->arena, "%s[...]", sema_node_text(s, n->a));
   if (n->kind == N_UNARY || n->kind == N_BINARY) {
     return sema_op_text(s, n->op);
@@ -724,7 +722,7 @@ Type *sema_stmt_rhs(Sema *s, Node *st, Node *lhs) {
   s->groups = (PtrVec){0};
   int errors = s->diag->nerrors;
   int known = 1, fixed = lhs ? lhs_setup(s, lhs) : 0;
-  if (lhs && (st->op == TK_PLUSEQ || fixed)) known = lhs_existing(s, lhs);
+  if (lhs && (st->op == ASSIGN_ADD || fixed)) known = lhs_existing(s, lhs);
   if (fixed && !known) ERR(s, lhs->a->span, E_FIXED_NEEDS_TENSOR, lhs->a->name);
   collect(s, st->a, 0);
   if (fixed && known) fixed_positions(s, lhs, st->a);

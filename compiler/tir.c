@@ -1,6 +1,5 @@
 /* tir.c — constructors for TIR objects. */
 #include "tir.h"
-#include "grammar.h"
 #include <string.h>
 
 static const char *const expr_names[] = {
@@ -100,10 +99,10 @@ int tir_expr_uses_index(const TirExpr *x) {
 const TirExpr *tir_split_scale(const TirExpr *body, const TirExpr **scale, int *divides) {
   *scale = NULL;
   *divides = 0;
-  if (body->kind == TX_BINARY && (body->op == TK_STAR || body->op == TK_SLASH) && body->a->kind == TX_REDUCE &&
+  if (body->kind == TX_BINARY && (body->op == OP_MUL || body->op == OP_DIV) && body->a->kind == TX_REDUCE &&
       !tir_expr_uses_index(body->b)) {
     *scale = body->b;
-    *divides = body->op == TK_SLASH;
+    *divides = body->op == OP_DIV;
     return body->a;
   }
   return body;

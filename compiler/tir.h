@@ -68,8 +68,8 @@ typedef struct TirPos {
   X(DIM, "dim")        /* dim: a size as an i64 value */ \
   X(READ, "read")      /* var (rank 0) */ \
   X(ACCESS, "access")  /* var[pos...] */ \
-  X(UNARY, "unary")    /* op (TK_MINUS, TK_NOT), a */ \
-  X(BINARY, "binary")  /* op (TK_*), a, b */ \
+  X(UNARY, "unary")    /* op (Op: OP_NEG, OP_NOT), a */ \
+  X(BINARY, "binary")  /* op (Op, ops.def), a, b */ \
   X(MATH, "math")      /* op = builtin id (exp, pow, max, time, ...), args */ \
   X(WHERE, "where")    /* a ? b : c */ \
   X(CONVERT, "convert") /* a to elem */ \
@@ -85,7 +85,7 @@ typedef enum TirExprKind {
 struct TirExpr {
   TirExprKind kind;
   int elem;             /* element type of the value */
-  int op;
+  int op;               /* Op (UNARY, BINARY), BuiltinId (MATH), ReduceOp (REDUCE) */
   int64_t ival;
   double fval;
   Dim dim;
@@ -137,6 +137,25 @@ typedef struct TirAttention {
   struct TirExpr *cx[TIR_ATTN_CONDS];/* an index-free i64 term, or NULL */
   int ncond;
 } TirAttention;
+/* A (batched) matrix product without a transposed copy: out[b, m, n] (+)=
+ * alpha * sum(k: A * B), each operand laid out as [batch, then its two
+ * blocks in either order] (gemm.h recognises it). */
+typedef struct GemmShape {
+  const TirVar *a, *b;        /* C = op(a) op(b) */
+  int ta, tb;                 /* a stored [K, M], b stored [N, K] */
+  Dim batch, m, n, k;
+  int a_batched, b_batched;   /* 0: the same matrix for every batch element */
+  const TirExpr *alpha;       /* NULL: 1 */
+  int alpha_divides;          /* alpha is a divisor: C = (A B) / alpha */
+} GemmShape;
+
+/* How an EINSUM runs, decided once by the pass that owns the decision and
+ * read by codegen and `explain` (-O0 leaves every EINSUM on its loops). */
+typedef enum TirLowering {
+  TL_LOOPS,     /* its loop nest, op->loops */
+  TL_GEMM,      /* one runtime matrix product, op->gemm (the layout pass) */
+  TL_PERMUTE,   /* one tiled transposed copy, op->perm (the layout pass) */
+} TirLowering;
 
 typedef struct TirBlock {
   TirOp **ops;
@@ -175,6 +194,13 @@ struct TirOp {
   const char *loc;      /* "file.tns:3:14" for run-time errors */
   TirAttention *attn;   /* ATTENTION */
   TirBlock body_ops, else_ops;
+  struct LirNode *loops; /* EINSUM with rank > 0 output: its loop nest (lir.h,
+                            set by the lir stage, read by codegen) */
+  TirLowering lowering; /* EINSUM: loops, GEMM or permute (see above) */
+  GemmShape *gemm;      /* TL_GEMM */
+  int *perm;            /* TL_PERMUTE: output axis k is axis perm[k] of the source */
+  int parallel;         /* TL_LOOPS: the outer loop runs on the thread pool
+                           (decided by the lir stage at -O1 and above) */
 };
 
 struct TirFunc {

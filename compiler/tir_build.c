@@ -6,7 +6,6 @@
  * whole-tensor arithmetic, copies, zeros/ones/full/eye, kron, khatri_rao
  * and einsum() are EINSUM ops in index form. */
 #include <string.h>
-#include "grammar.h"
 #include "sema.h"
 #include "tir.h"
 
@@ -78,13 +77,6 @@ static Type *concrete(Builder *b, Type *t) {
 
 static int node_elem(Builder *b, Node *e) { return concrete_elem(b, e->type->elem, e->type->tparam); }
 
-static int same_shape(const Type *x, const Type *y) {
-  if (x->elem != y->elem || x->rank != y->rank) return 0;
-  for (int i = 0; i < x->rank; i++)
-    if (dim_cmp(x->dims[i], y->dims[i]) == DIM_DIFFERENT) return 0;
-  return 1;
-}
-
 /* ---- variables ---- */
 
 static TirVar *temp(Builder *b, Type *t) {
@@ -98,7 +90,7 @@ static void emit(Builder *b, TirOp *op) { tir_block_append(b->a, b->block, op); 
  * Parameters are inputs and are never written. */
 static TirVar *target_var(Builder *b, Symbol *y, Type *t) {
   TirVar *v = map_get(&b->vars, y);
-  if (v && !v->param && same_shape(v->type, t)) return v;
+  if (v && !v->param && v->type->elem == t->elem && type_same_shape(v->type, t)) return v;
   return tir_var_new(b->a, b->fn, y->name, t);
 }
 
@@ -395,10 +387,6 @@ static TirExpr *build_reduce(Builder *b, Node *e) {
   return xconvert(b, x, want);
 }
 
-static int is_compare(int op) {
-  return op == TK_EQ || op == TK_NE || op == TK_LT || op == TK_LE || op == TK_GT || op == TK_GE;
-}
-
 static TirExpr *build_binary(Builder *b, Node *e) {
   TirExpr *x = tir_expr_new(b->a, TX_BINARY, node_elem(b, e), e->span);
   x->op = e->op;
@@ -407,8 +395,8 @@ static TirExpr *build_binary(Builder *b, Node *e) {
   /* operands meet in one type: the result's, or for a comparison the
    * promotion of both sides */
   int common = x->elem;
-  if (is_compare(e->op)) common = elem_promote(x->a->elem, x->b->elem);
-  if (e->op == TK_ANDAND || e->op == TK_OROR) common = ELEM_BOOL;
+  if (op_is_compare(e->op)) common = elem_promote(x->a->elem, x->b->elem);
+  if (e->op == OP_AND || e->op == OP_OR) common = ELEM_BOOL;
   x->a = xconvert(b, x->a, common);
   x->b = xconvert(b, x->b, common);
   return x;
@@ -499,7 +487,7 @@ static TirExpr *elementwise(Builder *b, Node *e, TirPos *pos) {
     x->op = e->op;
     x->a = elementwise(b, e->a, pos);
     x->b = elementwise(b, e->b, pos);
-    int common = is_compare(e->op) ? elem_promote(x->a->elem, x->b->elem) : elem;
+    int common = op_is_compare(e->op) ? elem_promote(x->a->elem, x->b->elem) : elem;
     x->a = xconvert(b, x->a, common);
     x->b = xconvert(b, x->b, common);
     return x;
@@ -547,7 +535,7 @@ static void build_fill(Builder *b, Node *e, int id, TirVar *dst) {
   if (id == B_FULL) op->body = xconvert(b, build_expr(b, e->list.items[1]), elem);
   else if (id == B_EYE) {
     TirExpr *eq = tir_expr_new(b->a, TX_BINARY, ELEM_BOOL, e->span);
-    eq->op = TK_EQ;
+    eq->op = OP_EQ;
     eq->a = tir_expr_new(b->a, TX_INDEX, ELEM_I64, e->span);
     eq->a->idx = &op->oidx[0];
     eq->b = tir_expr_new(b->a, TX_INDEX, ELEM_I64, e->span);
@@ -563,7 +551,7 @@ static TirExpr *product(Builder *b, TirExpr *acc, TirExpr *x, int elem) {
   x = xconvert(b, x, elem);
   if (!acc) return x;
   TirExpr *m = tir_expr_new(b->a, TX_BINARY, elem, x->span);
-  m->op = TK_STAR;
+  m->op = OP_MUL;
   m->a = acc;
   m->b = x;
   return m;
@@ -669,7 +657,7 @@ static void build_einsum(Builder *b, Node *e, TirVar *dst) {
   sum->a = body;
   if (!sum->n) {   /* numpy's einsum adds into zeros: -0.0 comes out +0.0 */
     TirExpr *z = tir_expr_new(b->a, TX_BINARY, elem, e->span);
-    z->op = TK_PLUS;
+    z->op = OP_ADD;
     z->a = xconst(b, elem, 0.0, e->span);
     z->b = body;
     body = z;
@@ -964,8 +952,8 @@ static int fixed_target(const Node *target) {
 static void build_index_assign(Builder *b, Node *st, Node *target) {
   Node *nm = target->a;
   Type *t = concrete(b, target->type);
-  int partial = st->op != TK_PLUSEQ && fixed_target(target);
-  TirVar *dst = st->op == TK_PLUSEQ || partial ? var_of(b, nm) : target_var(b, nm->sym, t);
+  int partial = st->op != ASSIGN_ADD && fixed_target(target);
+  TirVar *dst = st->op == ASSIGN_ADD || partial ? var_of(b, nm) : target_var(b, nm->sym, t);
   if (dst->param) {  /* += into a parameter: work on a local copy */
     localize_carried(b, st);
     dst = var_of(b, nm);
@@ -973,7 +961,7 @@ static void build_index_assign(Builder *b, Node *st, Node *target) {
   TirOp *op = tir_op_new(b->a, TO_EINSUM, st->span);
   int r = target->list.n;
   op->out = dst;
-  op->accumulate = st->op == TK_PLUSEQ;
+  op->accumulate = st->op == ASSIGN_ADD;
   op->partial = partial;
   op->opos = arena_alloc(b->a, sizeof(TirPos) * (size_t)(r + 1));
   op->oidx = arena_alloc(b->a, sizeof(TirIndex *) * 64);
@@ -1002,7 +990,7 @@ static void build_assign(Builder *b, Node *st) {
   if (target->kind == N_INDEX) { build_index_assign(b, st, target); return; }
   Symbol *y = target->sym;
   Type *t = concrete(b, st->b ? st->a->type : target->type);
-  if (st->op == TK_PLUSEQ) {
+  if (st->op == ASSIGN_ADD) {
     TirVar *dst = map_get(&b->vars, y);
     if (dst->type->rank == 0) {
       TirOp *op = tir_op_new(b->a, TO_EINSUM, st->span);
@@ -1267,7 +1255,7 @@ static TirFunc *get_func(Builder *b, Symbol *y, Node *call) {
   f->elems = arena_alloc(b->a, sizeof(int) * (size_t)(b->ntparams + 1));
   memcpy(f->elems, b->telems, sizeof(int) * (size_t)b->ntparams);
   char *name = arena_printf(b->a, "%s", def->name);
-  for (int i = 0; i < b->ntparams; i++) name = arena_printf(b->a, "%s%s%s", name, i ? "_" : "__", ast_elem_name(b->telems[i]));
+  for (int i = 0; i < b->ntparams; i++) name = arena_printf(b->a, "%s%s%s", name, i ? "_" : "__", elem_name(b->telems[i]));
   f->name = strtab_cstr(b->names, name);
   ptrvec_push(b->a, &b->prog->funcs, f);
   b->fn = f;
@@ -1358,7 +1346,7 @@ TirFunc *tir_instantiate(TirProgram *p, StrTab *names, Node *prog, const char *n
   b.root = prog;
   TirFunc *f = get_func(&b, def->sym, NULL);
   char *sym = arena_printf(b.a, "%s", name);
-  for (int i = 0; i < n; i++) sym = arena_printf(b.a, "%s_%s", sym, ast_elem_name(elems[i]));
+  for (int i = 0; i < n; i++) sym = arena_printf(b.a, "%s_%s", sym, elem_name(elems[i]));
   f->name = strtab_cstr(names, sym);
   f->exported = 1;
   return f;

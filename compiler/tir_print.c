@@ -1,8 +1,6 @@
 /* tir_print.c — `tnsc emit tir`: TIR as readable text. */
 #include <stdlib.h>
 #include <string.h>
-#include "grammar.h"
-#include "token.h"
 #include "tir.h"
 
 static void print_expr(FILE *f, const TirExpr *x);
@@ -38,16 +36,11 @@ static void print_args(FILE *f, TirExpr **args, int n) {
   }
 }
 
-static void op_text(FILE *f, int tok) {
-  const char *s = tok_name(tok);
-  fprintf(f, " %.*s ", (int)strlen(s) - 2, s + 1);
-}
-
 static void print_expr(FILE *f, const TirExpr *x) {
   switch (x->kind) {
   case TX_CONST:
-    if (elem_is_float(x->elem)) fprintf(f, "%.17g:%s", x->fval, ast_elem_name(x->elem));
-    else fprintf(f, "%lld:%s", (long long)x->ival, ast_elem_name(x->elem));
+    if (elem_is_float(x->elem)) fprintf(f, "%.17g:%s", x->fval, elem_name(x->elem));
+    else fprintf(f, "%lld:%s", (long long)x->ival, elem_name(x->elem));
     break;
   case TX_INDEX: fprintf(f, "%s#%d", x->idx[0]->name, x->idx[0]->id); break;
   case TX_DIM: fputs("dim(", f); print_dim(f, x->dim); fputc(')', f); break;
@@ -61,15 +54,15 @@ static void print_expr(FILE *f, const TirExpr *x) {
     }
     fputc(']', f);
     break;
-  case TX_UNARY: fprintf(f, "%s", x->op == TK_MINUS ? "-" : "!"); print_expr(f, x->a); break;
-  case TX_BINARY: fputc('(', f); print_expr(f, x->a); op_text(f, x->op); print_expr(f, x->b); fputc(')', f); break;
+  case TX_UNARY: fprintf(f, "%s", op_text(x->op)); print_expr(f, x->a); break;
+  case TX_BINARY: fputc('(', f); print_expr(f, x->a); fprintf(f, " %s ", op_text(x->op)); print_expr(f, x->b); fputc(')', f); break;
   case TX_MATH: fprintf(f, "%s(", builtin_name(x->op)); print_args(f, x->args, x->n); fputc(')', f); break;
   case TX_WHERE: fputs("where(", f); print_expr(f, x->a); fputs(", ", f); print_expr(f, x->b);
     fputs(", ", f); print_expr(f, x->c); fputc(')', f); break;
-  case TX_CONVERT: fprintf(f, "%s(", ast_elem_name(x->elem)); print_expr(f, x->a); fputc(')', f); break;
+  case TX_CONVERT: fprintf(f, "%s(", elem_name(x->elem)); print_expr(f, x->a); fputc(')', f); break;
   case TX_CALL: fprintf(f, "%s(", x->fn->name); print_args(f, x->args, x->n); fputc(')', f); break;
   case TX_REDUCE:
-    fprintf(f, "%s(", ast_reduce_name(x->op));
+    fprintf(f, "%s(", reduce_name(x->op));
     for (int i = 0; i < x->n; i++) fprintf(f, "%s%s#%d", i ? ", " : "", x->idx[i]->name, x->idx[i]->id);
     fputs(": ", f);
     print_expr(f, x->a);

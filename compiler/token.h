@@ -2,8 +2,8 @@
  * Token kinds are the TK_* codes of the Lemon grammar; 0 is end of input.
  * Newlines come out as TK_NEWLINE; parse.c decides which ones end a
  * statement. */
-#ifndef TNS_LEX_H
-#define TNS_LEX_H
+#ifndef TNS_TOKEN_H
+#define TNS_TOKEN_H
 #include <stdint.h>
 #include "diag.h"
 #include "strtab.h"

@@ -5,12 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct { int size, is_float, is_int, dtype; } elem_info[] = {
-#define ELEM(id, name, size, f, i, dtype) {size, f, i, dtype},
+static const struct { const char *name; int size, is_float, is_int, dtype; } elem_info[] = {
+#define ELEM(id, name, size, f, i, dtype) {name, size, f, i, dtype},
 #include "elem.def"
 #undef ELEM
 };
 
+const char *elem_name(int e) { return e >= 0 && e < ELEM_COUNT ? elem_info[e].name : "?"; }
 int elem_is_float(int e) { return e >= 0 && e < ELEM_COUNT && elem_info[e].is_float; }
 int elem_is_int(int e) { return e >= 0 && e < ELEM_COUNT && elem_info[e].is_int; }
 int elem_dtype(int e) { return elem_info[e].dtype; }
@@ -212,7 +213,7 @@ static void shape_write(FILE *f, const Type *t) {
 static void type_write(FILE *f, const Type *t) {
   switch (t->kind) {
   case T_TENSOR:
-    fputs(t->elem == ELEM_PARAM ? t->tparam : ast_elem_name(t->elem), f);
+    fputs(t->elem == ELEM_PARAM ? t->tparam : elem_name(t->elem), f);
     if (t->rank) shape_write(f, t);
     break;
   case T_STRING: fputs("string", f); break;
@@ -282,3 +283,10 @@ Type *type_typeval(Arena *a, Type *of) {
 
 int type_is_scalar(const Type *t) { return t->kind == T_TENSOR && t->rank == 0; }
 int type_is_error(const Type *t) { return !t || t->kind == T_ERROR; }
+
+int type_same_shape(const Type *a, const Type *b) {
+  if (a->rank != b->rank) return 0;
+  for (int i = 0; i < a->rank; i++)
+    if (dim_cmp(a->dims[i], b->dims[i]) == DIM_DIFFERENT) return 0;
+  return 1;
+}

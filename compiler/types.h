@@ -4,7 +4,15 @@
 #ifndef TNS_TYPES_H
 #define TNS_TYPES_H
 #include <stdint.h>
-#include "ast.h"
+#include "arena.h"
+
+typedef enum ElemType {
+#define ELEM(id, name, size, f, i, dtype) ELEM_##id,
+#include "elem.def"
+#undef ELEM
+  ELEM_COUNT,
+  ELEM_PARAM = ELEM_COUNT   /* a type parameter, named in Node.name */
+} ElemType;
 
 enum { DIM_MAX_SYMS = 8, DIM_MAX_FACTORS = 8 };
 
@@ -38,6 +46,7 @@ typedef enum TypeKind {
   T_ERROR,     /* after a reported error: silences follow-on errors */
 } TypeKind;
 
+typedef struct Type Type;
 struct Type {
   TypeKind kind;
   int elem;                 /* ElemType, or ELEM_PARAM with tparam */
@@ -82,6 +91,7 @@ Type *type_tuple(Arena *a, int n, Type **items);
 Type *type_typeval(Arena *a, Type *of);
 int type_is_scalar(const Type *t);
 int type_is_error(const Type *t);
+const char *elem_name(int e);  /* "f64"; "?" for ELEM_PARAM */
 int elem_is_float(int e);
 int elem_is_int(int e);
 int elem_size(int e);
@@ -91,5 +101,7 @@ int elem_promote(int a, int b);
 /* Writes `f64[m, n*p]`; with a == NULL the string is malloc'ed. */
 char *type_to_string(Arena *a, const Type *t);
 char *shape_to_string(Arena *a, const Type *t);
+/* Same rank and no dimension provably different (element types aside). */
+int type_same_shape(const Type *a, const Type *b);
 
 #endif

@@ -23,7 +23,6 @@
  * softmax over several indices (order 2+: not fused yet). */
 #include <math.h>
 #include <string.h>
-#include "grammar.h"
 #include "passes.h"
 
 enum { MAXE = 64, MAXA = 16 };
@@ -199,10 +198,10 @@ static TirExpr *node(Fuse *u, TirExprKind kind, int elem) { return tir_expr_new(
 
 static TirExpr *combine(Fuse *u, int op, TirExpr *a, TirExpr *b) {
   if (!b) return a;
-  if (!a && op == TK_PLUS) return b;
+  if (!a && op == OP_ADD) return b;
   if (!a) {
     TirExpr *m = node(u, TX_UNARY, b->elem);
-    m->op = TK_MINUS;
+    m->op = OP_NEG;
     m->a = b;
     return m;
   }
@@ -222,7 +221,7 @@ static int lin_add(Fuse *u, Lin *a, const Lin *b, int sign) {
     a->co[s] += sign * b->co[t];
   }
   a->k += sign * b->k;
-  a->rest = combine(u, sign > 0 ? TK_PLUS : TK_MINUS, a->rest, b->rest);
+  a->rest = combine(u, sign > 0 ? OP_ADD : OP_SUB, a->rest, b->rest);
   return 1;
 }
 
@@ -242,12 +241,12 @@ static int linear(Fuse *u, TirExpr *x, const Env *env, Lin *l) {
     l->co[0] = 1;
     return 1;
   case TX_UNARY:
-    if (x->op != TK_MINUS || !linear(u, x->a, env, &a)) return 0;
+    if (x->op != OP_NEG || !linear(u, x->a, env, &a)) return 0;
     return lin_add(u, l, &a, -1);
   case TX_BINARY:
-    if ((x->op == TK_PLUS || x->op == TK_MINUS) && linear(u, x->a, env, &a) && linear(u, x->b, env, &b))
-      return lin_add(u, l, &a, 1) && lin_add(u, l, &b, x->op == TK_PLUS ? 1 : -1);
-    if (x->op == TK_STAR && (x->a->kind == TX_CONST || x->b->kind == TX_CONST)) {
+    if ((x->op == OP_ADD || x->op == OP_SUB) && linear(u, x->a, env, &a) && linear(u, x->b, env, &b))
+      return lin_add(u, l, &a, 1) && lin_add(u, l, &b, x->op == OP_ADD ? 1 : -1);
+    if (x->op == OP_MUL && (x->a->kind == TX_CONST || x->b->kind == TX_CONST)) {
       int64_t c = x->a->kind == TX_CONST ? x->a->ival : x->b->ival;
       if (!linear(u, x->a->kind == TX_CONST ? x->b : x->a, env, &a) || a.rest) return 0;
       *l = a;
@@ -271,17 +270,17 @@ static int add_cond(Fuse *u, const Lin *l, int sign, int64_t minus) {
 /* cond as a conjunction of conditions form >= 0. */
 static int mask(Fuse *u, TirExpr *x, const Env *env) {
   if (x->kind != TX_BINARY) return 0;
-  if (x->op == TK_ANDAND) return mask(u, x->a, env) && mask(u, x->b, env);
+  if (x->op == OP_AND) return mask(u, x->a, env) && mask(u, x->b, env);
   Lin a, b, d;
   memset(&d, 0, sizeof d);
   if (!linear(u, x->a, env, &a) || !linear(u, x->b, env, &b) || !lin_add(u, &d, &a, 1) || !lin_add(u, &d, &b, -1))
     return 0;
   switch (x->op) {
-  case TK_GE: return add_cond(u, &d, 1, 0);
-  case TK_GT: return add_cond(u, &d, 1, 1);
-  case TK_LE: return add_cond(u, &d, -1, 0);
-  case TK_LT: return add_cond(u, &d, -1, 1);
-  case TK_EQ: return add_cond(u, &d, 1, 0) && add_cond(u, &d, -1, 0);
+  case OP_GE: return add_cond(u, &d, 1, 0);
+  case OP_GT: return add_cond(u, &d, 1, 1);
+  case OP_LE: return add_cond(u, &d, -1, 0);
+  case OP_LT: return add_cond(u, &d, -1, 1);
+  case OP_EQ: return add_cond(u, &d, 1, 0) && add_cond(u, &d, -1, 0);
   default: return 0;
   }
 }
@@ -296,9 +295,9 @@ static int neg_inf(const TirExpr *x) {
 static int index_free(const TirExpr *x) { return !tir_expr_uses_index(x) && tir_expr_movable(x) && x->elem != ELEM_BOOL; }
 
 static int factors(Fuse *u, TirExpr *x, const Env *env, int divide, int in_sum) {
-  if (x->kind == TX_BINARY && x->op == TK_STAR)
+  if (x->kind == TX_BINARY && x->op == OP_MUL)
     return factors(u, x->a, env, divide, in_sum) && factors(u, x->b, env, divide, in_sum);
-  if (x->kind == TX_BINARY && x->op == TK_SLASH)
+  if (x->kind == TX_BINARY && x->op == OP_DIV)
     return factors(u, x->a, env, divide, in_sum) && factors(u, x->b, env, !divide, in_sum);
   if (index_free(x)) {
     if (u->nscale == 4) return fail(u, "too many scale factors");
@@ -356,7 +355,7 @@ static int scores(Fuse *u, TirExpr *x, const Env *env, const TirOp *reader) {
     return scores(u, x->b, env, reader);
   }
   if (x->kind == TX_ACCESS) return through_temp(u, x, env, reader);
-  if (x->kind == TX_BINARY && x->op == TK_PLUS) {
+  if (x->kind == TX_BINARY && x->op == OP_ADD) {
     int ra = score_rank(u, x->a), rb = score_rank(u, x->b);
     if (ra == rb) return fail(u, "the scores plus a bias: which is which is unclear");
     if (u->has_bias++) return fail(u, "more than one bias");
@@ -485,7 +484,7 @@ static void note_var(const TirExpr *x, void *ud) {
  * 0 when it does not (nothing to record). */
 /* The softmax (its reduction) in a product of factors, or NULL. */
 static const TirExpr *softmax_factor(Fuse *u, const TirExpr *x) {
-  if (x->kind == TX_BINARY && x->op == TK_STAR) {
+  if (x->kind == TX_BINARY && x->op == OP_MUL) {
     const TirExpr *s = softmax_factor(u, x->a);
     return s ? s : softmax_factor(u, x->b);
   }
@@ -505,7 +504,7 @@ static int attention_like(Fuse *u, TirExpr **sm, TirExpr **vx, Env *env, const T
     u->order = s->n;
     return fail(u, arena_printf(u->p->arena, "order %d (softmax over %d indices) is not fused yet", s->n, s->n)) + 1;
   }
-  if (x->n > 1 || x->a->kind != TX_BINARY || x->a->op != TK_STAR) return 0;
+  if (x->n > 1 || x->a->kind != TX_BINARY || x->a->op != OP_MUL) return 0;
   u->j = x->idx[0];
   for (int side = 0; side < 2; side++) {
     TirExpr *px = side ? x->a->b : x->a->a;

@@ -15,8 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "grammar.h"
 #include "passes.h"
+#include "tir_make.h"
 #include "path.h"
 
 enum { MAXF = 64, MAXIDX = 64, SYMBOLIC_GUESS = 64 };
@@ -92,8 +92,8 @@ static int add_factor(Core *c, TirExpr *x) {
  * implicit-sum rule puts them there), so it can be pulled out. */
 static int flatten(Core *c, TirExpr *x) {
   if (x->kind == TX_REDUCE && x->op == RED_SUM) return flatten(c, x->a);
-  if (x->kind == TX_BINARY && x->op == TK_STAR) return flatten(c, x->a) && flatten(c, x->b);
-  if (x->kind == TX_BINARY && x->op == TK_SLASH && !tir_expr_uses_index(x->b)) {
+  if (x->kind == TX_BINARY && x->op == OP_MUL) return flatten(c, x->a) && flatten(c, x->b);
+  if (x->kind == TX_BINARY && x->op == OP_DIV && !tir_expr_uses_index(x->b)) {
     if (!flatten(c, x->a) || c->nscalars == MAXF) return 0;
     c->scalars[c->nscalars++] = x;   /* marks a division by x->b */
     return 1;
@@ -187,55 +187,31 @@ static int64_t size_of(const TirIndex *ix, int *symbolic) {
 
 static TirExpr *access_of(Arena *a, Operand *o, Span sp) {
   if (o->access) return o->access;
-  if (o->n == 0) {   /* a scalar intermediate is read, not accessed */
-    TirExpr *r = tir_expr_new(a, TX_READ, o->var->type->elem, sp);
-    r->var = o->var;
-    return r;
-  }
-  TirExpr *x = tir_expr_new(a, TX_ACCESS, o->var->type->elem, sp);
-  x->var = o->var;
-  x->pos = arena_alloc(a, sizeof(TirPos) * (size_t)(o->n + 1));
-  for (int i = 0; i < o->n; i++) {
-    x->pos[i].kind = TP_INDEX;
-    x->pos[i].n = 1;
-    x->pos[i].idx = &o->order[i];
-  }
-  return x;
+  if (o->n == 0) return tir_make_read(a, o->var, sp);   /* a scalar intermediate is read, not accessed */
+  return tir_make_access(a, o->var, tir_make_positions(a, o->order, o->n), sp);
 }
 
 static TirExpr *sum_over(Arena *a, Core *c, uint64_t summed, TirExpr *body) {
   if (!summed) return body;
-  TirExpr *r = tir_expr_new(a, TX_REDUCE, body->elem, body->span);
-  r->op = RED_SUM;
-  r->idx = arena_alloc(a, sizeof(TirIndex *) * MAXIDX);
+  TirIndex **idx = arena_alloc(a, sizeof(TirIndex *) * MAXIDX);
+  int n = 0;
   for (int i = 0; i < c->nidx; i++)
-    if (summed >> i & 1) r->idx[r->n++] = c->idx[i];
-  r->a = body;
-  return r;
+    if (summed >> i & 1) idx[n++] = c->idx[i];
+  return tir_make_reduce(a, RED_SUM, idx, n, body, body->span);
 }
 
 static TirExpr *times(Arena *a, TirExpr *x, TirExpr *y) {
-  if (!x) return y;
-  TirExpr *m = tir_expr_new(a, TX_BINARY, x->elem, x->span);
-  m->op = TK_STAR;
-  m->a = x;
-  m->b = y;
-  return m;
+  return x ? tir_make_binary(a, OP_MUL, x->elem, x, y, x->span) : y;
 }
 
 /* The scalar factors multiply (or divide) the last step. */
 static TirExpr *with_scalars(Arena *a, Core *c, TirExpr *body) {
   for (int k = 0; k < c->nscalars; k++) {
     TirExpr *sc = c->scalars[k];
-    if (sc->kind == TX_BINARY && sc->op == TK_SLASH && !tir_expr_uses_index(sc->b)) {
-      TirExpr *d = tir_expr_new(a, TX_BINARY, body->elem, sc->span);
-      d->op = TK_SLASH;
-      d->a = body;
-      d->b = sc->b;
-      body = d;
-    } else {
+    if (sc->kind == TX_BINARY && sc->op == OP_DIV && !tir_expr_uses_index(sc->b))
+      body = tir_make_binary(a, OP_DIV, body->elem, body, sc->b, sc->span);
+    else
       body = times(a, body, sc);
-    }
   }
   return body;
 }
@@ -575,18 +551,9 @@ static int candidates(TirProgram *p, Core *c, const uint64_t *masks, const PassO
   return ncand < MAXCAND ? ncand : MAXCAND;
 }
 
-static TirExpr *fconst(Arena *a, double v, Span sp) {
-  TirExpr *x = tir_expr_new(a, TX_CONST, ELEM_F64, sp);
-  x->fval = v;
-  return x;
-}
-
+/* x op y over f64 costs (a comparison or && is a bool). */
 static TirExpr *fbin(Arena *a, int op, TirExpr *x, TirExpr *y) {
-  TirExpr *e = tir_expr_new(a, TX_BINARY, op == TK_LE || op == TK_ANDAND ? ELEM_BOOL : ELEM_F64, x->span);
-  e->op = op;
-  e->a = x;
-  e->b = y;
-  return e;
+  return tir_make_binary(a, op, op == OP_LE || op == OP_AND ? ELEM_BOOL : ELEM_F64, x, y, x->span);
 }
 
 /* The cost polynomial of a path in the sizes, as an f64 expression (and
@@ -608,19 +575,16 @@ static TirExpr *cost_expr(TirProgram *p, Core *c, const uint64_t *masks, const P
     }
     int sums = (u & ~others) != 0;
     double factor = (ps->n_args > 1 ? ps->n_args - 1 : 1) + (sums ? 1 : 0);
-    TirExpr *term = fconst(p->arena, factor, sp);
+    TirExpr *term = tir_make_fconst(p->arena, ELEM_F64, factor, sp);
     tn += (size_t)snprintf(text + tn, tn < cap ? cap - tn : 0, "%s%g", s ? " + " : "", factor);
     for (int i = 0; i < c->nidx; i++) {
       if (!(u >> i & 1)) continue;
-      TirExpr *d = tir_expr_new(p->arena, TX_DIM, ELEM_I64, sp);
-      d->dim = c->idx[i]->range;
-      TirExpr *cv = tir_expr_new(p->arena, TX_CONVERT, ELEM_F64, sp);
-      cv->a = d;
-      term = fbin(p->arena, TK_STAR, term, cv);
+      TirExpr *cv = tir_make_convert(p->arena, tir_make_dim(p->arena, c->idx[i]->range, sp), ELEM_F64, sp);
+      term = fbin(p->arena, OP_MUL, term, cv);
       char *ds = dim_to_string(p->arena, c->idx[i]->range);
       tn += (size_t)snprintf(text + tn, tn < cap ? cap - tn : 0, "*%s", ds);
     }
-    total = total ? fbin(p->arena, TK_PLUS, total, term) : term;
+    total = total ? fbin(p->arena, OP_ADD, total, term) : term;
     int k = 0;
     for (int j = 0; j < nlive; j++)
       if (!taken(ps, j)) live[k++] = live[j];
@@ -646,10 +610,9 @@ static void emit_choice(TirProgram *p, TirFunc *f, TirOp *op, Core *c, const uin
   TirVar *cost[MAXCAND];
   for (int k = 0; k < ncand; k++) {
     cost[k] = tir_var_new(p->arena, f, NULL, type_scalar(p->arena, ELEM_F64));
-    TirOp *set = tir_op_new(p->arena, TO_EINSUM, op->span);
-    set->out = cost[k];
     char *text = arena_alloc(p->arena, 1024);
-    set->body = cost_expr(p, c, masks, &cand[k].path, op->span, text, 1024);
+    TirOp *set = tir_make_einsum(p->arena, cost[k], NULL, 0, cost_expr(p, c, masks, &cand[k].path, op->span, text, 1024),
+                                 op->span);
     info->cand_cost[k] = text;
     info->cand_path[k] = arena_strndup(p->arena, cand[k].key, strlen(cand[k].key));
     tir_block_append(p->arena, out, set);
@@ -661,11 +624,8 @@ static void emit_choice(TirProgram *p, TirFunc *f, TirOp *op, Core *c, const uin
     if (k < ncand - 1) {
       TirExpr *cond = NULL;
       for (int j = k + 1; j < ncand; j++) {
-        TirExpr *rk = tir_expr_new(p->arena, TX_READ, ELEM_F64, op->span), *rj = tir_expr_new(p->arena, TX_READ, ELEM_F64, op->span);
-        rk->var = cost[k];
-        rj->var = cost[j];
-        TirExpr *le = fbin(p->arena, TK_LE, rk, rj);
-        cond = cond ? fbin(p->arena, TK_ANDAND, cond, le) : le;
+        TirExpr *le = fbin(p->arena, OP_LE, tir_make_read(p->arena, cost[k], op->span), tir_make_read(p->arena, cost[j], op->span));
+        cond = cond ? fbin(p->arena, OP_AND, cond, le) : le;
       }
       TirOp *iff = tir_op_new(p->arena, TO_IF, op->span);
       iff->body = cond;
@@ -706,16 +666,8 @@ static void materialise(TirProgram *p, TirFunc *f, Core *c, TirBlock *out, Span 
     for (int i = 0; i < c->nidx; i++)
       if (r->mask >> i & 1) push_index(r, c->idx[i]);
     r->var = temp_for(p, f, r, c->elem);
-    TirOp *op = tir_op_new(p->arena, TO_EINSUM, sp);
-    op->out = r->var;
-    TirExpr *acc = access_of(p->arena, r, sp);
-    op->opos = acc->pos;
-    op->oidx = r->order;
-    op->noidx = r->n;
-    op->body = g;
-    tir_block_append(p->arena, out, op);
-    acc->pos = op->opos;
-    c->factors[c->at[k]] = acc;
+    tir_block_append(p->arena, out, tir_make_einsum(p->arena, r->var, r->order, r->n, g, sp));
+    c->factors[c->at[k]] = access_of(p->arena, r, sp);
   }
   c->ncomputed = 0;
 }

@@ -18,8 +18,8 @@
  * stay as they are. */
 #include <math.h>
 #include <string.h>
-#include "grammar.h"
 #include "passes.h"
+#include "tir_make.h"
 
 enum { MAXB = 64 };
 
@@ -67,48 +67,25 @@ static int free_of(const TirExpr *x, const Bound *around, Bound *fr) {
   return 1;
 }
 
-static TirExpr *node(Hoist *h, TirExprKind k, int elem) { return tir_expr_new(h->p->arena, k, elem, h->span); }
-
 static TirExpr *binary(Hoist *h, int op, int elem, TirExpr *a, TirExpr *b) {
-  TirExpr *x = node(h, TX_BINARY, elem);
-  x->op = op;
-  x->a = a;
-  x->b = b;
-  return x;
+  return tir_make_binary(h->p->arena, op, elem, a, b, h->span);
 }
 
-static TirExpr *math1(Hoist *h, int builtin, TirExpr *a) {
-  TirExpr *x = node(h, TX_MATH, a->elem);
-  x->op = builtin;
-  x->n = 1;
-  x->args = arena_alloc(h->p->arena, sizeof(TirExpr *) * 2);
-  x->args[0] = a;
-  return x;
-}
+static TirExpr *math1(Hoist *h, int builtin, TirExpr *a) { return tir_make_math1(h->p->arena, builtin, a, h->span); }
 
-static TirExpr *fconst(Hoist *h, int elem, double v) {
-  TirExpr *x = node(h, TX_CONST, elem);
-  x->fval = v;
-  return x;
+static TirExpr *fconst(Hoist *h, int elem, double v) { return tir_make_fconst(h->p->arena, elem, v, h->span); }
+
+/* A copy of the indices of fr, for positions and loops to point into. */
+static TirIndex **order_of(Hoist *h, const Bound *fr) {
+  TirIndex **o = arena_alloc(h->p->arena, sizeof(TirIndex *) * (size_t)(fr->n + 1));
+  memcpy(o, fr->idx, sizeof(TirIndex *) * (size_t)fr->n);
+  return o;
 }
 
 /* t[fr] as an expression (a read when fr is empty). */
 static TirExpr *read_temp(Hoist *h, TirVar *t, const Bound *fr) {
-  if (fr->n == 0) {
-    TirExpr *r = node(h, TX_READ, t->type->elem);
-    r->var = t;
-    return r;
-  }
-  TirExpr *x = node(h, TX_ACCESS, t->type->elem);
-  x->var = t;
-  x->pos = arena_alloc(h->p->arena, sizeof(TirPos) * (size_t)(fr->n + 1));
-  for (int i = 0; i < fr->n; i++) {
-    x->pos[i].kind = TP_INDEX;
-    x->pos[i].n = 1;
-    x->pos[i].idx = arena_alloc(h->p->arena, sizeof(TirIndex *));
-    x->pos[i].idx[0] = fr->idx[i];
-  }
-  return x;
+  if (fr->n == 0) return tir_make_read(h->p->arena, t, h->span);
+  return tir_make_access(h->p->arena, t, tir_make_positions(h->p->arena, order_of(h, fr), fr->n), h->span);
 }
 
 static void hoist_op(Hoist *h, TirOp *op);
@@ -119,13 +96,7 @@ static TirVar *temp_einsum(Hoist *h, const Bound *fr, TirExpr *body) {
   for (int i = 0; i < fr->n; i++) dims[i] = fr->idx[i]->range;
   Type *ty = fr->n ? type_tensor(h->p->arena, body->elem, fr->n, dims) : type_scalar(h->p->arena, body->elem);
   TirVar *t = tir_var_new(h->p->arena, h->f, NULL, ty);
-  TirOp *op = tir_op_new(h->p->arena, TO_EINSUM, h->span);
-  op->out = t;
-  op->body = body;
-  op->noidx = fr->n;
-  op->oidx = arena_alloc(h->p->arena, sizeof(TirIndex *) * (size_t)(fr->n + 1));
-  memcpy(op->oidx, fr->idx, sizeof(TirIndex *) * (size_t)fr->n);
-  if (fr->n) op->opos = read_temp(h, t, fr)->pos;
+  TirOp *op = tir_make_einsum(h->p->arena, t, order_of(h, fr), fr->n, body, h->span);
   hoist_op(h, op);
   tir_block_append(h->p->arena, h->out, op);
   return t;
@@ -134,29 +105,21 @@ static TirVar *temp_einsum(Hoist *h, const Bound *fr, TirExpr *body) {
 /* sh(m) = where(abs(m) == inf, 0, m) */
 static TirExpr *finite_shift(Hoist *h, TirExpr *m) {
   int e = m->elem;
-  TirExpr *w = node(h, TX_WHERE, e);
-  w->a = binary(h, TK_EQ, ELEM_BOOL, math1(h, B_ABS, m), fconst(h, e, INFINITY));
-  w->b = fconst(h, e, 0.0);
-  w->c = m;
-  return w;
+  TirExpr *inf = binary(h, OP_EQ, ELEM_BOOL, math1(h, B_ABS, m), fconst(h, e, INFINITY));
+  return tir_make_where(h->p->arena, inf, fconst(h, e, 0.0), m, h->span);
 }
 
 static TirExpr *reduce_of(Hoist *h, const TirExpr *like, int op, TirExpr *body) {
-  TirExpr *r = node(h, TX_REDUCE, body->elem);
-  r->op = op;
-  r->idx = like->idx;
-  r->n = like->n;
-  r->a = body;
-  return r;
+  return tir_make_reduce(h->p->arena, op, like->idx, like->n, body, h->span);
 }
 
 /* softmax(J: e) -> exp(e - sh(M[fr])) / Z[fr] */
 static TirExpr *split_softmax(Hoist *h, TirExpr *x, const Bound *fr) {
   TirVar *m = temp_einsum(h, fr, reduce_of(h, x, RED_MAX, x->a));
-  TirExpr *shifted = binary(h, TK_MINUS, x->elem, x->a, finite_shift(h, read_temp(h, m, fr)));
+  TirExpr *shifted = binary(h, OP_SUB, x->elem, x->a, finite_shift(h, read_temp(h, m, fr)));
   TirVar *z = temp_einsum(h, fr, reduce_of(h, x, RED_SUM, math1(h, B_EXP, shifted)));
-  TirExpr *again = binary(h, TK_MINUS, x->elem, x->a, finite_shift(h, read_temp(h, m, fr)));
-  return binary(h, TK_SLASH, x->elem, math1(h, B_EXP, again), read_temp(h, z, fr));
+  TirExpr *again = binary(h, OP_SUB, x->elem, x->a, finite_shift(h, read_temp(h, m, fr)));
+  return binary(h, OP_DIV, x->elem, math1(h, B_EXP, again), read_temp(h, z, fr));
 }
 
 /* Rewrites x (and below), around: the indices bound outside x. */

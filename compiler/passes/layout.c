@@ -9,11 +9,15 @@
  * and C copied into the output's order (+= kept). The copies are
  * O(size) loops; the product itself then runs as one library GEMM.
  * Indices summed in one operand alone, or broadcast to the output, are
- * left to the loop nest. */
+ * left to the loop nest.
+ * Then every EINSUM records how it runs (op->lowering): one GEMM call
+ * (op->gemm), one tiled transposed copy (op->perm) or its loop nest;
+ * codegen and `explain` read that and match no pattern themselves. */
 #include <string.h>
 #include "gemm.h"
-#include "grammar.h"
 #include "passes.h"
+#include "tir_make.h"
+#include "tns_runtime.h"
 
 enum { MAXI = 32 };
 
@@ -84,16 +88,6 @@ static void choose_k_order(Side *a, Side *b, Plan *p) {
   if (b_fits && (!a_fits || volume(b) >= volume(a))) memcpy(p->k, kb, sizeof *kb * (size_t)nkb);
 }
 
-static TirPos *positions(Arena *ar, TirIndex **order, int n) {
-  TirPos *pos = arena_alloc(ar, sizeof(TirPos) * (size_t)(n + 1));
-  for (int i = 0; i < n; i++) {
-    pos[i].kind = TP_INDEX;
-    pos[i].n = 1;
-    pos[i].idx = &order[i];
-  }
-  return pos;
-}
-
 static TirIndex **concat(Arena *ar, TirIndex **x, int nx, TirIndex **y, int ny, TirIndex **z, int nz) {
   TirIndex **r = arena_alloc(ar, sizeof(TirIndex *) * (size_t)(nx + ny + nz + 1));
   memcpy(r, x, sizeof *r * (size_t)nx);
@@ -108,22 +102,9 @@ static TirVar *temp(TirProgram *p, TirFunc *f, int elem, TirIndex **order, int n
   return tir_var_new(p->arena, f, NULL, type_tensor(p->arena, elem, n, dims));
 }
 
-static TirExpr *access(Arena *ar, TirVar *v, TirPos *pos, Span sp) {
-  TirExpr *x = tir_expr_new(ar, TX_ACCESS, v->type->elem, sp);
-  x->var = v;
-  x->pos = pos;
-  return x;
-}
-
-/* dst[order] = src (a permuting copy), appended to out */
-static TirOp *copy_op(TirProgram *p, TirVar *dst, TirIndex **order, int n, TirExpr *src, Span sp) {
-  TirOp *op = tir_op_new(p->arena, TO_EINSUM, sp);
-  op->out = dst;
-  op->opos = positions(p->arena, order, n);
-  op->oidx = order;
-  op->noidx = n;
-  op->body = src;
-  return op;
+/* v[order] */
+static TirExpr *access(Arena *ar, TirVar *v, TirIndex **order, int n, Span sp) {
+  return tir_make_access(ar, v, tir_make_positions(ar, order, n), sp);
 }
 
 static int same_order(const Side *s, TirIndex *const *want, int n) {
@@ -159,11 +140,10 @@ static TirExpr *arranged(TirProgram *p, TirFunc *f, Side *s, TirIndex **want, in
                          Span sp) {
   TirIndex **alt = arena_alloc(p->arena, sizeof(TirIndex *) * (size_t)(n + 1));
   if (in_place(s, want, nb, np, n, alt))
-    return access(p->arena, s->access->var, positions(p->arena, same_order(s, want, n) ? want : alt, n), sp);
-  TirPos *pos = positions(p->arena, want, n);
+    return access(p->arena, s->access->var, same_order(s, want, n) ? want : alt, n, sp);
   TirVar *t = temp(p, f, s->access->var->type->elem, want, n);
-  tir_block_append(p->arena, out, copy_op(p, t, want, n, s->access, sp));
-  return access(p->arena, t, pos, sp);
+  tir_block_append(p->arena, out, tir_make_einsum(p->arena, t, want, n, s->access, sp));   /* a permuting copy */
+  return access(p->arena, t, want, n, sp);
 }
 
 /* Tells `tnsc explain` how many copies a contraction step needed. */
@@ -186,7 +166,7 @@ static int relayout(TirProgram *p, TirFunc *f, TirOp *op, TirBlock *out) {
   /* the new ops are built around the op's own nodes */
   TirExpr *core = (TirExpr *)tir_split_scale(op->body, &cscale, &divides), *scale = (TirExpr *)cscale;
   TirExpr *prod = core->kind == TX_REDUCE && core->op == RED_SUM ? core->a : core;
-  if (prod->kind != TX_BINARY || prod->op != TK_STAR) return 0;
+  if (prod->kind != TX_BINARY || prod->op != OP_MUL) return 0;
   Side a, b;
   if (!plain(prod->a, &a) || !plain(prod->b, &b) || a.access->elem != elem || b.access->elem != elem) return 0;
   if (op->noidx != op->out->type->rank || op->noidx > MAXI) return 0;
@@ -202,10 +182,7 @@ static int relayout(TirProgram *p, TirFunc *f, TirOp *op, TirBlock *out) {
   int nc = pl.nb + pl.nm + pl.nn;
   TirExpr *ax = arranged(p, f, &a, ao, pl.nb, pl.nm, pl.nb + pl.nm + pl.nk, out, op->span);
   TirExpr *bx = arranged(p, f, &b, bo, pl.nb, pl.nk, pl.nb + pl.nk + pl.nn, out, op->span);
-  TirExpr *m = tir_expr_new(p->arena, TX_BINARY, elem, op->span);
-  m->op = TK_STAR;
-  m->a = ax;
-  m->b = bx;
+  TirExpr *m = tir_make_binary(p->arena, OP_MUL, elem, ax, bx, op->span);
   TirExpr *body = m;
   if (core->kind == TX_REDUCE) {
     TirExpr *r = tir_expr_new(p->arena, TX_REDUCE, elem, op->span);
@@ -213,13 +190,7 @@ static int relayout(TirProgram *p, TirFunc *f, TirOp *op, TirBlock *out) {
     r->a = m;
     body = r;
   }
-  if (scale) {
-    TirExpr *s = tir_expr_new(p->arena, TX_BINARY, elem, op->span);
-    s->op = divides ? TK_SLASH : TK_STAR;
-    s->a = body;
-    s->b = scale;
-    body = s;
-  }
+  if (scale) body = tir_make_binary(p->arena, divides ? OP_DIV : OP_MUL, elem, body, scale, op->span);
   int copies = (ax->var != a.access->var) + (bx->var != b.access->var);
   int direct = nc == op->noidx;
   for (int i = 0; direct && i < nc; i++) direct = co[i] == op->oidx[i];
@@ -229,9 +200,9 @@ static int relayout(TirProgram *p, TirFunc *f, TirOp *op, TirBlock *out) {
     TirVar *c = temp(p, f, elem, co, nc);
     back = tir_op_new(p->arena, TO_EINSUM, op->span);
     *back = *op;
-    back->body = access(p->arena, c, positions(p->arena, co, nc), op->span);
+    back->body = access(p->arena, c, co, nc, op->span);
     op->out = c;
-    op->opos = positions(p->arena, co, nc);
+    op->opos = tir_make_positions(p->arena, co, nc);
     op->oidx = co;
     op->noidx = nc;
     op->accumulate = 0;
@@ -244,6 +215,23 @@ static int relayout(TirProgram *p, TirFunc *f, TirOp *op, TirBlock *out) {
   return 1;
 }
 
+/* Records how op runs: one GEMM call, one transposed copy, or its loops
+ * (read by codegen and explain; no one matches the patterns again). */
+static void decide(TirProgram *p, TirOp *op) {
+  GemmShape g;
+  int perm[TNS_MAX_RANK];
+  if (op->kind != TO_EINSUM || !op->out) return;
+  if (gemm_match(op, &g)) {
+    op->lowering = TL_GEMM;
+    op->gemm = arena_alloc(p->arena, sizeof g);
+    *op->gemm = g;
+  } else if (gemm_permute_match(op, perm)) {
+    op->lowering = TL_PERMUTE;
+    op->perm = arena_alloc(p->arena, sizeof(int) * (size_t)op->out->type->rank);
+    memcpy(op->perm, perm, sizeof(int) * (size_t)op->out->type->rank);
+  }
+}
+
 static void layout_block(TirProgram *p, TirFunc *f, TirBlock *b) {
   TirBlock nb = {0};
   for (int i = 0; i < b->n; i++) {
@@ -252,6 +240,7 @@ static void layout_block(TirProgram *p, TirFunc *f, TirBlock *b) {
     layout_block(p, f, &op->else_ops);
     if (!relayout(p, f, op, &nb)) tir_block_append(p->arena, &nb, op);
   }
+  for (int i = 0; i < nb.n; i++) decide(p, nb.ops[i]);
   *b = nb;
 }
 

@@ -18,7 +18,6 @@
  * the definition and a read, and an index whose split differs between two
  * products, keep the dense read. */
 #include <string.h>
-#include "grammar.h"
 #include "passes.h"
 
 enum { MAXS = 16, MAXG = 8 };
@@ -30,7 +29,7 @@ static int plain_product(const TirExpr *x) {
   switch (x->kind) {
   case TX_CONST: case TX_READ: return 1;
   case TX_CONVERT: return plain_product(x->a);
-  case TX_BINARY: return x->op == TK_STAR && plain_product(x->a) && plain_product(x->b);
+  case TX_BINARY: return x->op == OP_MUL && plain_product(x->a) && plain_product(x->b);
   case TX_ACCESS:
     for (int i = 0; i < x->var->type->rank; i++)
       if (x->pos[i].kind != TP_INDEX) return 0;

@@ -1,14 +1,15 @@
 /* fuzz_frontend.c — source bytes through the whole front end: lexer,
- * parser, sema, TIR build, the passes (as at -O2) and tir_verify. Files
- * are stubbed out (stub_files.c): `import` and `load` cannot reach a real
- * path. A crash, a sanitizer report, an internal error (tns_bug aborts)
- * or TIR that does not verify is a finding. */
+ * parser, sema, TIR build, the passes and loop nests (pipeline.c, as at
+ * -O2) and tir_verify. Files are stubbed out (stub_files.c): `import` and
+ * `load` cannot reach a real path. A crash, a sanitizer report, an
+ * internal error (tns_bug aborts) or TIR that does not verify is a
+ * finding. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "compile.h"
 #include "fuzz.h"
-#include "passes.h"
+#include "pipeline.h"
 #include "sema.h"
 #include "tir.h"
 
@@ -30,10 +31,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
   int before = c->diag.nerrors;
   if (prog) sema_program(c, prog, "fuzz.tns");
   if (prog && c->diag.nerrors == before && before == 0) {
-    TirProgram *p = tir_build(c->arena, &c->names, prog, 1);
+    PipelineOptions po = {.cg = {.opt_level = 2}};
+    TirProgram *p = pipeline_tir(c, prog, 1, &po);
     if (tir_verify(p, stderr)) abort();
-    PassOptions po = {0};
-    passes_run(p, &po);
+    pipeline_optimize(p, &po);
     if (tir_verify(p, stderr)) abort();
   }
   compiler_free(c);

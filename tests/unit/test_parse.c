@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include "compile.h"
-#include "grammar.h"
 #include "fixture.h"
 
 TestSuite(parse, .init = setup, .fini = teardown);
@@ -72,7 +71,7 @@ static char *unparse(const Node *n) { return ast_to_string(comp->arena, n); }
 Test(parse, index_assignment) {
   Node *st = one_stmt("C[i, k] = A[i, j] * B[j, k]\n");
   cr_assert_eq(st->kind, N_ASSIGN);
-  cr_assert_eq(st->op, TK_ASSIGN);
+  cr_assert_eq(st->op, ASSIGN_SET);
   cr_assert_null(st->b, "no annotation");
   cr_assert_eq(st->list.n, 1);
   Node *t = st->list.items[0];
@@ -82,7 +81,7 @@ Test(parse, index_assignment) {
   expect_name(t->list.items[0], "i");
   expect_name(t->list.items[1], "k");
   cr_assert_eq(st->a->kind, N_BINARY);
-  cr_assert_eq(st->a->op, TK_STAR);
+  cr_assert_eq(st->a->op, OP_MUL);
   cr_assert_eq(st->a->a->kind, N_INDEX);
   expect_name(st->a->a->a, "A");
   expect_name(st->a->b->list.items[1], "k");
@@ -93,7 +92,7 @@ Test(parse, index_assignment) {
 Test(parse, plus_assign) {
   Node *st = one_stmt("X[i, j] += A[i, j]");
   cr_assert_eq(st->kind, N_ASSIGN);
-  cr_assert_eq(st->op, TK_PLUSEQ);
+  cr_assert_eq(st->op, ASSIGN_ADD);
   cr_assert_eq(st->list.items[0]->kind, N_INDEX);
 }
 
@@ -163,9 +162,9 @@ Test(parse, for_loop_with_expressions) {
   Node *st = one_stmt("for k in n - 1..2 * n { }");
   cr_assert_eq(st->kind, N_FOR);
   cr_assert_eq(st->a->kind, N_BINARY);
-  cr_assert_eq(st->a->op, TK_MINUS);
+  cr_assert_eq(st->a->op, OP_SUB);
   cr_assert_eq(st->b->kind, N_BINARY);
-  cr_assert_eq(st->b->op, TK_STAR);
+  cr_assert_eq(st->b->op, OP_MUL);
   cr_assert_eq(st->c->list.n, 0);
 }
 
@@ -173,7 +172,7 @@ Test(parse, while_loop) {
   Node *st = one_stmt("while err > 1e-6 && it < 100 { it = it + 1 }\n");
   cr_assert_eq(st->kind, N_WHILE);
   cr_assert_eq(st->a->kind, N_BINARY);
-  cr_assert_eq(st->a->op, TK_ANDAND);
+  cr_assert_eq(st->a->op, OP_AND);
   cr_assert_eq(st->c->kind, N_BLOCK);
   cr_assert_eq(st->c->list.n, 1);
 }
@@ -181,7 +180,7 @@ Test(parse, while_loop) {
 Test(parse, if_else_same_line) {
   Node *st = one_stmt("if a < b {\n  x = 1\n} else {\n  x = 2\n  y = 3\n}\n");
   cr_assert_eq(st->kind, N_IF);
-  cr_assert_eq(st->a->op, TK_LT);
+  cr_assert_eq(st->a->op, OP_LT);
   cr_assert_eq(st->b->kind, N_BLOCK);
   cr_assert_eq(st->b->list.n, 1);
   cr_assert_not_null(st->c);
@@ -282,7 +281,7 @@ Test(parse, def_symbolic_dims) {
   Node *st = one_stmt("def k(A: f64[m, n], B: f64[p, q]) -> f64[m*p, n*q] { }");
   Node *d0 = st->list2.items[0]->list.items[0];
   cr_assert_eq(d0->kind, N_BINARY);
-  cr_assert_eq(d0->op, TK_STAR);
+  cr_assert_eq(d0->op, OP_MUL);
   expect_name(d0->a, "m");
   expect_name(d0->b, "p");
 }
@@ -397,19 +396,19 @@ Test(parse, ranged_lhs_indices) {
   cr_assert_eq(st->a->kind, N_CALL);
   cr_assert_str_eq(st->a->name, "f64", "a conversion is a call of the type's name");
   cr_assert_eq(st->a->list.items[0]->kind, N_BINARY);
-  cr_assert_eq(st->a->list.items[0]->op, TK_EQ);
+  cr_assert_eq(st->a->list.items[0]->op, OP_EQ);
 }
 
 Test(parse, integer_positions) {
   Node *e = expr_of("y[i] = A[0, i] + X[i + k] * W[k] + L[i % 2, n - 1]");
   /* ((A + (X * W)) + L) */
-  cr_assert_eq(e->op, TK_PLUS);
+  cr_assert_eq(e->op, OP_ADD);
   Node *a = e->a->a;
   cr_assert_eq(a->list.items[0]->kind, N_INT);
   Node *x = e->a->b->a;
   cr_assert_eq(x->list.items[0]->kind, N_BINARY);
-  cr_assert_eq(x->list.items[0]->op, TK_PLUS);
-  cr_assert_eq(e->b->list.items[0]->op, TK_PERCENT);
+  cr_assert_eq(x->list.items[0]->op, OP_ADD);
+  cr_assert_eq(e->b->list.items[0]->op, OP_MOD);
 }
 
 /* ---- section 6: scalar expressions ---- */
@@ -441,7 +440,7 @@ Test(parse, negative_literals_fold) {
 Test(parse, unary_on_names) {
   Node *e = expr_of("x = -y");
   cr_assert_eq(e->kind, N_UNARY);
-  cr_assert_eq(e->op, TK_MINUS);
+  cr_assert_eq(e->op, OP_NEG);
   expect_name(e->a, "y");
 }
 

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "compile.h"
-#include "grammar.h"
 #include "sema.h"
 #include "types.h"
 #include "fixture.h"
@@ -77,7 +76,7 @@ static int count_errors(const char *d) {
 static void expect_reduce(const Node *r, int op, int implicit, const char *idx) {
   cr_assert_not_null(r);
   cr_assert_eq(r->kind, N_REDUCE, "want a reduce, got %s", ast_kind_name(r->kind));
-  cr_assert_eq(r->op, op, "reduce %s", ast_reduce_name(r->op));
+  cr_assert_eq(r->op, op, "reduce %s", reduce_name(r->op));
   cr_assert_eq(r->implicit, implicit);
   char got[64] = "";
   for (int i = 0; i < r->list.n; i++) {
@@ -98,7 +97,7 @@ Test(sema, matmul_shape_and_sum) {
   Node *v = stmt(prog, 2)->a;
   expect_reduce(v, RED_SUM, 1, "j");
   cr_assert_eq(v->a->kind, N_BINARY);
-  cr_assert_eq(v->a->op, TK_STAR);
+  cr_assert_eq(v->a->op, OP_MUL);
   cr_assert_str_eq(tstr(v->type), "f64");
   cr_assert_eq(count_kind(v, N_REDUCE), 1, "exactly one sum");
 }
@@ -109,9 +108,9 @@ Test(sema, sum_wraps_the_product_not_the_bias) {
   cr_assert_str_eq(target_type(prog, 3), "f64[3]");
   Node *v = stmt(prog, 3)->a;
   cr_assert_eq(v->kind, N_BINARY, "the + stays on top, got %s", ast_kind_name(v->kind));
-  cr_assert_eq(v->op, TK_PLUS);
+  cr_assert_eq(v->op, OP_ADD);
   expect_reduce(v->a, RED_SUM, 1, "j");
-  cr_assert_eq(v->a->a->op, TK_STAR);
+  cr_assert_eq(v->a->a->op, OP_MUL);
   cr_assert_eq(v->b->kind, N_INDEX, "b[i] is added once, outside the sum");
   cr_assert_eq(count_kind(v, N_REDUCE), 1);
 }
@@ -120,7 +119,7 @@ Test(sema, sum_over_a_sum_of_terms) {
   Node *prog = check_ok("A = randn(f64[3, 4])\nB = randn(f64[3, 4])\nt[i] = A[i, j] + B[i, j]\n");
   Node *v = stmt(prog, 2)->a;
   expect_reduce(v, RED_SUM, 1, "j");
-  cr_assert_eq(v->a->op, TK_PLUS);
+  cr_assert_eq(v->a->op, OP_ADD);
   cr_assert_str_eq(target_type(prog, 2), "f64[3]");
 }
 
@@ -152,7 +151,7 @@ Test(sema, full_contraction_to_a_scalar) {
   }
   cr_assert(strcmp(got, "ij") == 0 || strcmp(got, "ji") == 0, "summed over '%s'", got);
   cr_assert_eq(r->kind, N_BINARY);
-  cr_assert_eq(r->op, TK_STAR);
+  cr_assert_eq(r->op, OP_MUL);
 }
 
 Test(sema, explicit_sum_gets_no_implicit_one) {
@@ -172,7 +171,7 @@ Test(sema, chamfer_puts_c_inside_max) {
   Node *mx = v->a;
   expect_reduce(mx, RED_MAX, 0, "b");
   expect_reduce(mx->a, RED_SUM, 1, "c");
-  cr_assert_eq(mx->a->a->op, TK_STAR);
+  cr_assert_eq(mx->a->a->op, OP_MUL);
 }
 
 Test(sema, min_plus_product) {
@@ -206,7 +205,7 @@ Test(sema, attention_shapes) {
   /* (Q * K) / sqrt(...): the smallest part holding both uses of c is Q * K */
   Node *s = body->list.items[0]->a;
   cr_assert_eq(s->kind, N_BINARY);
-  cr_assert_eq(s->op, TK_SLASH);
+  cr_assert_eq(s->op, OP_DIV);
   expect_reduce(s->a, RED_SUM, 1, "c");
   cr_assert_eq(count_kind(s, N_REDUCE), 1);
   cr_assert_str_eq(target_type(prog, -1), "f32[128, 32]");
@@ -269,7 +268,7 @@ Test(sema, index_expression_positions) {
                         "y[i: 8] = X[i + k] * W[k] + A[0, i % 2]\n");
   cr_assert_str_eq(target_type(prog, 3), "f64[8]");
   Node *v = stmt(prog, 3)->a;
-  cr_assert_eq(v->op, TK_PLUS);
+  cr_assert_eq(v->op, OP_ADD);
   expect_reduce(v->a, RED_SUM, 1, "k");
 }
 
@@ -532,14 +531,14 @@ Test(sema, label_error_is_reported_once) {
   cr_assert(strstr(d, "t.tns:2:9: error: 'sum(...: e)' takes index names"), "%s", d);
 }
 
-Test(sema, compiler_check_file_on_disk) {
+Test(sema, sema_check_file_on_disk) {
   char path[] = "/tmp/tns_sema_" MKSTEMP_SUFFIX ".tns";
   int fd = mkstemps(path, 4);
   cr_assert_geq(fd, 0);
   FILE *f = fdopen(fd, "w");
   fputs(AB "C[i, k] = A[i, j] * B[j, k]\n", f);
   fclose(f);
-  Node *prog = compiler_check_file(comp, path);
+  Node *prog = sema_check_file(comp, path);
   remove(path);
   cr_assert_not_null(prog, "%s", diags());
   cr_assert_str_eq(target_type(prog, 2), "f64[3, 5]");

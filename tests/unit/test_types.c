@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strtab.h"
 #include "types.h"
 
 static Arena *arena;
