@@ -1,0 +1,617 @@
+/* attention.c — softmax attention as one streaming kernel (order 1).
+ *
+ * Needs: TIR after `structure`; runs before `hoist`, which would split
+ * the softmax into a max, a sum and the n x m probabilities. Finds
+ *   O[b.., i, x] = sum(j: P * V[b.., j, x])
+ * where P is softmax(j: E) in place, or a temporary P[.., i, j] =
+ * softmax(j: E) that nothing else reads, and the scores E (in place, or
+ * through a temporary S likewise) are, from the outside in:
+ *   where(cond, E', -inf)  cond a conjunction (&&) of affine comparisons
+ *                          of i and j with index-free offsets (the mask);
+ *   E'' + M[b.., i, j]     an additive bias (either side);
+ *   a product of index-free scalars and sum(c: Q[b.., i, c] * K[b.., j, c]
+ *   times index-free scalars) — the scale may sit anywhere in it.
+ * Batch and head indices b.. are those of O that V and the scores both
+ * use; Q, K and M may lack some of them (broadcast).
+ * Guarantees: such an O op becomes an ATTENTION op (tir.h TirAttention)
+ * that reads Q, K, V (and M) directly, its reads also listed in args; the
+ * temporaries' ops are removed; each mask condition is stored as
+ * a*i + b*j + c >= 0, a key range for the kernel (runtime/attention.c),
+ * so masked keys cost nothing. Every softmax contracted with values is
+ * recorded for `tnsc explain` (p->attentions), with the reason when it is
+ * not fused: a temporary read elsewhere, a mask that is not affine, a
+ * softmax over several indices (order 2+: not fused yet). */
+#include <math.h>
+#include <string.h>
+#include "passes.h"
+
+enum { MAXE = 64, MAXA = 16 };
+
+/* A definition's indices renamed to the consumer's. */
+typedef struct Env {
+  TirIndex *from[MAXE], *to[MAXE];
+  int n;
+} Env;
+
+/* A plain read, its positions as the op's own indices. */
+typedef struct Acc {
+  TirVar *var;
+  TirIndex *ix[MAXA];
+  int rank;
+} Acc;
+
+/* An affine form co[0]*ix[0] + co[1]*ix[1] + k + rest. */
+typedef struct Lin {
+  TirIndex *ix[2];
+  int64_t co[2];
+  int64_t k;
+  TirExpr *rest;
+} Lin;
+
+typedef struct Fuse {
+  TirProgram *p;
+  TirFunc *f;
+  TirBlock *b;
+  int at;
+  TirOp *op;
+  TirIndex *j;
+  int order;
+  TirOp *defs[2];
+  int ndefs, from;
+  Acc acc[2];
+  int nacc, nsum;
+  Acc bias;
+  int has_bias;
+  Lin cond[TIR_ATTN_CONDS];
+  int ncond;
+  TirExpr *scale[4];
+  int divides[4], nscale;
+  const char *why;
+} Fuse;
+
+static TirIndex *resolve(const Env *e, TirIndex *ix) {
+  for (int i = 0; i < e->n; i++)
+    if (e->from[i] == ix) return e->to[i];
+  return ix;
+}
+
+static int fail(Fuse *u, const char *why) {
+  if (!u->why) u->why = why;
+  return 0;
+}
+
+/* x as a plain read in the consumer's indices. */
+static int plain(const TirExpr *x, const Env *env, Acc *a) {
+  TirIndex *idx[MAXA];
+  int n = tir_plain_access(x, idx, MAXA);
+  if (!n) return 0;
+  a->var = x->var;
+  a->rank = n;
+  for (int k = 0; k < n; k++) {
+    a->ix[k] = resolve(env, idx[k]);
+    for (int t = 0; t < k; t++)
+      if (a->ix[t] == a->ix[k]) return 0;
+  }
+  return 1;
+}
+
+static int acc_has(const Acc *a, const TirIndex *ix) {
+  for (int k = 0; k < a->rank; k++)
+    if (a->ix[k] == ix) return k + 1;
+  return 0;
+}
+
+/* ---- reads and writes of a variable ---- */
+
+typedef struct Uses {
+  const TirVar *v;
+  int reads;
+} Uses;
+
+static void note_read(const TirExpr *x, void *ud) {
+  Uses *s = ud;
+  if ((x->kind == TX_ACCESS || x->kind == TX_READ) && x->var == s->v) s->reads++;
+}
+
+static int op_reads(const TirOp *op, const TirVar *v) {
+  Uses s = {v, 0};
+  tir_expr_visit(op->body, note_read, &s);
+  tir_expr_visit(op->hi, note_read, &s);
+  for (int i = 0; i < op->nelems; i++) tir_expr_visit(op->elems[i], note_read, &s);
+  for (int i = 0; op->opos && op->out && i < op->out->type->rank; i++)
+    if (op->opos[i].kind == TP_EXPR) tir_expr_visit(op->opos[i].e, note_read, &s);
+  for (int i = 0; i < op->nargs; i++) s.reads += op->args && op->args[i] == v;
+  if (op->out == v) s.reads += op->accumulate || op->partial;
+  return s.reads;
+}
+
+static int op_writes(const TirOp *op, const TirVar *v) {
+  int n = op->out == v && op->kind != TO_FOR;
+  for (int i = 0; i < op->nresults; i++) n += op->results[i] == v;
+  return n;
+}
+
+/* Reads (writes) of v in b and the regions inside it, skipping op skip;
+ * *first: the first op that reads. */
+static int block_uses(const TirBlock *b, const TirVar *v, const TirOp *skip, int writes, const TirOp **first) {
+  int n = 0;
+  for (int i = 0; i < b->n; i++) {
+    const TirOp *op = b->ops[i];
+    int here = op == skip ? 0 : writes ? op_writes(op, v) : op_reads(op, v);
+    if (here && first && !*first) *first = op;
+    n += here + block_uses(&op->body_ops, v, skip, writes, first) + block_uses(&op->else_ops, v, skip, writes, first);
+  }
+  return n;
+}
+
+/* A temporary defined by b->ops[k] (k < at) and read once, by reader. */
+static int temp_ok(Fuse *u, const TirVar *v, const TirOp *def, const TirOp *reader) {
+  const char *name = v->name ? v->name : "the temporary";
+  const TirOp *other = NULL;
+  if (v->param) return fail(u, arena_printf(u->p->arena, "%s is a parameter", name));
+  if (def->accumulate || def->partial) return fail(u, arena_printf(u->p->arena, "%s is accumulated into", name));
+  if (block_uses(&u->f->body, v, def, 1, NULL)) return fail(u, arena_printf(u->p->arena, "%s is written again", name));
+  if (op_reads(reader, v) != 1) return fail(u, arena_printf(u->p->arena, "%s is read twice", name));
+  if (!block_uses(&u->f->body, v, reader, 0, &other)) return 1;
+  if (other->kind == TO_RETURN) return fail(u, arena_printf(u->p->arena, "%s is also returned", name));
+  if (other->kind == TO_BUILTIN)
+    return fail(u, arena_printf(u->p->arena, "%s is also used by %s(...) at line %d", name, builtin_name(other->builtin), other->span.line));
+  return fail(u, arena_printf(u->p->arena, "%s is also read at line %d", name, other->span.line));
+}
+
+/* The op of b before u->at that defines x's variable, as a temporary. */
+static TirOp *definition(Fuse *u, const TirExpr *x, int *k) {
+  if (x->kind != TX_ACCESS || x->var->param) return NULL;
+  for (int i = u->at - 1; i >= 0; i--) {
+    TirOp *op = u->b->ops[i];
+    if (op_writes(op, x->var) || block_uses(&op->body_ops, x->var, NULL, 1, NULL) ||
+        block_uses(&op->else_ops, x->var, NULL, 1, NULL)) {
+      *k = i;
+      return op->kind == TO_EINSUM && op->out == x->var ? op : NULL;
+    }
+  }
+  return NULL;
+}
+
+/* env2 = the definition's output indices as the consumer's (through env). */
+static int bind(const TirOp *def, const TirExpr *x, const Env *env, Env *env2) {
+  Acc a;
+  env2->n = 0;
+  if (!plain(x, env, &a) || def->noidx != a.rank || a.rank > MAXE) return 0;
+  for (int k = 0; k < a.rank; k++) {
+    if (def->opos[k].kind != TP_INDEX || def->opos[k].n != 1) return 0;
+    env2->from[k] = def->opos[k].idx[0];
+    env2->to[k] = a.ix[k];
+  }
+  env2->n = a.rank;
+  return 1;
+}
+
+static void add_def(Fuse *u, TirOp *def, int k) {
+  u->defs[u->ndefs++] = def;
+  if (k < u->from) u->from = k;
+}
+
+/* ---- masks ---- */
+
+static TirExpr *node(Fuse *u, TirExprKind kind, int elem) { return tir_expr_new(u->p->arena, kind, elem, u->op->span); }
+
+static TirExpr *combine(Fuse *u, int op, TirExpr *a, TirExpr *b) {
+  if (!b) return a;
+  if (!a && op == OP_ADD) return b;
+  if (!a) {
+    TirExpr *m = node(u, TX_UNARY, b->elem);
+    m->op = OP_NEG;
+    m->a = b;
+    return m;
+  }
+  TirExpr *x = node(u, TX_BINARY, ELEM_I64);
+  x->op = op;
+  x->a = a;
+  x->b = b;
+  return x;
+}
+
+static int lin_add(Fuse *u, Lin *a, const Lin *b, int sign) {
+  for (int t = 0; t < 2 && b->ix[t]; t++) {
+    int s = 0;
+    while (s < 2 && a->ix[s] && a->ix[s] != b->ix[t]) s++;
+    if (s == 2) return 0;
+    a->ix[s] = b->ix[t];
+    a->co[s] += sign * b->co[t];
+  }
+  a->k += sign * b->k;
+  a->rest = combine(u, sign > 0 ? OP_ADD : OP_SUB, a->rest, b->rest);
+  return 1;
+}
+
+/* x as an affine form of (at most two) indices. */
+static int linear(Fuse *u, TirExpr *x, const Env *env, Lin *l) {
+  memset(l, 0, sizeof *l);
+  if (elem_is_float(x->elem) || x->elem == ELEM_BOOL) return 0;
+  if (!tir_expr_uses_index(x) && tir_expr_movable(x)) {
+    if (x->kind == TX_CONST) l->k = x->ival;
+    else l->rest = x->elem == ELEM_I64 ? x : NULL;
+    return x->kind == TX_CONST || l->rest;
+  }
+  Lin a, b;
+  switch (x->kind) {
+  case TX_INDEX:
+    l->ix[0] = resolve(env, x->idx[0]);
+    l->co[0] = 1;
+    return 1;
+  case TX_UNARY:
+    if (x->op != OP_NEG || !linear(u, x->a, env, &a)) return 0;
+    return lin_add(u, l, &a, -1);
+  case TX_BINARY:
+    if ((x->op == OP_ADD || x->op == OP_SUB) && linear(u, x->a, env, &a) && linear(u, x->b, env, &b))
+      return lin_add(u, l, &a, 1) && lin_add(u, l, &b, x->op == OP_ADD ? 1 : -1);
+    if (x->op == OP_MUL && (x->a->kind == TX_CONST || x->b->kind == TX_CONST)) {
+      int64_t c = x->a->kind == TX_CONST ? x->a->ival : x->b->ival;
+      if (!linear(u, x->a->kind == TX_CONST ? x->b : x->a, env, &a) || a.rest) return 0;
+      *l = a;
+      l->co[0] *= c, l->co[1] *= c, l->k *= c;
+      return 1;
+    }
+    return 0;
+  default: return 0;
+  }
+}
+
+static int add_cond(Fuse *u, const Lin *l, int sign, int64_t minus) {
+  if (u->ncond == TIR_ATTN_CONDS) return 0;
+  Lin *c = &u->cond[u->ncond++];
+  memset(c, 0, sizeof *c);
+  lin_add(u, c, l, sign);
+  c->k -= minus;
+  return 1;
+}
+
+/* cond as a conjunction of conditions form >= 0. */
+static int mask(Fuse *u, TirExpr *x, const Env *env) {
+  if (x->kind != TX_BINARY) return 0;
+  if (x->op == OP_AND) return mask(u, x->a, env) && mask(u, x->b, env);
+  Lin a, b, d;
+  memset(&d, 0, sizeof d);
+  if (!linear(u, x->a, env, &a) || !linear(u, x->b, env, &b) || !lin_add(u, &d, &a, 1) || !lin_add(u, &d, &b, -1))
+    return 0;
+  switch (x->op) {
+  case OP_GE: return add_cond(u, &d, 1, 0);
+  case OP_GT: return add_cond(u, &d, 1, 1);
+  case OP_LE: return add_cond(u, &d, -1, 0);
+  case OP_LT: return add_cond(u, &d, -1, 1);
+  case OP_EQ: return add_cond(u, &d, 1, 0) && add_cond(u, &d, -1, 0);
+  default: return 0;
+  }
+}
+
+static int neg_inf(const TirExpr *x) {
+  while (x->kind == TX_CONVERT) x = x->a;
+  return x->kind == TX_CONST && elem_is_float(x->elem) && x->fval == -INFINITY;
+}
+
+/* ---- scores ---- */
+
+static int index_free(const TirExpr *x) { return !tir_expr_uses_index(x) && tir_expr_movable(x) && x->elem != ELEM_BOOL; }
+
+static int factors(Fuse *u, TirExpr *x, const Env *env, int divide, int in_sum) {
+  if (x->kind == TX_BINARY && x->op == OP_MUL)
+    return factors(u, x->a, env, divide, in_sum) && factors(u, x->b, env, divide, in_sum);
+  if (x->kind == TX_BINARY && x->op == OP_DIV)
+    return factors(u, x->a, env, divide, in_sum) && factors(u, x->b, env, !divide, in_sum);
+  if (index_free(x)) {
+    if (u->nscale == 4) return fail(u, "too many scale factors");
+    u->scale[u->nscale] = x;
+    u->divides[u->nscale++] = divide;
+    return 1;
+  }
+  if (divide) return fail(u, "the scores divide by a tensor");
+  if (x->kind == TX_REDUCE && x->reduce == RED_SUM && !in_sum) {
+    if (x->n != 1 || u->nsum++) return fail(u, "the scores are not one sum over a feature index");
+    return factors(u, x->a, env, 0, 1);
+  }
+  if (x->kind == TX_ACCESS && in_sum && u->nacc < 2) {
+    if (!plain(x, env, &u->acc[u->nacc])) return fail(u, "a query or key is read at computed positions");
+    u->nacc++;
+    return 1;
+  }
+  return fail(u, "the scores are not a product of a query and a key summed over a feature index");
+}
+
+static int contains_reduce(const TirExpr *x) {
+  if (!x) return 0;
+  if (x->kind == TX_REDUCE) return 1;
+  return contains_reduce(x->a) || contains_reduce(x->b) || contains_reduce(x->c);
+}
+
+static int scores(Fuse *u, TirExpr *x, const Env *env, const TirOp *reader);
+
+/* Scores read from a temporary S: its definition's body. */
+static int through_temp(Fuse *u, TirExpr *x, const Env *env, const TirOp *reader) {
+  int k;
+  TirOp *def = definition(u, x, &k);
+  Env env2;
+  if (!def) return fail(u, "the scores are not a contraction");
+  if (!temp_ok(u, x->var, def, reader)) return 0;
+  if (!bind(def, x, env, &env2)) return fail(u, "the scores are read at computed or repeated positions");
+  add_def(u, def, k);
+  return scores(u, def->body, &env2, def);
+}
+
+/* Which side of S + M holds the scores: 2 an expression or a temporary
+ * computed by a reduction, 1 another temporary, 0 a variable. */
+static int score_rank(Fuse *u, const TirExpr *x) {
+  int k;
+  if (x->kind != TX_ACCESS) return 2;
+  const TirOp *def = definition(u, x, &k);
+  return def ? 1 + contains_reduce(def->body) : 0;
+}
+
+/* x: the scores as read by op reader. */
+static int scores(Fuse *u, TirExpr *x, const Env *env, const TirOp *reader) {
+  if (x->kind == TX_WHERE) {
+    if (!neg_inf(x->c)) return fail(u, "where(...) in the scores gives another value than -inf");
+    if (!mask(u, x->a, env)) return fail(u, "the mask is not a conjunction of affine comparisons of the indices");
+    return scores(u, x->b, env, reader);
+  }
+  if (x->kind == TX_ACCESS) return through_temp(u, x, env, reader);
+  if (x->kind == TX_BINARY && x->op == OP_ADD) {
+    int ra = score_rank(u, x->a), rb = score_rank(u, x->b);
+    if (ra == rb) return fail(u, "the scores plus a bias: which is which is unclear");
+    if (u->has_bias++) return fail(u, "more than one bias");
+    if (!plain(ra > rb ? x->b : x->a, env, &u->bias)) return fail(u, "the bias is read at computed positions");
+    return scores(u, ra > rb ? x->a : x->b, env, reader);
+  }
+  return factors(u, x, env, 0, 0);
+}
+
+/* ---- the op ---- */
+
+static int role_of(TirIndex *const *role, int nrole, const TirIndex *ix) {
+  for (int r = 0; r < nrole; r++)
+    if (role[r] == ix) return r;
+  return -1;
+}
+
+/* The dimension of each role in a, -1 where none; 0 if a has an index of
+ * no role or lacks a required one. */
+static int positions(const Acc *a, TirIndex *const *role, int nrole, const int *need, signed char *pos) {
+  for (int r = 0; r < TIR_ATTN_ROLES; r++) pos[r] = -1;
+  for (int k = 0; k < a->rank; k++) {
+    int r = role_of(role, nrole, a->ix[k]);
+    if (r < 0) return 0;
+    pos[r] = (signed char)k;
+  }
+  for (int t = 0; need[t] >= 0; t++)
+    if (pos[need[t]] < 0) return 0;
+  return 1;
+}
+
+/* Works out the roles and fills the descriptor; 0 (with why) if the
+ * match does not fit the kernel. */
+static int describe(Fuse *u, const Acc *out, const Acc *v, TirAttention *a) {
+  TirIndex *role[TIR_ATTN_ROLES] = {0};
+  int nb = 0;
+  TirIndex *query[MAXA];
+  int nquery = 0;
+  role[TIR_ATTN_J] = u->j;
+  for (int k = 0; k < out->rank; k++) {
+    TirIndex *ix = out->ix[k];
+    int in_v = acc_has(v, ix), in_s = acc_has(&u->acc[0], ix) || acc_has(&u->acc[1], ix);
+    if (in_s && !in_v) {   /* the query index, or a head index V lacks */
+      query[nquery++] = ix;
+      continue;
+    }
+    int r = in_v && in_s ? TIR_ATTN_B + nb++ : in_v ? TIR_ATTN_X : -1;
+    if (r < 0 || r >= TIR_ATTN_ROLES || (r < TIR_ATTN_B && role[r]))
+      return fail(u, "the output's indices are not one query, one value and batch indices");
+    role[r] = ix;
+  }
+  /* several: the one the mask uses, else the innermost; the others are
+   * batch indices the values are shared across */
+  int qi = nquery - 1;
+  for (int q = 0; q < nquery; q++)
+    for (int t = 0; t < u->ncond; t++)
+      if (u->cond[t].ix[0] == query[q] || u->cond[t].ix[1] == query[q]) qi = q;
+  for (int q = 0; q < nquery; q++) {
+    if (q == qi) role[TIR_ATTN_I] = query[q];
+    else if (TIR_ATTN_B + nb < TIR_ATTN_ROLES) role[TIR_ATTN_B + nb++] = query[q];
+    else return fail(u, "more than 4 batch indices");
+  }
+  if (!role[TIR_ATTN_I] || !role[TIR_ATTN_X]) return fail(u, "no query or no value index");
+  int qa = acc_has(&u->acc[0], role[TIR_ATTN_I]) ? 0 : 1;
+  const Acc *Q = &u->acc[qa], *K = &u->acc[1 - qa];
+  /* the feature index: the one Q and K share that has no other role */
+  for (int k = 0; k < Q->rank; k++)
+    if (acc_has(K, Q->ix[k]) && role_of(role, TIR_ATTN_ROLES, Q->ix[k]) < 0) role[TIR_ATTN_C] = Q->ix[k];
+  static const int need_q[] = {TIR_ATTN_I, TIR_ATTN_C, -1}, need_k[] = {TIR_ATTN_J, TIR_ATTN_C, -1};
+  static const int need_v[] = {TIR_ATTN_J, TIR_ATTN_X, -1}, need_o[] = {TIR_ATTN_I, TIR_ATTN_X, -1}, none[] = {-1};
+  int nrole = TIR_ATTN_B + nb;
+  if (!role[TIR_ATTN_C] || !positions(Q, role, nrole, need_q, a->pos[0]) || !positions(K, role, nrole, need_k, a->pos[1]) ||
+      a->pos[0][TIR_ATTN_J] >= 0 || a->pos[0][TIR_ATTN_X] >= 0 || a->pos[1][TIR_ATTN_I] >= 0 || a->pos[1][TIR_ATTN_X] >= 0)
+    return fail(u, "the scores are not query[.., i, c] * key[.., j, c]");
+  if (!positions(v, role, nrole, need_v, a->pos[2]) || a->pos[2][TIR_ATTN_I] >= 0 || a->pos[2][TIR_ATTN_C] >= 0)
+    return fail(u, "the values are not read as V[.., j, x]");
+  positions(out, role, nrole, need_o, a->pos[3]);
+  for (int r = 0; r < TIR_ATTN_ROLES; r++) a->pos[4][r] = -1;
+  if (u->has_bias &&
+      (!positions(&u->bias, role, nrole, none, a->pos[4]) || a->pos[4][TIR_ATTN_C] >= 0 || a->pos[4][TIR_ATTN_X] >= 0))
+    return fail(u, "the bias is not indexed by batch, query and key indices");
+  int elem = u->op->out->type->elem;
+  if (Q->var->type->elem != elem || K->var->type->elem != elem || v->var->type->elem != elem ||
+      (u->has_bias && u->bias.var->type->elem != elem))
+    return fail(u, "the operands' element types differ");
+  a->q = Q->var, a->k = K->var, a->v = v->var, a->bias = u->has_bias ? u->bias.var : NULL;
+  a->nbatch = nb;
+  a->ext[TIR_ATTN_I] = Q->var->type->dims[a->pos[0][TIR_ATTN_I]];
+  a->ext[TIR_ATTN_C] = Q->var->type->dims[a->pos[0][TIR_ATTN_C]];
+  a->ext[TIR_ATTN_J] = K->var->type->dims[a->pos[1][TIR_ATTN_J]];
+  a->ext[TIR_ATTN_X] = v->var->type->dims[a->pos[2][TIR_ATTN_X]];
+  for (int r = TIR_ATTN_B; r < nrole; r++) a->ext[r] = u->op->out->type->dims[a->pos[3][r]];
+  for (int t = 0; t < u->ncond; t++) {
+    const Lin *c = &u->cond[t];
+    a->ca[t] = a->cb[t] = 0;
+    for (int s = 0; s < 2 && c->ix[s]; s++) {
+      if (c->ix[s] == role[TIR_ATTN_I]) a->ca[t] += c->co[s];
+      else if (c->ix[s] == role[TIR_ATTN_J]) a->cb[t] += c->co[s];
+      else if (c->co[s]) return fail(u, "the mask uses an index other than the query's and the key's");
+    }
+    a->ck[t] = c->k;
+    a->cx[t] = c->rest;
+  }
+  a->ncond = u->ncond;
+  memcpy(a->scale, u->scale, sizeof u->scale);
+  memcpy(a->divides, u->divides, sizeof u->divides);
+  a->nscale = u->nscale;
+  return 1;
+}
+
+/* Variables the kernel reads must not change between the removed
+ * definitions and the op. */
+static void note_var(const TirExpr *x, void *ud) {
+  Fuse *u = ud;
+  if (x->kind != TX_READ && x->kind != TX_ACCESS) return;
+  for (int i = u->from + 1; i < u->at; i++) {
+    const TirOp *op = u->b->ops[i];
+    if (op == u->defs[0] || op == u->defs[1]) continue;
+    if (op_writes(op, x->var) || block_uses(&op->body_ops, x->var, NULL, 1, NULL) ||
+        block_uses(&op->else_ops, x->var, NULL, 1, NULL))
+      fail(u, arena_printf(u->p->arena, "%s changes between the scores and the output", x->var->name ? x->var->name : "an operand"));
+  }
+}
+
+/* The part of O's body that looks like attention: sum(j: P * V). Returns
+ * 0 when it does not (nothing to record). */
+/* The softmax (its reduction) in a product of factors, or NULL. */
+static const TirExpr *softmax_factor(Fuse *u, const TirExpr *x) {
+  if (x->kind == TX_BINARY && x->op == OP_MUL) {
+    const TirExpr *s = softmax_factor(u, x->a);
+    return s ? s : softmax_factor(u, x->b);
+  }
+  if (x->kind == TX_REDUCE && x->reduce == RED_SOFTMAX) return x;
+  if (x->kind == TX_REDUCE && x->reduce == RED_SUM) return softmax_factor(u, x->a);
+  int k;
+  const TirOp *def = definition(u, x, &k);
+  return def && def->body && def->body->kind == TX_REDUCE && def->body->reduce == RED_SOFTMAX ? def->body : NULL;
+}
+
+static int attention_like(Fuse *u, TirExpr **sm, TirExpr **vx, Env *env, const TirOp **reader) {
+  TirExpr *x = u->op->body;
+  env->n = 0;
+  if (!x || x->kind != TX_REDUCE || x->reduce != RED_SUM) return 0;
+  const TirExpr *s = softmax_factor(u, x->a);
+  if (s && s->n >= 2) {   /* order 2+: sum(k: sum(j: P * V1) * V2) and the like */
+    u->order = s->n;
+    return fail(u, arena_printf(u->p->arena, "order %d (softmax over %d indices) is not fused yet", s->n, s->n)) + 1;
+  }
+  if (x->n > 1 || x->a->kind != TX_BINARY || x->a->op != OP_MUL) return 0;
+  u->j = x->idx[0];
+  for (int side = 0; side < 2; side++) {
+    TirExpr *px = side ? x->a->b : x->a->a;
+    *vx = side ? x->a->a : x->a->b;
+    *reader = u->op;
+    if (px->kind == TX_REDUCE && px->reduce == RED_SOFTMAX) {
+      *sm = px;
+      return 1;
+    }
+    int k;
+    TirOp *def = definition(u, px, &k);
+    if (!def || !def->body || def->body->kind != TX_REDUCE || def->body->reduce != RED_SOFTMAX) continue;
+    Env none = {.n = 0};
+    *sm = def->body;
+    *reader = def;
+    if (temp_ok(u, px->var, def, u->op) && !bind(def, px, &none, env))
+      fail(u, "the probabilities are read at computed or repeated positions");
+    add_def(u, def, k);
+    return 1;
+  }
+  return 0;
+}
+
+static void record(Fuse *u, const TirAttention *a) {
+  AttentionInfo *ai = arena_alloc(u->p->arena, sizeof *ai);
+  ai->span = u->op->span;
+  ai->target = u->op->out->name ? u->op->out->name : "?";
+  ai->fused = a != NULL;
+  ai->order = u->order;
+  ai->nmask = a ? a->ncond : 0;
+  ai->bias = a && a->bias;
+  ai->nbatch = a ? a->nbatch : 0;
+  ai->why = u->why;
+  ptrvec_push(u->p->arena, &u->p->attentions, ai);
+}
+
+/* Tries b->ops[at]; returns how many ops before it were removed. */
+static int fuse_op(TirProgram *p, TirFunc *f, TirBlock *b, int at) {
+  TirOp *op = b->ops[at];
+  if (op->kind != TO_EINSUM || !op->out) return 0;
+  Fuse u;
+  memset(&u, 0, sizeof u);
+  u.p = p, u.f = f, u.b = b, u.at = at, u.op = op, u.from = at, u.order = 1;
+  TirExpr *sm = NULL, *vx = NULL;
+  Env env, none = {.n = 0};
+  const TirOp *reader = op;
+  if (!attention_like(&u, &sm, &vx, &env, &reader)) return 0;
+  if (sm) u.order = sm->n;
+  Acc out, v;
+  TirAttention *a = arena_alloc(p->arena, sizeof *a);
+  memset(a, 0, sizeof *a);
+  if (u.why) {
+  } else if (op->accumulate || op->partial) {
+    fail(&u, "the output is accumulated into");
+  } else if (sm->n != 1) {
+    fail(&u, arena_printf(p->arena, "order %d (softmax over %d indices) is not fused yet", sm->n, sm->n));
+  } else if (resolve(&env, sm->idx[0]) != u.j) {
+    fail(&u, "the softmax is over another index than the sum with the values");
+  } else if (!plain(vx, &none, &v) || op->noidx != op->out->type->rank) {
+    fail(&u, "the values are not a plain read");
+  } else {
+    out.var = op->out;
+    out.rank = op->noidx;
+    for (int k = 0; k < out.rank; k++) {
+      if (op->opos[k].kind != TP_INDEX || op->opos[k].n != 1) fail(&u, "the output has computed positions");
+      out.ix[k] = op->opos[k].kind == TP_INDEX ? op->opos[k].idx[0] : NULL;
+    }
+    if (!u.why && scores(&u, sm->a, &env, reader) && u.nsum == 1 && u.nacc == 2) describe(&u, &out, &v, a);
+    else if (!u.why) fail(&u, "the scores are not a contraction of a query and a key");
+  }
+  if (!u.why) {
+    tir_expr_visit(op->body, note_var, &u);
+    for (int d = 0; d < u.ndefs; d++) tir_expr_visit(u.defs[d]->body, note_var, &u);
+  }
+  if (u.why) {
+    record(&u, NULL);
+    return 0;
+  }
+  op->kind = TO_ATTENTION;
+  op->attn = a;
+  op->body = NULL;
+  op->nargs = a->bias ? 4 : 3;
+  op->args = arena_alloc(p->arena, sizeof(TirVar *) * 4);
+  op->args[0] = a->q, op->args[1] = a->k, op->args[2] = a->v, op->args[3] = a->bias;
+  record(&u, a);
+  int removed = 0;
+  for (int i = at - 1; i >= 0; i--)
+    if (b->ops[i] == u.defs[0] || b->ops[i] == u.defs[1]) {
+      memmove(&b->ops[i], &b->ops[i + 1], sizeof(TirOp *) * (size_t)(b->n - i - 1));
+      b->n--;
+      removed++;
+    }
+  return removed;
+}
+
+static void attention_block(TirProgram *p, TirFunc *f, TirBlock *b) {
+  for (int i = 0; i < b->n; i++) {
+    attention_block(p, f, &b->ops[i]->body_ops);
+    attention_block(p, f, &b->ops[i]->else_ops);
+    i -= fuse_op(p, f, b, i);
+  }
+}
+
+void pass_attention(TirProgram *p, const PassOptions *o) {
+  (void)o;
+  for (int i = 0; i < p->funcs.n; i++) {
+    TirFunc *f = p->funcs.items[i];
+    attention_block(p, f, &f->body);
+  }
+}

@@ -1,0 +1,716 @@
+/* contract.c — the contraction order of multi-operand product-sums.
+ *
+ * Needs: TIR from tir_build (EINSUM bodies as expression trees).
+ * Guarantees: an EINSUM whose body is `sum(R: F1 * F2 * ... * s)` — tensor
+ * accesses Fi with index or grouped positions, and index-free scalar
+ * factors s — with three or more tensor factors becomes a sequence of
+ * pairwise EINSUM steps (or single-operand reductions) in the cheapest
+ * order path.h finds, each intermediate in a fresh temporary laid out
+ * [first operand's kept indices, second's] as a matrix product writes it;
+ * the last step writes the original output (with +=, and the scalar
+ * factors). Every statement with two or more tensor factors gets a
+ * ContractInfo for `tnsc explain`. Symbolic sizes are counted as 64 each
+ * to rank the paths. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "passes.h"
+#include "tir_make.h"
+#include "path.h"
+
+enum { MAXF = 64, MAXIDX = 64, SYMBOLIC_GUESS = 64 };
+
+typedef struct Core {
+  TirExpr *factors[MAXF];   /* tensor accesses */
+  int n;
+  TirExpr *computed[MAXF];  /* factors that are expressions (relu(A[i, j])):
+                               materialised into temporaries first */
+  int at[MAXF];             /* ... and their place among the factors */
+  int ncomputed;
+  TirExpr *scalars[MAXF];   /* index-free factors (and divisions by them) */
+  int nscalars;
+  TirIndex *idx[MAXIDX];    /* every index of the statement, numbered */
+  int nidx;
+  uint64_t out;             /* output indices */
+  int elem;
+} Core;
+
+typedef struct Operand {
+  TirExpr *access;          /* an original factor, or NULL for a temporary */
+  TirVar *var;
+  TirIndex *order[MAXIDX];  /* the temporary's index order */
+  int n;
+  uint64_t mask;
+} Operand;
+
+/* ---- recognising the core ---- */
+
+static int index_number(Core *c, TirIndex *ix) {
+  for (int i = 0; i < c->nidx; i++)
+    if (c->idx[i] == ix) return i;
+  if (c->nidx == MAXIDX) return -1;
+  c->idx[c->nidx] = ix;
+  return c->nidx++;
+}
+
+static void note_reduce(const TirExpr *x, void *ud) {
+  if (x->kind == TX_REDUCE) *(int *)ud = 0;
+}
+
+/* An expression a temporary can hold: movable, and no reduction (whose
+ * indices would be its own). */
+static int elementwise(const TirExpr *x) {
+  int ok = tir_expr_movable(x);
+  tir_expr_visit(x, note_reduce, &ok);
+  return ok;
+}
+
+/* factor = access with index/group positions | index-free scalar
+ *        | elementwise expression over indices (materialised) */
+static int add_factor(Core *c, TirExpr *x) {
+  if (!tir_expr_uses_index(x)) {
+    if (c->nscalars == MAXF) return 0;
+    c->scalars[c->nscalars++] = x;
+    return 1;
+  }
+  if (x->elem != c->elem || c->n == MAXF) return 0;
+  int plain = x->kind == TX_ACCESS;
+  for (int i = 0; plain && i < x->var->type->rank; i++)
+    if (x->pos[i].kind == TP_EXPR) plain = 0;
+  if (!plain) {
+    if (!elementwise(x)) return 0;
+    c->computed[c->ncomputed] = x;
+    c->at[c->ncomputed++] = c->n;
+  }
+  c->factors[c->n++] = x;
+  return 1;
+}
+
+/* product = product "*" product | product "/" scalar | sum(R: product)
+ *         | factor. A nested sum's indices occur only inside it (the
+ * implicit-sum rule puts them there), so it can be pulled out. */
+static int flatten(Core *c, TirExpr *x) {
+  if (x->kind == TX_REDUCE && x->reduce == RED_SUM) return flatten(c, x->a);
+  if (x->kind == TX_BINARY && x->op == OP_MUL) return flatten(c, x->a) && flatten(c, x->b);
+  if (x->kind == TX_BINARY && x->op == OP_DIV && !tir_expr_uses_index(x->b)) {
+    if (!flatten(c, x->a) || c->nscalars == MAXF) return 0;
+    c->scalars[c->nscalars++] = x;   /* marks a division by x->b */
+    return 1;
+  }
+  return add_factor(c, x);
+}
+
+static uint64_t factor_mask(Core *c, const TirExpr *x) {
+  uint64_t m = 0;
+  for (int i = 0; i < x->var->type->rank; i++)
+    for (int k = 0; k < x->pos[i].n; k++) {
+      int id = index_number(c, x->pos[i].idx[k]);
+      if (id < 0) return UINT64_MAX;
+      m |= (uint64_t)1 << id;
+    }
+  return m;
+}
+
+typedef struct MaskWalk {
+  Core *c;
+  uint64_t m;
+} MaskWalk;
+
+static void note_mask(Core *c, TirIndex *ix, uint64_t *m) {
+  int id = index_number(c, ix);
+  *m |= id < 0 ? UINT64_MAX : (uint64_t)1 << id;
+}
+
+static void note_uses(const TirExpr *x, void *ud) {
+  MaskWalk *w = ud;
+  if (x->kind == TX_INDEX) note_mask(w->c, x->idx[0], &w->m);
+  if (x->kind == TX_ACCESS)
+    for (int i = 0; i < x->var->type->rank; i++)
+      for (int k = 0; x->pos[i].kind != TP_EXPR && k < x->pos[i].n; k++) note_mask(w->c, x->pos[i].idx[k], &w->m);
+}
+
+/* The indices an elementwise factor uses (UINT64_MAX: too many). */
+static uint64_t expr_mask(Core *c, const TirExpr *x) {
+  MaskWalk w = {c, 0};
+  tir_expr_visit(x, note_uses, &w);
+  return w.m;
+}
+
+static int is_computed(const Core *c, int i) {
+  for (int k = 0; k < c->ncomputed; k++)
+    if (c->at[k] == i) return 1;
+  return 0;
+}
+
+static uint64_t mask_of(Core *c, int i) {
+  return is_computed(c, i) ? expr_mask(c, c->factors[i]) : factor_mask(c, c->factors[i]);
+}
+
+/* body = ["sum(R:"] product [")"] */
+static int find_core(const TirOp *op, Core *c) {
+  memset(c, 0, sizeof *c);
+  c->elem = op->out->type->elem;
+  TirExpr *body = op->body;
+  if (body->kind == TX_REDUCE && body->reduce == RED_SUM) body = body->a;
+  if (!flatten(c, body) || c->n < 2) return 0;
+  for (int i = 0; i < op->noidx; i++) {
+    int id = index_number(c, op->oidx[i]);
+    if (id < 0) return 0;
+    c->out |= (uint64_t)1 << id;
+  }
+  uint64_t all = 0;
+  for (int i = 0; i < c->n; i++) {
+    uint64_t m = mask_of(c, i);
+    if (m == UINT64_MAX) return 0;
+    all |= m;
+  }
+  /* a computed factor over every index would be as large as the loops */
+  for (int k = 0; k < c->ncomputed; k++)
+    if (expr_mask(c, c->factors[c->at[k]]) == (all | c->out)) return 0;
+  return (c->out & ~all) == 0;  /* no output index from nowhere */
+}
+
+/* ---- building the steps ---- */
+
+/* A symbolic size counts as the file's size seen at compile time (bit 1
+ * of *symbolic), else as SYMBOLIC_GUESS (bit 2). */
+static int64_t size_of(const TirIndex *ix, int *symbolic) {
+  int64_t s = ix->range.k;
+  for (int i = 0; i < ix->range.n; i++) {
+    int64_t h = dim_hint(ix->range.syms[i]);
+    *symbolic |= h > 0 ? 1 : 2;
+    s *= h > 0 ? h : SYMBOLIC_GUESS;
+  }
+  return s;
+}
+
+static TirExpr *access_of(Arena *a, Operand *o, Span sp) {
+  if (o->access) return o->access;
+  if (o->n == 0) return tir_make_read(a, o->var, sp);   /* a scalar intermediate is read, not accessed */
+  return tir_make_access(a, o->var, tir_make_positions(a, o->order, o->n), sp);
+}
+
+static TirExpr *sum_over(Arena *a, Core *c, uint64_t summed, TirExpr *body) {
+  if (!summed) return body;
+  TirIndex **idx = arena_alloc(a, sizeof(TirIndex *) * MAXIDX);
+  int n = 0;
+  for (int i = 0; i < c->nidx; i++)
+    if (summed >> i & 1) idx[n++] = c->idx[i];
+  return tir_make_reduce(a, RED_SUM, idx, n, body, body->span);
+}
+
+static TirExpr *times(Arena *a, TirExpr *x, TirExpr *y) {
+  return x ? tir_make_binary(a, OP_MUL, x->elem, x, y, x->span) : y;
+}
+
+/* The scalar factors multiply (or divide) the last step. */
+static TirExpr *with_scalars(Arena *a, Core *c, TirExpr *body) {
+  for (int k = 0; k < c->nscalars; k++) {
+    TirExpr *sc = c->scalars[k];
+    if (sc->kind == TX_BINARY && sc->op == OP_DIV && !tir_expr_uses_index(sc->b))
+      body = tir_make_binary(a, OP_DIV, body->elem, body, sc->b, sc->span);
+    else
+      body = times(a, body, sc);
+  }
+  return body;
+}
+
+static void push_index(Operand *r, TirIndex *ix) {
+  for (int j = 0; j < r->n; j++)
+    if (r->order[j] == ix) return;
+  r->order[r->n++] = ix;
+}
+
+static TirVar *temp_for(TirProgram *p, TirFunc *f, Operand *r, int elem) {
+  Dim dims[MAXIDX];
+  for (int i = 0; i < r->n; i++) dims[i] = r->order[i]->range;
+  return tir_var_new(p->arena, f, NULL, type_tensor(p->arena, elem, r->n, dims));
+}
+
+static void record_step(ContractInfo *info, const PathStep *ps, TirOp *step) {
+  if (info->nsteps == 128) return;
+  PathStepInfo *si = &info->steps[info->nsteps++];
+  si->nargs = ps->n_args < 8 ? ps->n_args : 8;
+  for (int k = 0; k < si->nargs; k++) si->args[k] = ps->args[k];
+  si->op = step;
+  si->flops = ps->cost;
+  char *shape = step->out ? shape_to_string(NULL, step->out->type) : NULL;
+  snprintf(si->shape, sizeof si->shape, "%s", shape ? shape : "[]");
+  free(shape);
+  si->result[0] = 0;   /* in the result's own layout, like its shape */
+  for (int i = 0; i < step->noidx; i++)
+    if (strlen(si->result) + strlen(step->oidx[i]->name) + 2 < sizeof si->result) {
+      if (si->result[0]) strcat(si->result, ",");
+      strcat(si->result, step->oidx[i]->name);
+    }
+}
+
+/* Where a step's result goes next: the step that consumes it, and the
+ * operand it meets there. */
+typedef struct Hint {
+  Operand *partner;         /* NULL: no two-operand consumer */
+  int to_final;             /* the consumer writes the statement's output */
+} Hint;
+
+static double mask_size(Core *c, uint64_t m) {
+  double n = 1;
+  int symbolic = 0;
+  for (int i = 0; i < c->nidx; i++)
+    if (m >> i & 1) n *= (double)size_of(c->idx[i], &symbolic);
+  return n;
+}
+
+/* Appends to r, in the order of operand o, its indices that are in set. */
+static void push_from(Core *c, Operand *o, uint64_t set, Operand *r) {
+  if (o->access) {
+    for (int i = 0; i < o->access->var->type->rank; i++)
+      for (int k = 0; k < o->access->pos[i].n; k++)
+        if (set >> index_number(c, o->access->pos[i].idx[k]) & 1) push_index(r, o->access->pos[i].idx[k]);
+  } else if (o->var) {
+    for (int i = 0; i < o->n; i++)
+      if (set >> index_number(c, o->order[i]) & 1) push_index(r, o->order[i]);
+  } else {   /* a temporary not laid out yet: by index number */
+    for (int i = 0; i < c->nidx; i++)
+      if ((set & o->mask) >> i & 1) push_index(r, c->idx[i]);
+  }
+}
+
+/* A temporary laid out for its consumer: first the indices the consumer
+ * sums with its partner (in the partner's order), then the rest (in the
+ * output's order when the consumer writes the output, else the larger
+ * operand's first). Both sides of the next product are then in matrix
+ * order and need no copy (a 4-index transform runs as four GEMMs). */
+static void consumer_order(Core *c, Operand **src, int nsrc, uint64_t keep, const Hint *h, const TirOp *op,
+                           Operand *r) {
+  uint64_t k = keep & h->partner->mask, free = keep & ~k;
+  r->n = 0;
+  r->mask = keep;
+  push_from(c, h->partner, k, r);
+  if (h->to_final) {
+    for (int i = 0; i < op->noidx; i++)
+      if (free >> index_number(c, op->oidx[i]) & 1) push_index(r, op->oidx[i]);
+  }
+  if (nsrc == 2 && mask_size(c, src[1]->mask) > mask_size(c, src[0]->mask)) {
+    Operand *t = src[0];
+    src[0] = src[1];
+    src[1] = t;
+  }
+  for (int i = 0; i < nsrc; i++) push_from(c, src[i], free, r);
+}
+
+/* An operand's indices in storage order. */
+static int order_of(Operand *o, TirIndex **out) {
+  int n = 0;
+  if (!o->access) {
+    for (int i = 0; i < o->n; i++) out[n++] = o->order[i];
+    return n;
+  }
+  for (int i = 0; i < o->access->var->type->rank; i++)
+    for (int k = 0; k < o->access->pos[i].n && n < MAXIDX; k++) out[n++] = o->access->pos[i].idx[k];
+  return n;
+}
+
+/* A mode product: a tensor X meets a smaller Y that shares only
+ * summed indices with it (Tucker's G[a, b, c] U[i, a], each step of a
+ * 4-index transform). The result keeps X's order with Y's new indices in
+ * place of the summed run: [X before, Y kept, X after]. The step is then a
+ * GEMM batched over "X before" with Y shared, the next mode product again,
+ * and the last step lands in the output's own order — no copies. */
+static int mode_product_order(Core *c, Operand **src, int nsrc, uint64_t keep, Operand *r) {
+  if (nsrc != 2) return 0;
+  Operand *x = src[0], *y = src[1];
+  /* X: the tensor (more indices), Y: the matrix; equal: the larger */
+  int rx = __builtin_popcountll(x->mask), ry = __builtin_popcountll(y->mask);
+  if (ry > rx || (ry == rx && mask_size(c, y->mask) > mask_size(c, x->mask))) x = src[1], y = src[0];
+  uint64_t summed = (x->mask | y->mask) & ~keep;
+  if (!summed || (x->mask & y->mask & keep) || (x->mask & summed) != (y->mask & summed)) return 0;
+  TirIndex *xo[MAXIDX], *yo[MAXIDX];
+  int nx = order_of(x, xo), ny = order_of(y, yo), first = -1, run = 0;
+  for (int i = 0; i < nx; i++)
+    if (summed >> index_number(c, xo[i]) & 1) {
+      if (first >= 0 && i != first + run) return 0;   /* the summed run is broken */
+      if (first < 0) first = i;
+      run++;
+    }
+  int at = 0;   /* the summed indices in the same order in Y */
+  for (int i = 0; i < ny; i++)
+    if (summed >> index_number(c, yo[i]) & 1 && yo[i] != xo[first + at++]) return 0;
+  r->n = 0;
+  r->mask = keep;
+  for (int i = 0; i < first; i++) push_index(r, xo[i]);
+  for (int i = 0; i < ny; i++)
+    if (keep >> index_number(c, yo[i]) & 1) push_index(r, yo[i]);
+  for (int i = first + run; i < nx; i++) push_index(r, xo[i]);
+  return r->n == __builtin_popcountll(keep);
+}
+
+/* A temporary's layout: the first operand's kept indices in its order, then
+ * the second's — [M, N] as a matrix product writes it. */
+static void result_order(Core *c, Operand **src, int nsrc, uint64_t keep, Operand *r) {
+  r->n = 0;
+  r->mask = keep;
+  for (int i = 0; i < nsrc; i++) push_from(c, src[i], keep, r);
+}
+
+static int taken(const PathStep *ps, int j) {
+  for (int k = 0; k < ps->n_args; k++)
+    if (ps->args[k] == j) return 1;
+  return 0;
+}
+
+/* One step: the taken operands multiplied, summed over what no one else
+ * needs; the last step writes the statement's own output. */
+static void emit_step(TirProgram *p, TirFunc *f, TirOp *op, Core *c, Operand *ops, int *live, int nlive,
+                      const PathStep *ps, Operand *r, TirBlock *out, ContractInfo *info, const Hint *h) {
+  uint64_t others = c->out, u = 0;
+  Operand *src[8];
+  int nsrc = 0;
+  TirExpr *body = NULL;
+  for (int j = 0; j < nlive; j++) {
+    if (!taken(ps, j)) { others |= ops[live[j]].mask; continue; }
+    u |= ops[live[j]].mask;
+    if (nsrc < 8) src[nsrc++] = &ops[live[j]];
+    body = times(p->arena, body, access_of(p->arena, &ops[live[j]], op->span));
+  }
+  uint64_t keep = u & others;
+  body = sum_over(p->arena, c, u & ~keep, body);
+  TirOp *step = tir_op_new(p->arena, TO_EINSUM, op->span);
+  memset(r, 0, sizeof *r);
+  if (nlive == ps->n_args) {
+    step->out = op->out;
+    step->opos = op->opos;
+    step->oidx = op->oidx;
+    step->noidx = op->noidx;
+    step->accumulate = op->accumulate;
+    step->partial = op->partial;
+    body = with_scalars(p->arena, c, body);
+  } else {
+    if (mode_product_order(c, src, nsrc, keep, r)) {}
+    else if (h->partner) consumer_order(c, src, nsrc, keep, h, op, r);
+    else result_order(c, src, nsrc, keep, r);
+    r->var = temp_for(p, f, r, c->elem);
+    step->out = r->var;
+    step->opos = access_of(p->arena, r, op->span)->pos;
+    step->oidx = r->order;
+    step->noidx = r->n;
+  }
+  step->body = body;
+  tir_block_append(p->arena, out, step);
+  record_step(info, ps, step);
+}
+
+static void emit_steps(TirProgram *p, TirFunc *f, TirOp *op, Core *c, const PathResult *path,
+                       TirBlock *out, ContractInfo *info) {
+  /* in the arena: the steps' index lists point into these operands */
+  Operand *ops = arena_alloc(p->arena, sizeof(Operand) * (2 * MAXF + 2));
+  int live[2 * MAXF + 2], nlive = c->n;
+  for (int i = 0; i < c->n; i++) {
+    memset(&ops[i], 0, sizeof ops[i]);
+    ops[i].access = c->factors[i];
+    ops[i].mask = factor_mask(c, c->factors[i]);
+    live[i] = i;
+  }
+  /* which step takes each operand, and with which partner */
+  int nsteps = path->n_steps < 2 * MAXF + 2 - c->n ? path->n_steps : 2 * MAXF + 2 - c->n;
+  int partner[2 * MAXF + 2], final_of[2 * MAXF + 2];
+  for (int i = 0; i < 2 * MAXF + 2; i++) partner[i] = -1, final_of[i] = 0;
+  int sim[2 * MAXF + 2], nsim = c->n;
+  for (int i = 0; i < c->n; i++) sim[i] = i;
+  for (int s = 0; s < nsteps; s++) {
+    const PathStep *ps = &path->steps[s];
+    if (ps->n_args == 2) {
+      int a = sim[ps->args[0]], b = sim[ps->args[1]];
+      partner[a] = b;
+      partner[b] = a;
+      final_of[a] = final_of[b] = s == nsteps - 1;
+    }
+    int k = 0;
+    for (int j = 0; j < nsim; j++)
+      if (!taken(ps, j)) sim[k++] = sim[j];
+    sim[k++] = c->n + s;
+    nsim = k;
+  }
+  for (int s = 0; s < nsteps; s++) {
+    const PathStep *ps = &path->steps[s];
+    int id = c->n + s;
+    Hint h = {partner[id] >= 0 ? &ops[partner[id]] : NULL, final_of[id]};
+    if (h.partner && partner[id] >= c->n && partner[id] > id) {
+      /* the partner is computed later: its mask is known from the path */
+      ops[partner[id]].mask = path->steps[partner[id] - c->n].result;
+    }
+    emit_step(p, f, op, c, ops, live, nlive, ps, &ops[id], out, info, &h);
+    int k = 0;
+    for (int j = 0; j < nlive; j++)
+      if (!taken(ps, j)) live[k++] = live[j];
+    live[k++] = c->n + s;
+    nlive = k;
+  }
+}
+
+static void record_operands(TirProgram *p, TirOp *op, Core *c, ContractInfo *info) {
+  info->span = op->span;
+  info->target = op->out->name ? op->out->name : "%tmp";
+  for (int i = 0; i < c->n && info->noperands < 64; i++) {
+    const TirVar *v = c->factors[i]->var;
+    info->operands[info->noperands++] = v->name ? v->name : arena_printf(p->arena, "%%%d", v->id);
+  }
+  for (int i = 0; i < c->nscalars && info->noperands < 64; i++) {
+    info->operands[info->noperands++] = "scalar";
+    info->nscalar++;
+  }
+}
+
+static void *arena_fn(void *ud, size_t n) { return arena_alloc(ud, n); }
+
+/* ---- symbolic sizes: candidate paths chosen at run time ---- */
+
+enum { MAXSYM = 8, SAMPLES = 64, MAXCAND = 4 };
+
+typedef struct Candidate {
+  PathResult path;
+  char key[512];
+  int votes;
+} Candidate;
+
+/* The size names the statement's ranges use. */
+static int symbols_of(Core *c, const char **syms) {
+  int n = 0;
+  for (int i = 0; i < c->nidx; i++)
+    for (int k = 0; k < c->idx[i]->range.n; k++) {
+      const char *s = c->idx[i]->range.syms[k];
+      int seen = 0;
+      for (int j = 0; j < n; j++) seen |= syms[j] == s;
+      if (!seen && n < MAXSYM) syms[n++] = s;
+    }
+  return n;
+}
+
+static void sizes_at(Core *c, const char **syms, int nsym, const int64_t *val, int64_t *sizes) {
+  for (int i = 0; i < c->nidx; i++) {
+    Dim d = c->idx[i]->range;
+    int64_t v = d.k;
+    for (int k = 0; k < d.n; k++)
+      for (int j = 0; j < nsym; j++)
+        if (syms[j] == d.syms[k]) v *= val[j];
+    sizes[i] = v;
+  }
+}
+
+static void path_key(const PathResult *r, char *buf, size_t cap) {
+  size_t n = 0;
+  buf[0] = 0;
+  for (int s = 0; s < r->n_steps && n + 16 < cap; s++) {
+    n += (size_t)snprintf(buf + n, cap - n, "[");
+    for (int k = 0; k < r->steps[s].n_args && n + 8 < cap; k++)
+      n += (size_t)snprintf(buf + n, cap - n, "%s%d", k ? "," : "", r->steps[s].args[k]);
+    n += (size_t)snprintf(buf + n, cap - n, "]");
+  }
+}
+
+/* Paths optimal at sampled sizes (a grid over 4..2048 per size name, or
+ * fixed-seed random points when there are many names); the most often
+ * optimal ones are kept, at most MAXCAND. */
+static int candidates(TirProgram *p, Core *c, const uint64_t *masks, const PassOptions *o, Candidate *cand) {
+  const char *syms[MAXSYM];
+  int nsym = symbols_of(c, syms), ncand = 0;
+  static const int64_t grid[4] = {4, 32, 256, 2048};
+  int npoints = nsym <= 3 ? 1 << (2 * nsym) : SAMPLES;
+  uint64_t rng = 0x9e3779b97f4a7c15u;
+  for (int pt = 0; pt < npoints; pt++) {
+    int64_t val[MAXSYM], sizes[MAXIDX] = {0};
+    for (int j = 0; j < nsym; j++) {
+      rng = rng * 6364136223846793005u + 1442695040888963407u;
+      val[j] = nsym <= 3 ? grid[(pt >> (2 * j)) & 3] : grid[(rng >> 33) & 3];
+    }
+    sizes_at(c, syms, nsym, val, sizes);
+    PathProblem pp = {.n = c->n, .operands = masks, .output = c->out, .sizes = sizes,
+                      .memory_limit = o->memory_limit, .alloc = arena_fn, .alloc_ud = p->arena};
+    PathResult r;
+    if (path_search(&pp, &r) != PATH_OK) continue;
+    char key[512];
+    path_key(&r, key, sizeof key);
+    int found = -1;
+    for (int k = 0; k < ncand; k++)
+      if (strcmp(cand[k].key, key) == 0) found = k;
+    if (found >= 0) { cand[found].votes++; continue; }
+    if (ncand < 16) {
+      cand[ncand].path = r;
+      strcpy(cand[ncand].key, key);
+      cand[ncand++].votes = 1;
+    }
+  }
+  /* most votes first */
+  for (int i = 0; i < ncand; i++)
+    for (int j = i + 1; j < ncand; j++)
+      if (cand[j].votes > cand[i].votes) {
+        Candidate t = cand[i];
+        cand[i] = cand[j];
+        cand[j] = t;
+      }
+  return ncand < MAXCAND ? ncand : MAXCAND;
+}
+
+/* x op y over f64 costs (a comparison or && is a bool). */
+static TirExpr *fbin(Arena *a, int op, TirExpr *x, TirExpr *y) {
+  return tir_make_binary(a, op, op == OP_LE || op == OP_AND ? ELEM_BOOL : ELEM_F64, x, y, x->span);
+}
+
+/* The cost polynomial of a path in the sizes, as an f64 expression (and
+ * as text for explain). */
+static TirExpr *cost_expr(TirProgram *p, Core *c, const uint64_t *masks, const PathResult *r, Span sp,
+                          char *text, size_t cap) {
+  uint64_t live[2 * MAXF + 2];
+  int nlive = c->n;
+  for (int i = 0; i < c->n; i++) live[i] = masks[i];
+  TirExpr *total = NULL;
+  size_t tn = 0;
+  text[0] = 0;
+  for (int s = 0; s < r->n_steps; s++) {
+    const PathStep *ps = &r->steps[s];
+    uint64_t u = 0, others = c->out;
+    for (int j = 0; j < nlive; j++) {
+      if (taken(ps, j)) u |= live[j];
+      else others |= live[j];
+    }
+    int sums = (u & ~others) != 0;
+    double factor = (ps->n_args > 1 ? ps->n_args - 1 : 1) + (sums ? 1 : 0);
+    TirExpr *term = tir_make_fconst(p->arena, ELEM_F64, factor, sp);
+    tn += (size_t)snprintf(text + tn, tn < cap ? cap - tn : 0, "%s%g", s ? " + " : "", factor);
+    for (int i = 0; i < c->nidx; i++) {
+      if (!(u >> i & 1)) continue;
+      TirExpr *cv = tir_make_convert(p->arena, tir_make_dim(p->arena, c->idx[i]->range, sp), ELEM_F64, sp);
+      term = fbin(p->arena, OP_MUL, term, cv);
+      char *ds = dim_to_string(p->arena, c->idx[i]->range);
+      tn += (size_t)snprintf(text + tn, tn < cap ? cap - tn : 0, "*%s", ds);
+    }
+    total = total ? fbin(p->arena, OP_ADD, total, term) : term;
+    int k = 0;
+    for (int j = 0; j < nlive; j++)
+      if (!taken(ps, j)) live[k++] = live[j];
+    live[k++] = u & others;
+    nlive = k;
+  }
+  return total;
+}
+
+static void new_info(TirProgram *p, TirOp *op, Core *c, ContractInfo *info, const PathResult *path, int sym) {
+  record_operands(p, op, c, info);
+  info->symbolic = sym;
+  info->naive_flops = path->naive;
+  info->flops = path->cost;
+  info->largest = path->largest;
+  ptrvec_push(p->arena, &p->contracts, info);
+}
+
+/* Several candidates: their costs computed from the actual sizes pick one
+ * branch at run time. */
+static void emit_choice(TirProgram *p, TirFunc *f, TirOp *op, Core *c, const uint64_t *masks, Candidate *cand,
+                        int ncand, TirBlock *out, ContractInfo *info) {
+  TirVar *cost[MAXCAND];
+  for (int k = 0; k < ncand; k++) {
+    cost[k] = tir_var_new(p->arena, f, NULL, type_scalar(p->arena, ELEM_F64));
+    char *text = arena_alloc(p->arena, 1024);
+    TirOp *set = tir_make_einsum(p->arena, cost[k], NULL, 0, cost_expr(p, c, masks, &cand[k].path, op->span, text, 1024),
+                                 op->span);
+    info->cand_cost[k] = text;
+    info->cand_path[k] = arena_strndup(p->arena, cand[k].key, strlen(cand[k].key));
+    tir_block_append(p->arena, out, set);
+  }
+  info->ncand = ncand;
+  TirBlock *at = out;
+  for (int k = 0; k < ncand; k++) {
+    TirBlock *into = at;
+    if (k < ncand - 1) {
+      TirExpr *cond = NULL;
+      for (int j = k + 1; j < ncand; j++) {
+        TirExpr *le = fbin(p->arena, OP_LE, tir_make_read(p->arena, cost[k], op->span), tir_make_read(p->arena, cost[j], op->span));
+        cond = cond ? fbin(p->arena, OP_AND, cond, le) : le;
+      }
+      TirOp *iff = tir_op_new(p->arena, TO_IF, op->span);
+      iff->cond = cond;
+      tir_block_append(p->arena, at, iff);
+      into = &iff->body_ops;
+      at = &iff->else_ops;
+    }
+    int before = info->nsteps;
+    emit_steps(p, f, op, c, &cand[k].path, into, info);
+    if (k > 0) info->nsteps = before;   /* explain shows the first's steps */
+  }
+}
+
+/* The path chosen at the guessed sizes goes first among the candidates
+ * (in place of the last when it is not one): explain shows its steps and
+ * costs, which are the ones its summary counts. */
+static void first_candidate(const PathResult *path, Candidate *cand, int ncand) {
+  char key[512];
+  path_key(path, key, sizeof key);
+  int at = ncand - 1;
+  for (int k = 0; k < ncand; k++)
+    if (strcmp(cand[k].key, key) == 0) at = k;
+  cand[at].path = *path;
+  strcpy(cand[at].key, key);
+  Candidate t = cand[0];
+  cand[0] = cand[at];
+  cand[at] = t;
+}
+
+/* t[indices of g] = g for each computed factor g, which then reads t:
+ * `relu(A[i, j]) * B[j, k]` becomes a matrix product of t and B. */
+static void materialise(TirProgram *p, TirFunc *f, Core *c, TirBlock *out, Span sp) {
+  for (int k = 0; k < c->ncomputed; k++) {
+    TirExpr *g = c->factors[c->at[k]];
+    Operand *r = arena_alloc(p->arena, sizeof *r);   /* positions point into it */
+    memset(r, 0, sizeof *r);
+    r->mask = expr_mask(c, g);
+    for (int i = 0; i < c->nidx; i++)
+      if (r->mask >> i & 1) push_index(r, c->idx[i]);
+    r->var = temp_for(p, f, r, c->elem);
+    tir_block_append(p->arena, out, tir_make_einsum(p->arena, r->var, r->order, r->n, g, sp));
+    c->factors[c->at[k]] = access_of(p->arena, r, sp);
+  }
+  c->ncomputed = 0;
+}
+
+/* One EINSUM: a core with >= 2 tensor factors gets a path (candidates
+ * when sizes are symbolic) and is rewritten into its steps. */
+static int contract_op(TirProgram *p, TirFunc *f, TirOp *op, const PassOptions *o, TirBlock *out) {
+  Core c;
+  if (op->kind != TO_EINSUM || !op->out || !find_core(op, &c)) return 0;
+  uint64_t masks[MAXF];
+  int64_t sizes[MAXIDX] = {0};
+  int sym = 0;
+  for (int i = 0; i < c.n; i++) masks[i] = mask_of(&c, i);
+  for (int i = 0; i < c.nidx; i++) sizes[i] = size_of(c.idx[i], &sym);
+  PathProblem pp = {.n = c.n, .operands = masks, .output = c.out, .sizes = sizes,
+                    .memory_limit = o->memory_limit, .alloc = arena_fn, .alloc_ud = p->arena};
+  PathResult path;
+  if (path_search(&pp, &path) != PATH_OK) return 0;
+  materialise(p, f, &c, out, op->span);
+  ContractInfo *info = arena_alloc(p->arena, sizeof *info);
+  new_info(p, op, &c, info, &path, sym);
+  Candidate *cand = arena_alloc(p->arena, sizeof(Candidate) * 16);
+  int ncand = sym && c.n > 2 ? candidates(p, &c, masks, o, cand) : 0;
+  if (ncand > 1) first_candidate(&path, cand, ncand);
+  if (ncand > 1) emit_choice(p, f, op, &c, masks, cand, ncand, out, info);
+  else emit_steps(p, f, op, &c, &path, out, info);   /* a canonical form even for one step */
+  return 1;
+}
+
+static void contract_block(TirProgram *p, TirFunc *f, TirBlock *b, const PassOptions *o) {
+  TirBlock nb = {0};
+  for (int i = 0; i < b->n; i++) {
+    TirOp *op = b->ops[i];
+    contract_block(p, f, &op->body_ops, o);
+    contract_block(p, f, &op->else_ops, o);
+    if (!contract_op(p, f, op, o, &nb)) tir_block_append(p->arena, &nb, op);
+  }
+  *b = nb;
+}
+
+void pass_contract(TirProgram *p, const PassOptions *o) {
+  for (int i = 0; i < p->funcs.n; i++) {
+    TirFunc *f = p->funcs.items[i];
+    contract_block(p, f, &f->body, o);
+  }
+}
