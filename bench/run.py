@@ -5,10 +5,16 @@ run: einsum(optimize=True) and the best hand-written form, timed in
 alternation (rounds of three runs each). Medians of 6-15 runs, at 1 and 2
 threads; prints times, GFLOP/s and speed-ups.
 
-usage: run.py TNSC [--threads 1,2] [--quick] [--only SUBSTRING]"""
-import ctypes, math, os, subprocess, sys, tempfile, time
+usage: run.py TNSC [--threads 1,2] [--quick] [--only SUBSTRING]
+                   [--docs]   rewrite the tables in docs/performance.md and
+                              draw docs/performance-speedup.svg"""
+import ctypes, math, os, re, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DOC = os.path.join(ROOT, "docs", "performance.md")
+SVG = os.path.join(ROOT, "docs", "performance-speedup.svg")
+BEGIN, END = "<!-- performance-bench:begin -->", "<!-- performance-bench:end -->"
 
 
 def parent(argv):
@@ -21,6 +27,7 @@ def parent(argv):
     lib = os.path.join(out, "libworkloads.so")
     subprocess.check_call([tnsc, "lib", os.path.join(HERE, "workloads.tns"), "-o", lib, "--target-cpu=native"])
     rows = []
+    load = [os.getloadavg()[0]]
     for t in threads:
         env = dict(os.environ, OPENBLAS_NUM_THREADS=str(t), TNS_NUM_THREADS=str(t), OMP_NUM_THREADS=str(t))
         env.pop("OPENBLAS_CORETYPE", None)   # they slow current numpy (see the env notes)
@@ -33,7 +40,14 @@ def parent(argv):
             print(res.stdout)
             sys.exit(res.returncode)
         rows += [line.split("\t") for line in res.stdout.strip().splitlines()]
+    load.append(os.getloadavg()[0])
     report(rows)
+    if "--docs" in argv and ("--only" in argv or quick):
+        print("bench: --docs writes the full run's tables only (no --only, no --quick); docs not written")
+    elif "--docs" in argv:
+        write_docs(rows, threads, load)
+    if any(r[6] != "ok" for r in rows):
+        sys.exit(1)
 
 
 def report(rows):
@@ -48,8 +62,91 @@ def report(rows):
         geo = math.exp(sum(math.log(s) for _, s in sps) / len(sps))
         worst = min(sps, key=lambda x: x[1])
         print(f"threads {t}: geometric mean speed-up {geo:.2f}x, lowest {worst[1]:.2f}x ({worst[0]})")
-    if any(r[6] != "ok" for r in rows):
-        sys.exit(1)
+
+
+def pretty(name):
+    """gemm 2048^3 -> gemm 2048³, 64x256 -> 64×256, as the doc writes them."""
+    name = re.sub(r"(\d)x(?=\d)", "\\1×", name)
+    name = name.replace("^3", "³").replace("^4", "⁴").replace(" -> ", " → ")
+    return re.sub(r"([a-z]{4},[a-z]{4})", r"`\1->axyt`", name) if "avxu" in name else name
+
+
+def fmt_ms(ms):
+    """Three significant digits or more: 637.4, 13.91, 0.137."""
+    return f"{ms:.1f}" if ms >= 100 else f"{ms:.2f}" if ms >= 1 else f"{ms:.3f}"
+
+
+def write_docs(rows, threads, load):
+    """The measured tables between the markers in docs/performance.md (one
+    per thread count, as the terminal shows them) and a bar chart of the
+    speed-ups next to them, in the style of bench/gallery.py."""
+    names, data = [], {}
+    for name, t, ms, nms, form, gf, ok in rows:
+        if name not in names:
+            names.append(name)
+        data[(name, int(t))] = (float(ms), float(nms), form, float(gf), ok == "ok")
+    cpu = ""
+    try:
+        cpu = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]
+    except (OSError, IndexError):
+        pass
+    import numpy
+    lines = [BEGIN, "",
+             f"Measured by `make bench` (bench/run.py --docs) on {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores "
+             f"({cpu}), numpy {numpy.__version__}; milliseconds, medians of 6-15 runs, numpy timed in the same run; "
+             f"speed-up = numpy time / tnsc time. The machine is shared: load average {load[0]:.1f} when the run "
+             f"started, {load[-1]:.1f} when it ended.", ""]
+    for t in threads:
+        lines += [f"{t} thread{'s' if t > 1 else ''}:", "",
+                  "| workload | tnsc ms | numpy ms | numpy form | GFLOP/s | speed-up |",
+                  "|---|---:|---:|---|---:|---:|"]
+        sps = []
+        for name in names:
+            if (name, t) not in data:
+                continue
+            ms, nms, form, gf, ok = data[(name, t)]
+            sps.append((nms / ms, name))
+            lines.append(f"| {pretty(name)} | {fmt_ms(ms)} | {fmt_ms(nms)} | {form} | {gf:.1f} | "
+                         f"{nms / ms:.2f}×{'' if ok else ' (wrong result)'} |")
+        geo = math.exp(sum(math.log(x) for x, _ in sps) / len(sps))
+        low = min(sps)
+        lines += ["", f"Geometric mean {geo:.2f}×; lowest {low[0]:.2f}× ({pretty(low[1])}).", ""]
+    lines += ["![speed-up of tnsc over numpy per workload](performance-speedup.svg)", "", END]
+    doc = open(DOC).read()
+    a, b = doc.index(BEGIN), doc.index(END) + len(END)
+    open(DOC, "w").write(doc[:a] + "\n".join(lines) + doc[b:])
+    draw(names, data, threads)
+    print(f"bench: wrote {os.path.relpath(DOC, ROOT)}")
+
+
+def draw(names, data, threads):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import matplotlib.ticker
+    except ImportError:
+        print("bench: matplotlib is not installed (scripts/deps.sh --bench); no chart drawn")
+        return
+    matplotlib.rcParams["svg.hashsalt"] = "tnsc-performance"   # stable ids: small diffs
+    fig, ax = plt.subplots(figsize=(9, 0.42 * len(names) + 1.4))
+    h = 0.8 / len(threads)
+    for k, t in enumerate(threads):
+        ys = [i + (k - (len(threads) - 1) / 2) * h for i, n in enumerate(names) if (n, t) in data]
+        sp = [data[(n, t)][1] / data[(n, t)][0] for n in names if (n, t) in data]
+        ax.barh(ys, sp, height=h, label=f"{t} thread{'s' if t > 1 else ''}")
+    ax.axvline(1.0, color="black", linewidth=0.8)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}×"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}×" if any(abs(v - x) < 1e-6 for x in (0.5, 2, 3, 5)) else ""))
+    ax.set_yticks(range(len(names)))
+    ax.set_yticklabels([pretty(n).replace("`", "") for n in names])
+    ax.invert_yaxis()
+    ax.set_xlabel("speed-up of tnsc over numpy (numpy time / tnsc time; > 1: tnsc faster)")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    fig.savefig(SVG, metadata={"Date": None})
+    print(f"bench: drew {os.path.relpath(SVG, ROOT)}")
 
 
 # OpenBLAS's idle threads spin for ~0.1 s after a call (THREAD_TIMEOUT

@@ -1,7 +1,7 @@
 #!/bin/sh
 # make bench: REPL latency, compile time of the examples, the
-# contraction workloads and the paper gallery (docs/gallery.md, whose
-# table and chart it rewrites) against numpy.
+# contraction workloads (docs/performance.md) and the paper gallery
+# (docs/gallery.md), whose tables and charts it rewrites, against numpy.
 BUILD=${1:-build}
 PY=/usr/bin/python3
 # numpy, scipy and matplotlib (the gallery's charts) from the deps script
@@ -13,5 +13,5 @@ fi
 echo "== $(date -u +%Y-%m-%d) $(uname -m), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
 sh "$(dirname "$0")/repl_latency.sh" "$BUILD/tnsc"
 $PY "$(dirname "$0")/compile_time.py" "$BUILD/tnsc"
-$PY "$(dirname "$0")/run.py" "$BUILD/tnsc" "$@"
+$PY "$(dirname "$0")/run.py" "$BUILD/tnsc" --docs "$@"
 $PY "$(dirname "$0")/gallery.py" "$BUILD/tnsc" --docs

@@ -35,7 +35,7 @@ static int cmd_build(int argc, char **argv);
   CMD("build", cmd_build, "build FILE.tns -o EXE     an executable running the top-level statements") \
   CMD("obj", cmd_obj, "obj FILE.tns -o F.o [-H F.h]  C-callable object file") \
   CMD("lib", cmd_lib, "lib FILE.tns -o libF.so [-H F.h]  shared library") \
-  CMD("explain", cmd_explain, "explain [--json] FILE.tns  contraction paths and costs") \
+  CMD("explain", cmd_explain, "explain [--json|--dot [--stmt LINE]] FILE.tns  contraction paths and costs") \
   CMD("emit", cmd_emit, "emit tokens|ast|tir|lir|llvm|asm FILE.tns  print a compiler stage") \
   CMD("check", cmd_check, "check FILE.tns...        report errors, run nothing") \
   CMD("config", cmd_config, "config --cflags|--libs   flags for linking tnsc objects")
@@ -59,6 +59,8 @@ static void usage(FILE *f) {
         "  --memory-limit=N     largest intermediate of a contraction, in elements\n"
         "  --dump-after=PASS    print the TIR after a pass (hoist, contract, layout, outslot)\n"
         "  --json        explain: machine-readable output\n"
+        "  --dot         explain: the contraction trees as a Graphviz digraph\n"
+        "  --stmt LINE   explain --dot: only the statement on LINE\n"
         "  --time        run: time of each compiler stage and of the run, on stderr\n"
         "  -o FILE       output of obj, lib, build\n"
         "  -H FILE       also write a C header (obj, lib)\n"
@@ -78,6 +80,7 @@ static int opt_level = 2;
 static double memory_limit;
 static const char *dump_after;
 static int want_json;
+static int want_dot, dot_line;   /* explain --dot [--stmt LINE] */
 static int want_time;   /* run --time: each stage's time on stderr */
 
 /* Collects -O and -I DIR options into c; leaves files in files[]. Returns the
@@ -94,6 +97,17 @@ static int parse_common(Compiler *c, int argc, char **argv, char **files, int ma
       dump_after = a + 13;
     } else if (strcmp(a, "--json") == 0) {
       want_json = 1;
+    } else if (strcmp(a, "--dot") == 0) {
+      want_dot = 1;
+    } else if ((strcmp(a, "--stmt") == 0 && i + 1 < argc) || strncmp(a, "--stmt=", 7) == 0) {
+      const char *v = a[6] == '=' ? a + 7 : argv[++i];
+      char *end;
+      long line = strtol(v, &end, 10);
+      if (*end || line <= 0 || line > 1 << 30) {
+        fprintf(stderr, "tnsc: --stmt takes a line number, not '%s'\n", v);
+        return -1;
+      }
+      dot_line = (int)line;
     } else if (strcmp(a, "--time") == 0 || strcmp(a, "--time-passes") == 0) {
       want_time = 1;
     } else if (strcmp(a, "-I") == 0 && i + 1 < argc) {
@@ -218,20 +232,25 @@ static int cmd_emit(int argc, char **argv) {
   return rc;
 }
 
-/* tnsc explain [--json] [--memory-limit=N] FILE: the contraction paths */
+/* tnsc explain [--json | --dot [--stmt LINE]] [--memory-limit=N] FILE: the contraction paths */
 static int cmd_explain(int argc, char **argv) {
   char *files[1];
   Compiler *c = compiler_new(stderr);
   int n = parse_common(c, argc, argv, files, 1), rc = 2;
-  if (n == 1) {
+  if (n == 1 && dot_line && !want_dot) {
+    fputs("tnsc explain: --stmt LINE goes with --dot\n", stderr);
+  } else if (n == 1 && want_dot && want_json) {
+    fputs("tnsc explain: --dot or --json, not both\n", stderr);
+  } else if (n == 1) {
     /* explain shows what the passes decide, so at least -O1 */
     PipelineOptions o = {.cg = {.opt_level = opt_level ? opt_level : 1},
                          .pass = {.memory_limit = memory_limit, .dump_after = dump_after}};
     TirProgram *p = pipeline_lower_file(c, files[0], &o);
-    if (p) explain_print(stdout, p, want_json);
     rc = p ? 0 : 1;
-  } else {
-    fputs("tnsc explain: usage: tnsc explain [--json] [--memory-limit=N] FILE.tns\n", stderr);
+    if (p && want_dot) rc = explain_dot(stdout, stderr, p, files[0], dot_line);
+    else if (p) explain_print(stdout, p, want_json);
+  } else if (n >= 0) {
+    fputs("tnsc explain: usage: tnsc explain [--json | --dot [--stmt LINE]] [--memory-limit=N] FILE.tns\n", stderr);
   }
   compiler_free(c);
   return rc;
