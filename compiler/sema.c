@@ -127,11 +127,13 @@ static Symbol *find_rebind(Sema *s, const char *name, Scope **where) {
 static Symbol *rebind_var(Sema *s, Symbol *y, Scope *where, Span sp, Type *t);
 
 /* The value an i64 name is known to hold, for use as a size (f64[k]):
- * an integer literal bound where no branch or loop can skip or repeat it. */
-static void set_const(Symbol *y, Node *value, int straight) {
-  y->has_const = straight && value && value->kind == N_INT && y->type &&
-                 y->type->kind == T_TENSOR && elem_is_int(y->type->elem);
-  if (y->has_const) y->cval = value->ival;
+ * an integer constant (`3`, `2 ** 3`, `k // 2` of a known k) bound where
+ * no branch or loop can skip or repeat it. */
+static void set_const(Sema *s, Symbol *y, Node *value, int straight) {
+  int64_t v = 0;
+  y->has_const = straight && value && y->type && y->type->kind == T_TENSOR && y->type->rank == 0 &&
+                 elem_is_int(y->type->elem) && sema_fold_int(s, value, &v) == INT_OK;
+  if (y->has_const) y->cval = v;
 }
 
 static Symbol *bind_var(Sema *s, const char *name, Span sp, Type *t, Node *value) {
@@ -140,11 +142,11 @@ static Symbol *bind_var(Sema *s, const char *name, Span sp, Type *t, Node *value
   Symbol *y = find_rebind(s, name, &where);
   if (!y) {
     y = sema_define(s, SYM_VAR, name, sp, t);
-    set_const(y, value, 1);
+    set_const(s, y, value, 1);
     return y;
   }
   y = rebind_var(s, y, where, sp, t);
-  if (y) set_const(y, value, where == s->scope && y->loop_depth == s->loop_depth);
+  if (y) set_const(s, y, value, where == s->scope && y->loop_depth == s->loop_depth);
   return y;
 }
 

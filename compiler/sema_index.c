@@ -499,20 +499,48 @@ static Node *product_inside(Node *n, IndexVar *v) {
   return NULL;
 }
 
+/* A non-linear node with several operands that a sum may stay inside one
+ * operand of: an operator (`/`, `//`, `%`, `**`, a comparison, && ||) or a
+ * builtin such as max(a, b), pow(a, b) or where's condition. Functions of
+ * one argument and user functions are not: `exp(S[i, j])` stays an error. */
+static int several_operands(const Node *n) {
+  if (n->kind == N_BINARY) return 1;
+  return n->kind == N_CALL && n->list.n >= 2 && builtin_lookup(n->name) >= 0;
+}
+
+/* `max(b, X[b] * ...)` summing b around it: a comma typed for the colon
+ * of max(b: ...), since a sum of max(b, ...) over b is never meant. */
+static int is_reduce_typo(const Node *n, const IndexVar *v) {
+  return n->kind == N_CALL && n->list.n == 2 && reduce_lookup(n->name) >= 0 &&
+         n->list.items[0]->kind == N_NAME && n->list.items[0]->sym == v;
+}
+
 /* Walks down from the root to the smallest subexpression holding every
  * use of v, remembering the last non-linear node crossed (a reduction's
- * body starts afresh), and wraps it in a sum. */
+ * body starts afresh), and wraps it in a sum. Crossing a node of several
+ * operands (`x[a] / (A[a, p] * v[p] + 1.0)`) confines the sum to that
+ * operand, like a reduction's body, when the sum is a contraction there
+ * (two or more reads at v): the matrix product a numpy user writes as
+ * `x / (A @ v + 1.0)`. A single read (`max(S[i, j], 0.0)`) could be summed
+ * inside or around the node, and stays an error. */
 static void place_sum(Sema *s, Node **slot, IndexVar *v) {
   int total = count_uses(*slot, v);
-  Node *bad = NULL, **next;
+  Node *bad = NULL, *local = NULL, **next;
   while ((next = child_with_all(*slot, v, total))) {
     Node *n = *slot;
     /* a reduction's body, or an argument of print/assert/save, starts afresh */
-    if ((n->kind == N_REDUCE && next == &n->a) || (n->kind == N_CALL && n->type->kind == T_VOID)) bad = NULL;
-    else if (!edge_is_linear(n, *next)) bad = n;
+    if ((n->kind == N_REDUCE && next == &n->a) || (n->kind == N_CALL && n->type->kind == T_VOID)) bad = local = NULL;
+    else if (edge_is_linear(n, *next)) {}
+    else if (several_operands(n)) local = n, bad = NULL; /* the sum stays below: what is above does not matter */
+    else bad = n;
     slot = next;
   }
+  if (!bad && local && read_uses(*slot, v) < 2) bad = local;
   if (!bad) bad = product_inside(*slot, v);
+  if (!bad && is_reduce_typo(*slot, v)) {   /* max(b, e) for max(b: e) */
+    ERR(s, (*slot)->span, E_REDUCE_COMMA, (*slot)->name, v->name, v->name, (*slot)->name, v->name);
+    return;
+  }
   if (bad) {
     ERR(s, bad->span, E_SUM_CUTS, v->name, culprit(s, bad), v->name);
     ERR(s, v->range_span, N_INDEX_USED, v->name);

@@ -78,6 +78,17 @@ Dim dim_of_factor(DimFactor f);
 int dim_pair_factors(Dim param, Dim arg, DimFactor *pf, DimFactor *af);
 char *dim_to_string(Arena *a, Dim d);
 
+/* Integer arithmetic with numpy's meaning, for folding constants (sizes,
+ * i64 names with a known value): a floor division and a remainder that
+ * takes the divisor's sign (-7 // 2 == -4, -7 % 2 == 1), and a power by
+ * squaring. Results are exact or not given: INT_UNDEFINED for a zero
+ * divisor or a negative exponent (numpy gives 0 and an error there),
+ * INT_OVERFLOW past int64. */
+typedef enum IntFold { INT_OK, INT_DIV_ZERO, INT_NEG_POW, INT_OVERFLOW } IntFold;
+IntFold int_floordiv(int64_t a, int64_t b, int64_t *out);
+IntFold int_mod(int64_t a, int64_t b, int64_t *out);
+IntFold int_pow(int64_t a, int64_t b, int64_t *out);
+
 /* Sizes seen at compile time although they are data sizes (an unannotated
  * load's file header): estimates for path costs and `explain` only, never
  * relied on for correctness. dim_hint is 0 for a name without one. */

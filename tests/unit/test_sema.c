@@ -174,6 +174,53 @@ Test(sema, chamfer_puts_c_inside_max) {
   cr_assert_eq(mx->a->a->op, OP_MUL);
 }
 
+Test(sema, sum_stays_inside_the_denominator) {
+  /* gap 2: every use of p is inside the denominator: sum_p there */
+  Node *prog = check_ok("A = randn(f64[3, 4])\nx = randn(f64[3])\nv = randn(f64[4])\n"
+                        "y[a] = x[a] / (A[a, p] * v[p] + 1.0)\n");
+  Node *v = stmt(prog, 3)->a;
+  cr_assert_eq(v->kind, N_BINARY);
+  cr_assert_eq(v->op, OP_DIV, "the quotient stays on top");
+  cr_assert_eq(v->b->op, OP_ADD);
+  expect_reduce(v->b->a, RED_SUM, 1, "p");
+  cr_assert_eq(count_kind(v, N_REDUCE), 1);
+}
+
+Test(sema, sum_stays_inside_a_comparison_and_max) {
+  Node *prog = check_ok("A = randn(f64[3, 4])\nv = randn(f64[4])\n"
+                        "m[a] = where(A[a, c] * v[c] > 0.0, 1.0, 0.0)\n"
+                        "t[a] = max(0.5, A[a, c] * v[c])\n");
+  Node *w = stmt(prog, 2)->a;
+  cr_assert_eq(w->kind, N_CALL);
+  Node *gt = w->list.items[0];
+  cr_assert_eq(gt->op, OP_GT);
+  expect_reduce(gt->a, RED_SUM, 1, "c");
+  Node *mx = stmt(prog, 3)->a;
+  cr_assert_eq(mx->kind, N_CALL);
+  expect_reduce(mx->list.items[1], RED_SUM, 1, "c");
+}
+
+Test(sema, error_single_read_inside_an_operand) {
+  const char *d = check_bad("x = randn(f64[4])\ny = 1.0 / x[j]\n");
+  cr_assert(strstr(d, "the sum would cut through '/'"), "%s", d);
+}
+
+Test(sema, error_single_read_inside_max) {
+  const char *d = check_bad("S = randn(f64[3, 4])\nm[i] = max(S[i, j], 0.0)\n");
+  cr_assert(strstr(d, "cut through 'max'"), "%s", d);
+}
+
+Test(sema, int_operators_types_and_folding) {
+  Node *prog = check_ok("a = 7 // 2\nb = 2 ** 10\nc = 7.0 // 2.0\nd = 2 ** -1\n"
+                        "x = randn(f32[3])\ny[i] = x[i] * 2 ** 3\nZ = zeros(f64[2 ** a, a // 2])\n");
+  cr_assert_str_eq(target_type(prog, 0), "i64");
+  cr_assert_str_eq(target_type(prog, 1), "i64");
+  cr_assert_str_eq(target_type(prog, 2), "f64");
+  cr_assert_str_eq(target_type(prog, 3), "f64", "Python's 2 ** -1 is 0.5");
+  cr_assert_str_eq(target_type(prog, 5), "f32[3]", "2 ** 3 is a plain number");
+  cr_assert_str_eq(target_type(prog, 6), "f64[8, 1]", "a = 3 is known: the sizes fold");
+}
+
 Test(sema, min_plus_product) {
   Node *prog = check_ok(AB "D[i, k] = min(j: A[i, j] + B[j, k])\n");
   cr_assert_str_eq(target_type(prog, 2), "f64[3, 5]");
