@@ -57,6 +57,7 @@ Dim dim_data_sym(const char *name) {
 }
 
 int dim_is_const(Dim d) { return d.n == 0; }
+int dim_is_product(Dim d) { return d.n >= 2 || (d.n == 1 && d.k != 1); }
 
 IntFold int_floordiv(int64_t a, int64_t b, int64_t *out) {
   if (b == 0) return INT_DIV_ZERO;

@@ -68,6 +68,9 @@ int dim_mul(Dim a, Dim b, Dim *out);            /* 0 on overflow */
 int dim_div(Dim a, Dim b, Dim *out);            /* 1 when b divides a exactly */
 DimCmp dim_cmp(Dim a, Dim b);
 int dim_is_const(Dim d);
+/* A product of a size name with anything (n1*n2, 2*n): a call binds the
+ * sizes of every other dimension first, then matches these. */
+int dim_is_product(Dim d);
 /* d's factors in written order (a single size is its own factor); 0 when
  * they are not known. */
 int dim_factors(Dim d, DimFactor *out);

@@ -353,6 +353,14 @@ Test(sema, call_substitutes_sizes) {
   cr_assert_str_eq(target_type(prog, 4), "f64[3, 2]");
 }
 
+Test(sema, product_dimension_bound_by_later_parameters) {
+  /* gap 8: n1 and n2 come from G1 and G2, after X */
+  Node *prog = check_ok("def f(X: f64[s, n1*n2], G1: f64[m1, n1], G2: f64[m2, n2]) -> f64[s, m1*m2] {\n"
+                        "  Y[z, (a, b)] = G1[a, j] * G2[b, k] * X[z, (j, k)]\n  return Y\n}\n"
+                        "Y = f(zeros(f64[5, 12]), zeros(f64[2, 3]), zeros(f64[7, 4]))\n");
+  cr_assert_str_eq(target_type(prog, 1), "f64[5, 14]");
+}
+
 Test(sema, inferred_result_type) {
   Node *prog = check_ok("def outer(a: f64[n], b: f64[m]) {\n"
                         "  O[i, j] = a[i] * b[j]\n"
