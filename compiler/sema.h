@@ -42,6 +42,13 @@ typedef struct IndexVar {
   int uses;             /* number of NAME nodes that refer to it */
   Node *reduce;         /* explicit reduction that binds it */
   int id;
+  Node *reversed;       /* a position `n - 1 - q` over a dimension of size
+                           n: the range n when nothing else gives one */
+  Dim reversed_dim;
+  const char *reversed_of;
+  Node *near_reversed;  /* `k - 1 - q` that is not over a dimension of size
+                           k: named in the message when q has no range */
+  Dim near_dim;
 } IndexVar;
 
 

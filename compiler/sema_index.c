@@ -197,6 +197,77 @@ static void constant_position(Sema *s, Node *p, Dim d, int k, const char *of) {
     ERR(s, p->span, E_POSITION_RANGE, (long long)p->ival, k, of, size);
 }
 
+/* The terms of an integer position made with + and -: one index with its
+ * coefficient, the sum of the integer literals, and at most one other
+ * term with its sign. */
+typedef struct Affine {
+  IndexVar *v;
+  int vc, leaf_sign;
+  int64_t c;
+  Node *leaf;
+} Affine;
+
+static int affine_terms(Node *e, int sign, Affine *a) {
+  if (e->kind == N_INT) { a->c += sign * e->ival; return 1; }
+  if (e->kind == N_BINARY && (e->op == OP_ADD || e->op == OP_SUB))
+    return affine_terms(e->a, sign, a) && affine_terms(e->b, e->op == OP_SUB ? -sign : sign, a);
+  if (e->kind == N_UNARY && e->op == OP_NEG) return affine_terms(e->a, -sign, a);
+  if (e->kind == N_NAME && e->sym && ((IndexVar *)e->sym)->kind == SYM_INDEX) {
+    if (a->v && a->v != e->sym) return 0;
+    a->v = e->sym;
+    a->vc += sign;
+    return 1;
+  }
+  if (a->leaf) return 0;
+  a->leaf = e;
+  a->leaf_sign = sign;
+  return 1;
+}
+
+/* The size a name stands for as a dimension: a size name, or an integer
+ * variable whose value is known. */
+static int name_dim(const Node *e, Dim *out) {
+  if (e->kind != N_NAME || !e->sym) return 0;
+  const Symbol *y = e->sym;
+  if (y->kind == SYM_SIZE) { *out = y->size; return 1; }
+  if (y->kind == SYM_VAR && y->has_const) { *out = dim_const(y->cval); return 1; }
+  return 0;
+}
+
+/* A position `n - 1 - q` (or `n - q - 1`, `9 - q` over 10) over a
+ * dimension of size n reverses it: it gives q the range n, when nothing
+ * else does (check_ranges). */
+static void reversed_position(Node *p, Dim d, const char *of) {
+  Affine a = {0};
+  Dim ld;
+  if (!affine_terms(p, 1, &a) || !a.v || a.vc != -1 || a.v->reversed) return;
+  int whole = a.leaf ? a.leaf_sign == 1 && a.c == -1 && name_dim(a.leaf, &ld) && dim_cmp(ld, d) == DIM_EQUAL
+                     : dim_is_const(d) && a.c == d.k - 1;
+  if (!whole) {
+    if (!a.v->near_reversed) a.v->near_reversed = p, a.v->near_dim = d;
+    return;
+  }
+  a.v->reversed = p;
+  a.v->reversed_dim = d;
+  a.v->reversed_of = of;
+}
+
+/* An index without any range: the one a reversed position gives it. */
+static int reversed_range(Sema *s, IndexVar *v) {
+  if (!v->reversed) return 0;
+  give_range(s, v, v->reversed_dim, v->reversed->span, v->reversed_of, 0);
+  return 1;
+}
+
+/* After "needs a range": why a position like `k - 1 - q` gave none. */
+static void not_reversed_note(Sema *s, IndexVar *v) {
+  if (!v->near_reversed) return;
+  const char *n = dim_to_string(s->arena, v->near_dim);
+  Span sp = v->near_reversed->span;
+  const char *text = arena_printf(s->arena, "%.*s", sp.len, sp.src ? sp.src->text + sp.off : "");
+  ERR(s, sp, N_NOT_REVERSED, text, n, n, v->name, v->name);
+}
+
 /* One position (number k) of X[...] over dimension d. */
 static void position(Sema *s, Node *p, Dim d, int k, const char *of) {
   IndexVar *v;
@@ -215,6 +286,7 @@ static void position(Sema *s, Node *p, Dim d, int k, const char *of) {
     else if (p->kind == N_NAME && p->sym && ((Symbol *)p->sym)->kind == SYM_SIZE &&
              dim_cmp(((Symbol *)p->sym)->size, d) == DIM_EQUAL) /* x[n] with x: f64[n] */
       ERR(s, p->span, E_POSITION_SIZE, p->name, k, of, p->name, p->name);
+    else reversed_position(p, d, of);
   }
 }
 
@@ -386,7 +458,10 @@ Type *sema_reduce(Sema *s, Node *e) {
   }
   for (int i = 0; env && s->diag->nerrors == errors && i < env->vars.n; i++) {
     IndexVar *v = env->vars.items[i];
-    if (!v->has_range) ERR(s, v->range_span, E_INDEX_NO_RANGE, v->name);
+    if (!v->has_range && !reversed_range(s, v)) {
+      ERR(s, v->range_span, E_INDEX_NO_RANGE, v->name);
+      not_reversed_note(s, v);
+    }
   }
   if (t->elem == ELEM_BOOL && e->op != RED_SUM && e->op != RED_PROD && e->op != RED_ARGMAX && e->op != RED_ARGMIN) {
     ERR(s, e->a->span, E_NOT_NUMERIC, reduce_name(e->op), "bool");
@@ -736,9 +811,10 @@ static int scalar_value(Sema *s, Node *st, Node *lhs, Type *t) {
 static void check_ranges(Sema *s) {
   for (int i = 0; i < s->stmt_vars.n; i++) {
     IndexVar *v = s->stmt_vars.items[i];
-    if (v->has_range || v->reduce) continue;
+    if (v->has_range || v->reduce || reversed_range(s, v)) continue;
     if (v->on_lhs) ERR(s, v->range_span, E_LHS_NEEDS_RANGE, v->name, v->name);
     else ERR(s, v->range_span, E_INDEX_NO_RANGE, v->name);
+    not_reversed_note(s, v);
   }
 }
 

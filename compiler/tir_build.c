@@ -746,7 +746,8 @@ static void linalg_checks(Builder *b, const TirOp *op, Span sp) {
   if (op->builtin != B_SOLVE) return;
   for (int k = 0; k + 2 < r; k++)
     check_dim(b, A->dims[k], B->dims[k], sp, arena_printf(b->a, "solve(A, B): batch dimension %d differs in A and B", k));
-  check_dim(b, A->dims[r - 2], B->dims[B->rank == 1 ? 0 : B->rank - 2], sp, "solve(A, B): B's rows do not match A's");
+  int rows = B->rank == r - 1 ? B->rank - 1 : B->rank - 2;   /* one vector per matrix, or columns */
+  check_dim(b, A->dims[r - 2], B->dims[rows], sp, "solve(A, B): B's rows do not match A's");
 }
 
 /* After an op that binds sizes from its results' shapes (a load, svd, a

@@ -361,6 +361,21 @@ Test(sema, product_dimension_bound_by_later_parameters) {
   cr_assert_str_eq(target_type(prog, 1), "f64[5, 14]");
 }
 
+Test(sema, reversed_position_gives_the_range) {
+  /* gap 12: n - 1 - q over a dimension of size n */
+  Node *prog = check_ok("def f(V: f64[m, n]) -> f64[m, n] {\n  U[i, q] = V[i, n - 1 - q]\n  return U\n}\n"
+                        "W = randn(f64[2, 7])\nR[i, q] = W[i, 6 - q]\nS[i, q] = W[i, 7 - q - 1]\n");
+  cr_assert_str_eq(target_type(prog, 2), "f64[2, 7]");
+  cr_assert_str_eq(target_type(prog, 3), "f64[2, 7]");
+  const char *d = check_bad("W = randn(f64[2, 7])\nR[i, q] = W[i, 5 - q]\n");
+  cr_assert(strstr(d, "needs a range"), "%s", d);
+}
+
+Test(sema, solve_one_vector_per_matrix) {
+  Node *prog = check_ok("A = randn(f64[4, 3, 3])\nb = randn(f64[4, 3])\nx = solve(A, b)\n");
+  cr_assert_str_eq(target_type(prog, 2), "f64[4, 3]");
+}
+
 Test(sema, inferred_result_type) {
   Node *prog = check_ok("def outer(a: f64[n], b: f64[m]) {\n"
                         "  O[i, j] = a[i] * b[j]\n"
