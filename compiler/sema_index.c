@@ -583,11 +583,26 @@ static int several_operands(const Node *n) {
   return n->kind == N_CALL && n->list.n >= 2 && builtin_lookup(n->name) >= 0;
 }
 
-/* `max(b, X[b] * ...)` summing b around it: a comma typed for the colon
- * of max(b: ...), since a sum of max(b, ...) over b is never meant. */
+/* Whether n reads an index other than v that is summed by the Einstein
+ * rule. */
+static int other_sum(const Node *n, const IndexVar *v) {
+  if (!n || n->kind == N_TYPE) return 0;
+  if (n->kind == N_NAME) {
+    const IndexVar *w = n->sym;
+    return w && w != v && w->kind == SYM_INDEX && w->implicit && !w->on_lhs;
+  }
+  if (other_sum(n->a, v) || other_sum(n->b, v) || other_sum(n->c, v)) return 1;
+  for (int i = 0; i < n->list.n; i++)
+    if (other_sum(n->list.items[i], v)) return 1;
+  return 0;
+}
+
+/* `max(b, X[q, a, c] * Y[p, b, c])` summing b around it, with a
+ * contraction over c inside: a comma typed for the colon of max(b: ...)
+ * (Chamfer's inner max), not a sum of max(b, ...) over b. */
 static int is_reduce_typo(const Node *n, const IndexVar *v) {
   return n->kind == N_CALL && n->list.n == 2 && reduce_lookup(n->name) >= 0 &&
-         n->list.items[0]->kind == N_NAME && n->list.items[0]->sym == v;
+         n->list.items[0]->kind == N_NAME && n->list.items[0]->sym == v && other_sum(n->list.items[1], v);
 }
 
 /* Walks down from the root to the smallest subexpression holding every
