@@ -439,9 +439,12 @@ Type *sema_expr(Sema *s, Node *e) {
 /* ---- dimensions written in types ---- */
 
 /* Whether a written dimension is a product sema can track: integers,
- * size names, i64 constants, and (with bind) new size names. */
+ * size names, i64 constants, integer constants (2 ** 3), and (with bind)
+ * new size names. */
 static int static_dim(Sema *s, const Node *e) {
+  int64_t v;
   if (e->kind == N_INT) return 1;
+  if ((e->kind == N_BINARY && e->op != OP_MUL) || e->kind == N_UNARY) return sema_fold_int(s, e, &v) >= 0; /* folded_dim */
   if (e->kind == N_BINARY && e->op == OP_MUL) return static_dim(s, e->a) && static_dim(s, e->b);
   if (e->kind != N_NAME) return 0;
   Symbol *y = sema_lookup(s, e->name);
