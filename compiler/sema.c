@@ -134,6 +134,12 @@ static void set_const(Sema *s, Symbol *y, Node *value, int straight) {
   y->has_const = straight && value && y->type && y->type->kind == T_TENSOR && y->type->rank == 0 &&
                  elem_is_int(y->type->elem) && sema_fold_int(s, value, &v) == INT_OK;
   if (y->has_const) y->cval = v;
+  /* k = dim(X, 1): the size k stands for, for a reversal only */
+  Node *x = value && value->kind == N_CALL && value->list.n == 2 && !strcmp(value->name, "dim") ? value->list.items[0] : NULL;
+  Node *c = x ? value->list.items[1] : NULL;
+  y->has_dim_of = straight && x && x->type && x->type->kind == T_TENSOR && c->kind == N_INT && c->ival >= 0 &&
+                  c->ival < x->type->rank;
+  if (y->has_dim_of) y->dim_of = x->type->dims[c->ival];
 }
 
 static Symbol *bind_var(Sema *s, const char *name, Span sp, Type *t, Node *value) {
@@ -437,7 +443,7 @@ static void forget_consts(Sema *s, Node *n) {
     for (int i = 0; i < n->list.n; i++) {
       Node *t = n->list.items[i], *nm = t->kind == N_INDEX ? t->a : t;
       Symbol *y = nm->kind == N_NAME ? sema_lookup(s, nm->name) : NULL;
-      if (y && y->kind == SYM_VAR) y->has_const = 0;
+      if (y && y->kind == SYM_VAR) y->has_const = y->has_dim_of = 0;
     }
     break;
   case N_BLOCK:

@@ -23,6 +23,9 @@ typedef struct Symbol {
   Type *result;         /* SYM_FUNC: result type (tuple when several) */
   int has_const;        /* SYM_VAR: an i64 scalar whose value is known */
   int64_t cval;
+  int has_dim_of;       /* SYM_VAR: k = dim(X, 1), a size that a reversed
+                           position X[i, k - 1 - q] may name */
+  Dim dim_of;
   int loop_depth;       /* loop nesting where it was defined */
 } Symbol;
 

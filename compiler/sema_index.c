@@ -224,13 +224,14 @@ static int affine_terms(Node *e, int sign, Affine *a) {
   return 1;
 }
 
-/* The size a name stands for as a dimension: a size name, or an integer
- * variable whose value is known. */
+/* The size a name stands for as a dimension: a size name, an integer
+ * variable whose value is known, or one bound to dim(X, c). */
 static int name_dim(const Node *e, Dim *out) {
   if (e->kind != N_NAME || !e->sym) return 0;
   const Symbol *y = e->sym;
   if (y->kind == SYM_SIZE) { *out = y->size; return 1; }
   if (y->kind == SYM_VAR && y->has_const) { *out = dim_const(y->cval); return 1; }
+  if (y->kind == SYM_VAR && y->has_dim_of) { *out = y->dim_of; return 1; }
   return 0;
 }
 

@@ -364,9 +364,11 @@ Test(sema, product_dimension_bound_by_later_parameters) {
 Test(sema, reversed_position_gives_the_range) {
   /* gap 12: n - 1 - q over a dimension of size n */
   Node *prog = check_ok("def f(V: f64[m, n]) -> f64[m, n] {\n  U[i, q] = V[i, n - 1 - q]\n  return U\n}\n"
-                        "W = randn(f64[2, 7])\nR[i, q] = W[i, 6 - q]\nS[i, q] = W[i, 7 - q - 1]\n");
+                        "W = randn(f64[2, 7])\nR[i, q] = W[i, 6 - q]\nS[i, q] = W[i, 7 - q - 1]\n"
+                        "c = dim(W, 1)\nT[i, q] = W[i, c - 1 - q]\n");
   cr_assert_str_eq(target_type(prog, 2), "f64[2, 7]");
   cr_assert_str_eq(target_type(prog, 3), "f64[2, 7]");
+  cr_assert_str_eq(target_type(prog, 5), "f64[2, 7]", "c = dim(W, 1) names the size");
   const char *d = check_bad("W = randn(f64[2, 7])\nR[i, q] = W[i, 5 - q]\n");
   cr_assert(strstr(d, "needs a range"), "%s", d);
 }
