@@ -57,6 +57,38 @@ Dim dim_data_sym(const char *name) {
 }
 
 int dim_is_const(Dim d) { return d.n == 0; }
+int dim_is_product(Dim d) { return d.n >= 2 || (d.n == 1 && d.k != 1); }
+
+IntFold int_floordiv(int64_t a, int64_t b, int64_t *out) {
+  if (b == 0) return INT_DIV_ZERO;
+  if (a == INT64_MIN && b == -1) return INT_OVERFLOW;
+  int64_t q = a / b;
+  if (a % b != 0 && (a < 0) != (b < 0)) q--;   /* C truncates; floor */
+  *out = q;
+  return INT_OK;
+}
+
+IntFold int_mod(int64_t a, int64_t b, int64_t *out) {
+  if (b == 0) return INT_DIV_ZERO;
+  if (b == -1) { *out = 0; return INT_OK; }   /* INT64_MIN % -1 traps in C */
+  int64_t r = a % b;
+  if (r != 0 && (r < 0) != (b < 0)) r += b;
+  *out = r;
+  return INT_OK;
+}
+
+IntFold int_pow(int64_t a, int64_t b, int64_t *out) {
+  if (b < 0) return INT_NEG_POW;
+  int64_t r = 1;
+  for (;;) {
+    if ((b & 1) && __builtin_mul_overflow(r, a, &r)) return INT_OVERFLOW;
+    b >>= 1;
+    if (!b) break;
+    if (__builtin_mul_overflow(a, a, &a)) return INT_OVERFLOW;
+  }
+  *out = r;
+  return INT_OK;
+}
 
 /* One table per process: names are interned, so a pointer identifies one
  * size; a later load of the same name replaces its estimate. */

@@ -69,6 +69,9 @@ int dim_mul(Dim a, Dim b, Dim *out);            /* 0 on overflow */
 int dim_div(Dim a, Dim b, Dim *out);            /* 1 when b divides a exactly */
 DimCmp dim_cmp(Dim a, Dim b);
 int dim_is_const(Dim d);
+/* A product of a size name with anything (n1*n2, 2*n): a call binds the
+ * sizes of every other dimension first, then matches these. */
+int dim_is_product(Dim d);
 /* d's factors in written order (a single size is its own factor); 0 when
  * they are not known. */
 int dim_factors(Dim d, DimFactor *out);
@@ -78,6 +81,17 @@ Dim dim_of_factor(DimFactor f);
  * differ or either has no factors. */
 int dim_pair_factors(Dim param, Dim arg, DimFactor *pf, DimFactor *af);
 char *dim_to_string(Arena *a, Dim d);
+
+/* Integer arithmetic with numpy's meaning, for folding constants (sizes,
+ * i64 names with a known value): a floor division and a remainder that
+ * takes the divisor's sign (-7 // 2 == -4, -7 % 2 == 1), and a power by
+ * squaring. Results are exact or not given: INT_UNDEFINED for a zero
+ * divisor or a negative exponent (numpy gives 0 and an error there),
+ * INT_OVERFLOW past int64. */
+typedef enum IntFold { INT_OK, INT_DIV_ZERO, INT_NEG_POW, INT_OVERFLOW } IntFold;
+IntFold int_floordiv(int64_t a, int64_t b, int64_t *out);
+IntFold int_mod(int64_t a, int64_t b, int64_t *out);
+IntFold int_pow(int64_t a, int64_t b, int64_t *out);
 
 /* Sizes seen at compile time although they are data sizes (an unannotated
  * load's file header): estimates for path costs and `explain` only, never

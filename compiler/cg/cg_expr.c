@@ -131,6 +131,69 @@ static LLVMValueRef np_remainder(Cg *g, int elem, LLVMValueRef a, LLVMValueRef b
   return LLVMBuildSelect(g->b, bz, z, r, "mod");
 }
 
+static LLVMValueRef intrinsic(Cg *g, const char *name, int elem, LLVMValueRef *args, int n);
+
+/* a // b with numpy's meaning: the floor of the quotient. Integers:
+ * x // 0 is 0 (numpy gives 0 with a warning), INT_MIN // -1 wraps.
+ * Floats: numpy's npy_divmod (the quotient of a - fmod(a, b), rounded),
+ * x // 0.0 is x / 0.0 (inf or nan). */
+static LLVMValueRef np_floordiv(Cg *g, int elem, LLVMValueRef a, LLVMValueRef b) {
+  LLVMValueRef z = cg_zero(g, elem);
+  if (elem_is_float(elem)) {
+    LLVMValueRef mod = LLVMBuildFRem(g->b, a, b, "fmod");
+    LLVMValueRef div = LLVMBuildFDiv(g->b, LLVMBuildFSub(g->b, a, mod, "am"), b, "div");
+    LLVMValueRef fix = LLVMBuildAnd(g->b, LLVMBuildFCmp(g->b, LLVMRealUNE, mod, z, "nz"),
+        LLVMBuildXor(g->b, LLVMBuildFCmp(g->b, LLVMRealOLT, b, z, "bn"), LLVMBuildFCmp(g->b, LLVMRealOLT, mod, z, "mn"), "x"), "fix");
+    div = LLVMBuildSelect(g->b, fix, LLVMBuildFSub(g->b, div, konst(g, elem, 1.0), "dm"), div, "div");
+    LLVMValueRef fl = intrinsic(g, "floor", elem, &div, 1);
+    LLVMValueRef up = LLVMBuildFCmp(g->b, LLVMRealOGT, LLVMBuildFSub(g->b, div, fl, "frac"), konst(g, elem, 0.5), "up");
+    fl = LLVMBuildSelect(g->b, up, LLVMBuildFAdd(g->b, fl, konst(g, elem, 1.0), "fl1"), fl, "floor");
+    LLVMValueRef q = LLVMBuildFDiv(g->b, a, b, "q");
+    LLVMValueRef cs[2] = {z, q};   /* a zero quotient keeps the sign of a / b */
+    LLVMValueRef signed0 = intrinsic(g, "copysign", elem, cs, 2);
+    fl = LLVMBuildSelect(g->b, LLVMBuildFCmp(g->b, LLVMRealOEQ, div, z, "dz"), signed0, fl, "fd");
+    return LLVMBuildSelect(g->b, LLVMBuildFCmp(g->b, LLVMRealOEQ, b, z, "bz"), q, fl, "floordiv");
+  }
+  LLVMValueRef one = konst(g, elem, 1), m1 = konst(g, elem, -1);
+  LLVMValueRef bz = LLVMBuildICmp(g->b, LLVMIntEQ, b, z, "bz"), bm1 = LLVMBuildICmp(g->b, LLVMIntEQ, b, m1, "bm1");
+  LLVMValueRef safe = LLVMBuildSelect(g->b, LLVMBuildOr(g->b, bz, bm1, "odd"), one, b, "safe");
+  LLVMValueRef q = LLVMBuildSDiv(g->b, a, safe, "quot"), r = LLVMBuildSRem(g->b, a, safe, "rem");
+  LLVMValueRef fix = LLVMBuildAnd(g->b, LLVMBuildICmp(g->b, LLVMIntNE, r, z, "nz"),
+      LLVMBuildICmp(g->b, LLVMIntSLT, LLVMBuildXor(g->b, r, safe, "x"), z, "sign"), "fix");
+  q = LLVMBuildSelect(g->b, fix, LLVMBuildSub(g->b, q, one, "adj"), q, "floor");
+  q = LLVMBuildSelect(g->b, bm1, LLVMBuildSub(g->b, z, a, "neg"), q, "q");
+  return LLVMBuildSelect(g->b, bz, z, q, "floordiv");
+}
+
+/* a ** b on integers, exact by repeated squaring and wrapping on
+ * overflow like numpy; a negative exponent stops the program with numpy's
+ * message. */
+static LLVMValueRef np_int_pow(Cg *g, int elem, LLVMValueRef a, LLVMValueRef b) {
+  LLVMTypeRef t = cg_reg_type(g, elem);
+  LLVMValueRef z = cg_zero(g, elem), one = konst(g, elem, 1);
+  LLVMBasicBlockRef bad = cg_block(g, "pow.negative"), loop = cg_block(g, "pow.loop"), done = cg_block(g, "pow.done");
+  LLVMBasicBlockRef pre = LLVMGetInsertBlock(g->b);
+  LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntSLT, b, z, "neg"), bad, loop);
+  LLVMPositionBuilderAtEnd(g->b, bad);
+  LLVMTypeRef pt[] = {g->ptr, g->i32, g->ptr};
+  LLVMValueRef f = cg_fn(g, "tns_error_at", g->i32, pt, 3, 1);
+  LLVMValueRef args[] = {cg_cstring(g, g->loc), LLVMConstInt(g->i32, TNS_ERR_ARG, 0),
+                         cg_cstring(g, "integers to negative integer powers are not allowed (exponent %lld)"),
+                         cg_convert(g, b, elem, ELEM_I64)};
+  cg_fail(g, LLVMBuildCall2(g->b, LLVMGlobalGetValueType(f), f, args, 4, "st"));
+  LLVMPositionBuilderAtEnd(g->b, loop);
+  LLVMValueRef r = LLVMBuildPhi(g->b, t, "r"), base = LLVMBuildPhi(g->b, t, "base"), e = LLVMBuildPhi(g->b, t, "e");
+  LLVMValueRef odd = LLVMBuildICmp(g->b, LLVMIntNE, LLVMBuildAnd(g->b, e, one, "bit"), z, "odd");
+  LLVMValueRef r2 = LLVMBuildSelect(g->b, odd, LLVMBuildMul(g->b, r, base, "rb"), r, "r2");
+  LLVMValueRef e2 = LLVMBuildLShr(g->b, e, one, "e2"), base2 = LLVMBuildMul(g->b, base, base, "sq");
+  LLVMBuildCondBr(g->b, LLVMBuildICmp(g->b, LLVMIntNE, e2, z, "more"), loop, done);
+  LLVMAddIncoming(r, (LLVMValueRef[]){one, r2}, (LLVMBasicBlockRef[]){pre, loop}, 2);
+  LLVMAddIncoming(base, (LLVMValueRef[]){a, base2}, (LLVMBasicBlockRef[]){pre, loop}, 2);
+  LLVMAddIncoming(e, (LLVMValueRef[]){b, e2}, (LLVMBasicBlockRef[]){pre, loop}, 2);
+  LLVMPositionBuilderAtEnd(g->b, done);
+  return r2;
+}
+
 static LLVMValueRef compare(Cg *g, int op, int elem, LLVMValueRef a, LLVMValueRef b) {
   static const struct { int op; LLVMRealPredicate f; LLVMIntPredicate s, u; } t[] = {
     {OP_EQ, LLVMRealOEQ, LLVMIntEQ, LLVMIntEQ}, {OP_NE, LLVMRealUNE, LLVMIntNE, LLVMIntNE},
@@ -189,6 +252,8 @@ static LLVMValueRef binary(Cg *g, const TirExpr *x) {
     return f ? LLVMBuildFMul(g->b, a, b, "mul") : LLVMBuildMul(g->b, a, b, "mul");
   case OP_DIV: return f ? LLVMBuildFDiv(g->b, a, b, "div") : LLVMBuildSDiv(g->b, a, b, "div");
   case OP_MOD: return np_remainder(g, e, a, b);
+  case OP_FLOORDIV: return np_floordiv(g, e, a, b);
+  case OP_POW: return f ? intrinsic(g, "pow", e, (LLVMValueRef[]){a, b}, 2) : np_int_pow(g, e, a, b);
   default: return compare(g, x->op, e, a, b);
   }
 }
@@ -257,7 +322,8 @@ static LLVMValueRef math(Cg *g, const TirExpr *x) {
   case B_MIN2: return maxmin(g, e, a[0], a[1], 0);
   case B_POW:
     if (elem_is_float(e)) return intrinsic(g, "pow", e, a, 2);
-    return cg_convert(g, intrinsic(g, "pow", ELEM_F64, (LLVMValueRef[]){cg_convert(g, a[0], e, ELEM_F64), cg_convert(g, a[1], e, ELEM_F64)}, 2), ELEM_F64, e);
+    if (e == ELEM_BOOL) return LLVMBuildSelect(g->b, a[1], a[0], konst(g, e, 1), "pow"); /* x ** 0 == 1 */
+    return np_int_pow(g, e, a[0], a[1]);
   case B_TIME: return cg_convert(g, cg_call(g, "tns_time", g->f64, NULL, NULL, 0), ELEM_F64, e);
   default: TNS_BUG("unknown math builtin");
   }

@@ -25,8 +25,9 @@
 %left ANDAND.
 %nonassoc EQ NE LT LE GT GE.
 %left PLUS MINUS.
-%left STAR SLASH PERCENT.
+%left STAR SLASH SLASHSLASH PERCENT.
 %right NOT UMINUS.
+%right STARSTAR.
 
 %type stmts { NodeList }
 %type exprlist { NodeList }
@@ -105,6 +106,10 @@ expr(A) ::= expr(X) MINUS(O) expr(Y). { A = ast_binary(ps->ast, O.kind, X, Y); }
 expr(A) ::= expr(X) STAR(O) expr(Y). { A = ast_binary(ps->ast, O.kind, X, Y); }
 expr(A) ::= expr(X) SLASH(O) expr(Y). { A = ast_binary(ps->ast, O.kind, X, Y); }
 expr(A) ::= expr(X) PERCENT(O) expr(Y). { A = ast_binary(ps->ast, O.kind, X, Y); }
+expr(A) ::= expr(X) SLASHSLASH(O) expr(Y). { A = ast_binary(ps->ast, O.kind, X, Y); }
+/* a ** b binds tighter than unary minus and to the right, as in Python:
+ * -2 ** 2 is -4, 2 ** 3 ** 2 is 2 ** 9 */
+expr(A) ::= expr(X) STARSTAR(O) expr(Y). { A = ast_binary(ps->ast, O.kind, X, Y); }
 expr(A) ::= MINUS(O) expr(X). [UMINUS] { A = ast_unary(ps->ast, O.span, O.kind, X); }
 expr(A) ::= NOT(O) expr(X). { A = ast_unary(ps->ast, O.span, O.kind, X); }
 expr(A) ::= postfix(P). { A = P; }

@@ -173,6 +173,8 @@ int lex_next(Lexer *lx, Token *t) {
       "*"  { kind = TK_STAR; goto done; }
       "/"  { kind = TK_SLASH; goto done; }
       "%"  { kind = TK_PERCENT; goto done; }
+      "//" { kind = TK_SLASHSLASH; goto done; }
+      "**" { kind = TK_STARSTAR; goto done; }
       "==" { kind = TK_EQ; goto done; }
       "!=" { kind = TK_NE; goto done; }
       "<"  { kind = TK_LT; goto done; }

@@ -41,7 +41,7 @@ static Driver *driver_of(ParseState *ps) { return (Driver *)ps; }
 static int continues_line(int kind) {
   switch (kind) {
   case 0: case TK_NEWLINE: case TK_PLUS: case TK_MINUS: case TK_STAR:
-  case TK_SLASH: case TK_PERCENT: case TK_EQ: case TK_NE: case TK_LT:
+  case TK_SLASH: case TK_PERCENT: case TK_SLASHSLASH: case TK_STARSTAR: case TK_EQ: case TK_NE: case TK_LT:
   case TK_LE: case TK_GT: case TK_GE: case TK_ANDAND: case TK_OROR:
   case TK_NOT: case TK_ASSIGN: case TK_PLUSEQ: case TK_ARROW: case TK_COLON:
   case TK_COMMA: case TK_DOTDOT: case TK_DOT: case TK_LPAREN:
@@ -67,7 +67,7 @@ static int ends_operand(int kind) {
 static int extends_chain(int kind, int prev) {
   switch (kind) {
   case TK_PLUS: case TK_MINUS: case TK_STAR: case TK_SLASH: case TK_PERCENT:
-  case TK_EQ: case TK_NE: case TK_LT: case TK_LE: case TK_GT: case TK_GE:
+  case TK_SLASHSLASH: case TK_STARSTAR: case TK_EQ: case TK_NE: case TK_LT: case TK_LE: case TK_GT: case TK_GE:
   case TK_ANDAND: case TK_OROR: case TK_LBRACKET:
     return ends_operand(prev);
   default:

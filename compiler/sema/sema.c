@@ -127,11 +127,19 @@ static Symbol *find_rebind(Sema *s, const char *name, Scope **where) {
 static Symbol *rebind_var(Sema *s, Symbol *y, Scope *where, Span sp, Type *t);
 
 /* The value an i64 name is known to hold, for use as a size (f64[k]):
- * an integer literal bound where no branch or loop can skip or repeat it. */
-static void set_const(Symbol *y, Node *value, int straight) {
-  y->has_const = straight && value && value->kind == N_INT && y->type &&
-                 y->type->kind == T_TENSOR && elem_is_int(y->type->elem);
-  if (y->has_const) y->cval = value->ival;
+ * an integer constant (`3`, `2 ** 3`, `k // 2` of a known k) bound where
+ * no branch or loop can skip or repeat it. */
+static void set_const(Sema *s, Symbol *y, Node *value, int straight) {
+  int64_t v = 0;
+  y->has_const = straight && value && y->type && y->type->kind == T_TENSOR && y->type->rank == 0 &&
+                 elem_is_int(y->type->elem) && sema_fold_int(s, value, &v) == INT_OK;
+  if (y->has_const) y->cval = v;
+  /* k = dim(X, 1): the size k stands for, for a reversal only */
+  Node *x = value && value->kind == N_CALL && value->list.n == 2 && !strcmp(value->name, "dim") ? value->list.items[0] : NULL;
+  Node *c = x ? value->list.items[1] : NULL;
+  y->has_dim_of = straight && x && x->type && x->type->kind == T_TENSOR && c->kind == N_INT && c->ival >= 0 &&
+                  c->ival < x->type->rank;
+  if (y->has_dim_of) y->dim_of = x->type->dims[c->ival];
 }
 
 static Symbol *bind_var(Sema *s, const char *name, Span sp, Type *t, Node *value) {
@@ -140,11 +148,11 @@ static Symbol *bind_var(Sema *s, const char *name, Span sp, Type *t, Node *value
   Symbol *y = find_rebind(s, name, &where);
   if (!y) {
     y = sema_define(s, SYM_VAR, name, sp, t);
-    set_const(y, value, 1);
+    set_const(s, y, value, 1);
     return y;
   }
   y = rebind_var(s, y, where, sp, t);
-  if (y) set_const(y, value, where == s->scope && y->loop_depth == s->loop_depth);
+  if (y) set_const(s, y, value, where == s->scope && y->loop_depth == s->loop_depth);
   return y;
 }
 
@@ -435,7 +443,7 @@ static void forget_consts(Sema *s, Node *n) {
     for (int i = 0; i < n->list.n; i++) {
       Node *t = n->list.items[i], *nm = t->kind == N_INDEX ? t->a : t;
       Symbol *y = nm->kind == N_NAME ? sema_lookup(s, nm->name) : NULL;
-      if (y && y->kind == SYM_VAR) y->has_const = 0;
+      if (y && y->kind == SYM_VAR) y->has_const = y->has_dim_of = 0;
     }
     break;
   case N_BLOCK:

@@ -23,6 +23,9 @@ typedef struct Symbol {
   Type *result;         /* SYM_FUNC: result type (tuple when several) */
   int has_const;        /* SYM_VAR: an i64 scalar whose value is known */
   int64_t cval;
+  int has_dim_of;       /* SYM_VAR: k = dim(X, 1), a size that a reversed
+                           position X[i, k - 1 - q] may name */
+  Dim dim_of;
   int loop_depth;       /* loop nesting where it was defined */
 } Symbol;
 
@@ -42,6 +45,13 @@ typedef struct IndexVar {
   int uses;             /* number of NAME nodes that refer to it */
   Node *reduce;         /* explicit reduction that binds it */
   int id;
+  Node *reversed;       /* a position `n - 1 - q` over a dimension of size
+                           n: the range n when nothing else gives one */
+  Dim reversed_dim;
+  const char *reversed_of;
+  Node *near_reversed;  /* `k - 1 - q` that is not over a dimension of size
+                           k: named in the message when q has no range */
+  Dim near_dim;
 } IndexVar;
 
 

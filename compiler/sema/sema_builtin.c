@@ -408,7 +408,9 @@ static int same_batch(Sema *s, Node *call, Type *A, Type *B) {
 }
 
 /* solve(A, B): A square (or a stack), B a vector or a matrix with A's
- * rows — a stack of matrices with A's batch dimensions when A is one. */
+ * rows — a stack of vectors or of matrices with A's batch dimensions when
+ * A is one: B's rank says which, since batches never broadcast (numpy 1.x's
+ * rule; numpy 2.x would need B[..., None] for the vectors). */
 static Type *check_solve(Sema *s, Node *call, Type **a) {
   if (!square_stack(s, call, ARG(0), a[0])) return fail(s);
   Type *A = a[0], *b = a[1];
@@ -418,12 +420,12 @@ static Type *check_solve(Sema *s, Node *call, Type **a) {
     return fail(s);
   }
   Dim n = A->dims[r - 2];
-  if (r > 2 && b->rank != r) {
-    ERR(s, ARG(1)->span, E_SOLVE_RANK, TS(A), r, dim_to_string(s->arena, n), TS(b));
+  if (r > 2 && b->rank != r && b->rank != r - 1) {
+    ERR(s, ARG(1)->span, E_SOLVE_RANK, TS(A), r - 1, dim_to_string(s->arena, n), r, TS(b));
     return fail(s);
   }
   if (!same_batch(s, call, A, b)) return fail(s);
-  if (dim_cmp(b->dims[b->rank == 1 ? 0 : b->rank - 2], n) == DIM_DIFFERENT) {
+  if (dim_cmp(b->dims[b->rank == r - 1 ? b->rank - 1 : b->rank - 2], n) == DIM_DIFFERENT) {
     ERR(s, ARG(1)->span, E_SOLVE_SHAPE, dim_to_string(s->arena, n), TS(A), TS(b));
     return fail(s);
   }

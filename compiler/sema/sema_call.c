@@ -77,6 +77,23 @@ static int bind_factors(Binds *bs, Dim pd, Node *arg, Node *param, int k) {
   return n > 0;
 }
 
+/* The parameters that bound the sizes of a product n1*n2: "G1', 'G2"
+ * inside the quotes of the message. */
+static const char *binders(Sema *s, Binds *bs, Dim pd, const char *self) {
+  const char *out = NULL, *seen[DIM_MAX_SYMS];
+  int n = 0;
+  for (int i = 0; i < pd.n; i++) {
+    Bind *b = find(bs, pd.syms[i]);
+    const char *p = b ? b->param : self;
+    int dup = 0;
+    for (int j = 0; j < n; j++) dup |= seen[j] == p;
+    if (dup) continue;
+    seen[n++] = p;
+    out = out ? arena_printf(s->arena, "%s', '%s", out, p) : p;
+  }
+  return out ? out : self;
+}
+
 static int match_dim(Sema *s, Symbol *fn, Binds *bs, Dim pd, Node *arg, Node *param, int k) {
   Dim rest, known = subst(bs, pd, &rest), ad = arg->type->dims[k], q;
   const char *what = dim_text(s, param->a->list.items[k]);
@@ -105,8 +122,12 @@ static int match_dim(Sema *s, Symbol *fn, Binds *bs, Dim pd, Node *arg, Node *pa
   if (dim_cmp(known, ad) != DIM_DIFFERENT) return 1;
   Bind *b = pd.n == 1 ? find(bs, pd.syms[0]) : NULL;
   ERR(s, arg->span, E_SIZE_MISMATCH, what, fn->name, dim_to_string(s->arena, known),
-      b ? b->param : param->name, dim_to_string(s->arena, ad), param->name);
+      b ? b->param : binders(s, bs, pd, param->name), dim_to_string(s->arena, ad), param->name);
   if (b && b->arg != arg) ERR(s, b->arg->span, N_SIZE_BOUND, what, dim_to_string(s->arena, b->dim));
+  for (int i = 0; !b && i < pd.n; i++) {   /* n1*n2: where each factor came from */
+    Bind *f = find(bs, pd.syms[i]);
+    if (f && f->arg != arg) ERR(s, f->arg->span, N_SIZE_BOUND, pd.syms[i], dim_to_string(s->arena, f->dim));
+  }
   return 0;
 }
 
@@ -156,7 +177,8 @@ static int match_elem(Sema *s, Symbol *fn, Binds *bs, Type *pt, Node *arg, Node 
   return 0;
 }
 
-static int match_arg(Sema *s, Symbol *fn, Binds *bs, Node *arg, Node *param) {
+/* Rank and element type of one argument (its dimensions: match_dims). */
+static int match_head(Sema *s, Symbol *fn, Binds *bs, Node *arg, Node *param) {
   Type *pt = param->type, *at = arg->type;
   if (type_is_error(at) || type_is_error(pt)) return 0;
   if (at->kind != T_TENSOR || at->rank < 0) {
@@ -169,9 +191,16 @@ static int match_arg(Sema *s, Symbol *fn, Binds *bs, Node *arg, Node *param) {
         arena_printf(s->arena, "%s (rank %d)", type_to_string(s->arena, at), at->rank));
     return 0;
   }
-  if (!match_elem(s, fn, bs, pt, arg, param)) return 0;
+  return match_elem(s, fn, bs, pt, arg, param);
+}
+
+/* The dimensions of one argument that are products (n1*n2*n3, 2*n:
+ * matched after every plain one, whichever parameter holds it), or not.
+ * tir_build.c call_sizes binds in the same order. */
+static int match_dims(Sema *s, Symbol *fn, Binds *bs, Node *arg, Node *param, int products) {
+  Type *pt = param->type;
   for (int k = 0; k < pt->rank; k++)
-    if (!match_dim(s, fn, bs, pt->dims[k], arg, param, k)) return 0;
+    if (dim_is_product(pt->dims[k]) == products && !match_dim(s, fn, bs, pt->dims[k], arg, param, k)) return 0;
   return 1;
 }
 
@@ -240,7 +269,15 @@ Type *sema_call_user(Sema *s, Node *call, Symbol *fn) {
   bs->call = call;
   for (int i = 0; i < na; i++) sema_expr(s, call->list.items[i]);
   bind_tparams(fn, bs, call);
-  for (int i = 0; i < na; i++) ok &= match_arg(s, fn, bs, call->list.items[i], def->list.items[i]);
+  /* sizes from every plain dimension first, then the products: in
+   * tt_linear(X: T[s, n1*n2*n3], G1: T[m1, n1, r1], ...) the cores after X
+   * bind n1, n2, n3, and X's dimension is checked against their product */
+  int *good = arena_alloc(s->arena, sizeof(int) * (size_t)(na + 1));
+  for (int i = 0; i < na; i++) good[i] = match_head(s, fn, bs, call->list.items[i], def->list.items[i]);
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; i < na; i++)
+      if (good[i]) good[i] = match_dims(s, fn, bs, call->list.items[i], def->list.items[i], pass);
+  for (int i = 0; i < na; i++) ok &= good[i];
   if (!ok || !fn->result) return sema_error_type(s);
   if (fn->result->kind == T_VOID) return fn->result;
   return subst_type(s, bs, fn->result);

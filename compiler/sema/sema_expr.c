@@ -23,7 +23,8 @@ int sema_is_weak(const Node *e) {
   case N_INT: case N_FLOAT: return 1;
   case N_UNARY: return e->op == OP_NEG && sema_is_weak(e->a);
   case N_BINARY:
-    return (e->op == OP_ADD || e->op == OP_SUB || e->op == OP_MUL || e->op == OP_DIV) &&
+    return (e->op == OP_ADD || e->op == OP_SUB || e->op == OP_MUL || e->op == OP_DIV ||
+            e->op == OP_FLOORDIV || e->op == OP_POW) &&
            sema_is_weak(e->a) && sema_is_weak(e->b);
   case N_LITERAL:
     for (int i = 0; i < e->list.n; i++)
@@ -33,12 +34,54 @@ int sema_is_weak(const Node *e) {
   }
 }
 
-/* Whether a weak value needs a float type: 2.5, 1 / 2, [1, 0.5]. */
+/* An integer constant: literals, and (with s) names whose i64 value is
+ * known (k = 3) or constant sizes, combined by + - * // % ** and unary
+ * minus, with numpy's meaning (int_floordiv and friends in types.c).
+ * Returns -1 when e is not such a constant, else an IntFold status. */
+int sema_fold_int(Sema *s, const Node *e, int64_t *out) {
+  int64_t a, b;
+  int st;
+  switch (e->kind) {
+  case N_INT: *out = e->ival; return INT_OK;
+  case N_NAME: {
+    if (!s || (s->ienv && sema_is_index_name(s, e->name))) return -1;
+    Symbol *y = sema_lookup(s, e->name);
+    if (y && y->kind == SYM_VAR && y->has_const) { *out = y->cval; return INT_OK; }
+    if (y && y->kind == SYM_SIZE && dim_is_const(y->size)) { *out = y->size.k; return INT_OK; }
+    return -1;
+  }
+  case N_UNARY:
+    if (e->op != OP_NEG) return -1;
+    if ((st = sema_fold_int(s, e->a, &a)) != INT_OK) return st;
+    if (a == INT64_MIN) return INT_OVERFLOW;
+    *out = -a;
+    return INT_OK;
+  case N_BINARY:
+    if ((st = sema_fold_int(s, e->a, &a)) != INT_OK) return st;
+    if ((st = sema_fold_int(s, e->b, &b)) != INT_OK) return st;
+    switch (e->op) {
+    case OP_ADD: return __builtin_add_overflow(a, b, out) ? INT_OVERFLOW : INT_OK;
+    case OP_SUB: return __builtin_sub_overflow(a, b, out) ? INT_OVERFLOW : INT_OK;
+    case OP_MUL: return __builtin_mul_overflow(a, b, out) ? INT_OVERFLOW : INT_OK;
+    case OP_FLOORDIV: return int_floordiv(a, b, out);
+    case OP_MOD: return int_mod(a, b, out);
+    case OP_POW: return int_pow(a, b, out);
+    default: return -1;
+    }
+  default: return -1;
+  }
+}
+
+/* Whether a weak value needs a float type: 2.5, 1 / 2, [1, 0.5], and
+ * 2 ** -1 (Python's int ** negative int is a float). */
 static int weak_is_float(const Node *e) {
+  int64_t v;
   switch (e->kind) {
   case N_FLOAT: return 1;
   case N_UNARY: return weak_is_float(e->a);
-  case N_BINARY: return e->op == OP_DIV || weak_is_float(e->a) || weak_is_float(e->b);
+  case N_BINARY:
+    if (e->op == OP_POW && sema_fold_int(NULL, e->b, &v) == INT_OK && v < 0) return 1;
+    return e->op == OP_DIV || weak_is_float(e->a) || weak_is_float(e->b);
   case N_LITERAL:
     for (int i = 0; i < e->list.n; i++)
       if (weak_is_float(e->list.items[i])) return 1;
@@ -155,6 +198,16 @@ static int elementwise_shape(Sema *s, Node *e, Type *a, Type *b, Type **shape) {
   return 1;
 }
 
+/* a ** b on integers with a constant b < 0: numpy refuses it ("Integers
+ * to negative integer powers are not allowed"); so does tnsc, at compile
+ * time here and at run time for a computed exponent. */
+static int int_pow_ok(Sema *s, Node *e, int elem) {
+  int64_t v;
+  if (e->op != OP_POW || !elem_is_int(elem) || sema_fold_int(s, e->b, &v) != INT_OK || v >= 0) return 1;
+  ERR(s, e->b->span, E_INT_NEG_POW, (long long)v);
+  return 0;
+}
+
 /* expr = expr op expr */
 static Type *check_binary(Sema *s, Node *e) {
   Type *a = operand(s, e->a), *b = operand(s, e->b), *shape;
@@ -173,6 +226,8 @@ static Type *check_binary(Sema *s, Node *e) {
   if (op_is_compare(e->op)) return type_tensor(s->arena, ELEM_BOOL, shape->rank, shape->dims);
   if (elem == ELEM_BOOL && e->op != OP_MUL) elem = ELEM_I64; /* numpy: True + True == 2 */
   if (e->op == OP_DIV && elem_is_int(elem)) elem = ELEM_F64; /* true division */
+  if (e->op == OP_POW && elem_is_int(elem) && sema_is_weak(e) && weak_is_float(e)) elem = ELEM_F64; /* 2 ** -1 */
+  if (!int_pow_ok(s, e, elem)) return sema_error_type(s);
   Type *t = type_tensor(s->arena, elem, shape->rank, shape->dims);
   t->tparam = a->elem == ELEM_PARAM ? a->tparam : b->tparam;
   return t;
@@ -384,9 +439,12 @@ Type *sema_expr(Sema *s, Node *e) {
 /* ---- dimensions written in types ---- */
 
 /* Whether a written dimension is a product sema can track: integers,
- * size names, i64 constants, and (with bind) new size names. */
+ * size names, i64 constants, integer constants (2 ** 3), and (with bind)
+ * new size names. */
 static int static_dim(Sema *s, const Node *e) {
+  int64_t v;
   if (e->kind == N_INT) return 1;
+  if ((e->kind == N_BINARY && e->op != OP_MUL) || e->kind == N_UNARY) return sema_fold_int(s, e, &v) >= 0; /* folded_dim */
   if (e->kind == N_BINARY && e->op == OP_MUL) return static_dim(s, e->a) && static_dim(s, e->b);
   if (e->kind != N_NAME) return 0;
   Symbol *y = sema_lookup(s, e->name);
@@ -440,7 +498,28 @@ static int value_dim(Sema *s, Node *e, Dim *out) {
 
 /* dim = int | size-name | dim "*" dim | i64 value (value_dim). With bind,
  * an unknown name becomes a new size name (a parameter's type binds it). */
+/* dim = an integer constant other than a product (`2**3`, `k // 2` with
+ * k = 8 known, `n - 1` with a constant size): folded here. Returns -1 when
+ * e is not one, else whether it is a valid dimension. */
+static int folded_dim(Sema *s, Node *e, Dim *out) {
+  int64_t v;
+  if (!((e->kind == N_BINARY && e->op != OP_MUL) || e->kind == N_UNARY)) return -1;
+  int st = sema_fold_int(s, e, &v);
+  switch (st) {
+  case INT_OK:
+    if (v < 0) { ERR(s, e->span, E_NEG_DIM); return 0; }
+    *out = dim_const(v);
+    return 1;
+  case INT_DIV_ZERO: ERR(s, e->span, E_DIM_DIV_ZERO); return 0;
+  case INT_NEG_POW: ERR(s, e->span, E_DIM_NEG_POW); return 0;
+  case INT_OVERFLOW: ERR(s, e->span, E_DIM_OVERFLOW); return 0;
+  default: return -1;
+  }
+}
+
 int sema_dim_of_expr(Sema *s, Node *e, int bind, Dim *out) {
+  int folded = folded_dim(s, e, out);
+  if (folded >= 0) return folded;
   if (s->snaps && !static_dim(s, e)) return value_dim(s, e, out);
   if (e->kind == N_INT) {
     if (e->ival < 0) { ERR(s, e->span, E_NEG_DIM); return 0; }
@@ -453,7 +532,12 @@ int sema_dim_of_expr(Sema *s, Node *e, int bind, Dim *out) {
     if (!dim_mul(a, b, out)) { ERR(s, e->span, E_DIM_OVERFLOW); return 0; }
     return 1;
   }
-  if (e->kind != N_NAME) { ERR(s, e->span, E_BAD_DIM); return 0; }
+  if (e->kind != N_NAME) {
+    ERR(s, e->span, E_BAD_DIM);
+    /* a parameter or result type: computed sizes live in the body */
+    if (!s->snaps && (e->kind == N_BINARY || e->kind == N_UNARY)) ERR(s, e->span, N_DIM_IN_BODY, squeezed_text(s, e->span));
+    return 0;
+  }
   Symbol *y = sema_lookup(s, e->name);
   if (!y && bind) {
     y = sema_define(s, SYM_SIZE, e->name, e->span, type_scalar(s->arena, ELEM_I64));

@@ -197,6 +197,78 @@ static void constant_position(Sema *s, Node *p, Dim d, int k, const char *of) {
     ERR(s, p->span, E_POSITION_RANGE, (long long)p->ival, k, of, size);
 }
 
+/* The terms of an integer position made with + and -: one index with its
+ * coefficient, the sum of the integer literals, and at most one other
+ * term with its sign. */
+typedef struct Affine {
+  IndexVar *v;
+  int vc, leaf_sign;
+  int64_t c;
+  Node *leaf;
+} Affine;
+
+static int affine_terms(Node *e, int sign, Affine *a) {
+  if (e->kind == N_INT) { a->c += sign * e->ival; return 1; }
+  if (e->kind == N_BINARY && (e->op == OP_ADD || e->op == OP_SUB))
+    return affine_terms(e->a, sign, a) && affine_terms(e->b, e->op == OP_SUB ? -sign : sign, a);
+  if (e->kind == N_UNARY && e->op == OP_NEG) return affine_terms(e->a, -sign, a);
+  if (e->kind == N_NAME && e->sym && ((IndexVar *)e->sym)->kind == SYM_INDEX) {
+    if (a->v && a->v != e->sym) return 0;
+    a->v = e->sym;
+    a->vc += sign;
+    return 1;
+  }
+  if (a->leaf) return 0;
+  a->leaf = e;
+  a->leaf_sign = sign;
+  return 1;
+}
+
+/* The size a name stands for as a dimension: a size name, an integer
+ * variable whose value is known, or one bound to dim(X, c). */
+static int name_dim(const Node *e, Dim *out) {
+  if (e->kind != N_NAME || !e->sym) return 0;
+  const Symbol *y = e->sym;
+  if (y->kind == SYM_SIZE) { *out = y->size; return 1; }
+  if (y->kind == SYM_VAR && y->has_const) { *out = dim_const(y->cval); return 1; }
+  if (y->kind == SYM_VAR && y->has_dim_of) { *out = y->dim_of; return 1; }
+  return 0;
+}
+
+/* A position `n - 1 - q` (or `n - q - 1`, `9 - q` over 10) over a
+ * dimension of size n reverses it: it gives q the range n, when nothing
+ * else does (check_ranges). */
+static void reversed_position(Node *p, Dim d, const char *of) {
+  Affine a = {0};
+  Dim ld;
+  if (!affine_terms(p, 1, &a) || !a.v || a.vc != -1 || a.v->reversed) return;
+  int whole = a.leaf ? a.leaf_sign == 1 && a.c == -1 && name_dim(a.leaf, &ld) && dim_cmp(ld, d) == DIM_EQUAL
+                     : dim_is_const(d) && a.c == d.k - 1;
+  if (!whole) {
+    if (!a.v->near_reversed) a.v->near_reversed = p, a.v->near_dim = d;
+    return;
+  }
+  a.v->reversed = p;
+  a.v->reversed_dim = d;
+  a.v->reversed_of = of;
+}
+
+/* An index without any range: the one a reversed position gives it. */
+static int reversed_range(Sema *s, IndexVar *v) {
+  if (!v->reversed) return 0;
+  give_range(s, v, v->reversed_dim, v->reversed->span, v->reversed_of, 0);
+  return 1;
+}
+
+/* After "needs a range": why a position like `k - 1 - q` gave none. */
+static void not_reversed_note(Sema *s, IndexVar *v) {
+  if (!v->near_reversed) return;
+  const char *n = dim_to_string(s->arena, v->near_dim);
+  Span sp = v->near_reversed->span;
+  const char *text = arena_printf(s->arena, "%.*s", sp.len, sp.src ? sp.src->text + sp.off : "");
+  ERR(s, sp, N_NOT_REVERSED, text, n, n, v->name, v->name);
+}
+
 /* One position (number k) of X[...] over dimension d. */
 static void position(Sema *s, Node *p, Dim d, int k, const char *of) {
   IndexVar *v;
@@ -215,6 +287,7 @@ static void position(Sema *s, Node *p, Dim d, int k, const char *of) {
     else if (p->kind == N_NAME && p->sym && ((Symbol *)p->sym)->kind == SYM_SIZE &&
              dim_cmp(((Symbol *)p->sym)->size, d) == DIM_EQUAL) /* x[n] with x: f64[n] */
       ERR(s, p->span, E_POSITION_SIZE, p->name, k, of, p->name, p->name);
+    else reversed_position(p, d, of);
   }
 }
 
@@ -386,7 +459,10 @@ Type *sema_reduce(Sema *s, Node *e) {
   }
   for (int i = 0; env && s->diag->nerrors == errors && i < env->vars.n; i++) {
     IndexVar *v = env->vars.items[i];
-    if (!v->has_range) ERR(s, v->range_span, E_INDEX_NO_RANGE, v->name);
+    if (!v->has_range && !reversed_range(s, v)) {
+      ERR(s, v->range_span, E_INDEX_NO_RANGE, v->name);
+      not_reversed_note(s, v);
+    }
   }
   if (t->elem == ELEM_BOOL && e->op != RED_SUM && e->op != RED_PROD && e->op != RED_ARGMAX && e->op != RED_ARGMIN) {
     ERR(s, e->a->span, E_NOT_NUMERIC, reduce_name(e->op), "bool");
@@ -499,20 +575,63 @@ static Node *product_inside(Node *n, IndexVar *v) {
   return NULL;
 }
 
+/* A non-linear node with several operands that a sum may stay inside one
+ * operand of: an operator (`/`, `//`, `%`, `**`, a comparison, && ||) or a
+ * builtin such as max(a, b), pow(a, b) or where's condition. Functions of
+ * one argument and user functions are not: `exp(S[i, j])` stays an error. */
+static int several_operands(const Node *n) {
+  if (n->kind == N_BINARY) return 1;
+  return n->kind == N_CALL && n->list.n >= 2 && builtin_lookup(n->name) >= 0;
+}
+
+/* Whether n reads an index other than v that is summed by the Einstein
+ * rule. */
+static int other_sum(const Node *n, const IndexVar *v) {
+  if (!n || n->kind == N_TYPE) return 0;
+  if (n->kind == N_NAME) {
+    const IndexVar *w = n->sym;
+    return w && w != v && w->kind == SYM_INDEX && w->implicit && !w->on_lhs;
+  }
+  if (other_sum(n->a, v) || other_sum(n->b, v) || other_sum(n->c, v)) return 1;
+  for (int i = 0; i < n->list.n; i++)
+    if (other_sum(n->list.items[i], v)) return 1;
+  return 0;
+}
+
+/* `max(b, X[q, a, c] * Y[p, b, c])` summing b around it, with a
+ * contraction over c inside: a comma typed for the colon of max(b: ...)
+ * (Chamfer's inner max), not a sum of max(b, ...) over b. */
+static int is_reduce_typo(const Node *n, const IndexVar *v) {
+  return n->kind == N_CALL && n->list.n == 2 && reduce_lookup(n->name) >= 0 &&
+         n->list.items[0]->kind == N_NAME && n->list.items[0]->sym == v && other_sum(n->list.items[1], v);
+}
+
 /* Walks down from the root to the smallest subexpression holding every
  * use of v, remembering the last non-linear node crossed (a reduction's
- * body starts afresh), and wraps it in a sum. */
+ * body starts afresh), and wraps it in a sum. Crossing a node of several
+ * operands (`x[a] / (A[a, p] * v[p] + 1.0)`) confines the sum to that
+ * operand, like a reduction's body, when the sum is a contraction there
+ * (two or more reads at v): the matrix product a numpy user writes as
+ * `x / (A @ v + 1.0)`. A single read (`max(S[i, j], 0.0)`) could be summed
+ * inside or around the node, and stays an error. */
 static void place_sum(Sema *s, Node **slot, IndexVar *v) {
   int total = count_uses(*slot, v);
-  Node *bad = NULL, **next;
+  Node *bad = NULL, *local = NULL, **next;
   while ((next = child_with_all(*slot, v, total))) {
     Node *n = *slot;
     /* a reduction's body, or an argument of print/assert/save, starts afresh */
-    if ((n->kind == N_REDUCE && next == &n->a) || (n->kind == N_CALL && n->type->kind == T_VOID)) bad = NULL;
-    else if (!edge_is_linear(n, *next)) bad = n;
+    if ((n->kind == N_REDUCE && next == &n->a) || (n->kind == N_CALL && n->type->kind == T_VOID)) bad = local = NULL;
+    else if (edge_is_linear(n, *next)) {}
+    else if (several_operands(n)) local = n, bad = NULL; /* the sum stays below: what is above does not matter */
+    else bad = n;
     slot = next;
   }
+  if (!bad && local && read_uses(*slot, v) < 2) bad = local;
   if (!bad) bad = product_inside(*slot, v);
+  if (!bad && is_reduce_typo(*slot, v)) {   /* max(b, e) for max(b: e) */
+    ERR(s, (*slot)->span, E_REDUCE_COMMA, (*slot)->name, v->name, v->name, (*slot)->name, v->name);
+    return;
+  }
   if (bad) {
     ERR(s, bad->span, E_SUM_CUTS, v->name, culprit(s, bad), v->name);
     ERR(s, v->range_span, N_INDEX_USED, v->name);
@@ -708,9 +827,10 @@ static int scalar_value(Sema *s, Node *st, Node *lhs, Type *t) {
 static void check_ranges(Sema *s) {
   for (int i = 0; i < s->stmt_vars.n; i++) {
     IndexVar *v = s->stmt_vars.items[i];
-    if (v->has_range || v->reduce) continue;
+    if (v->has_range || v->reduce || reversed_range(s, v)) continue;
     if (v->on_lhs) ERR(s, v->range_span, E_LHS_NEEDS_RANGE, v->name, v->name);
     else ERR(s, v->range_span, E_INDEX_NO_RANGE, v->name);
+    not_reversed_note(s, v);
   }
 }
 

@@ -74,6 +74,7 @@ void sema_retype_literal(Sema *s, Node *e, int elem);
 int sema_adopt_literal(Sema *s, Node *e, int elem, const char *tparam, const char *what);
 int sema_unify_elem(Sema *s, Node *a, Node *b, Span where, int *out);
 int sema_dim_of_expr(Sema *s, Node *e, int bind, Dim *out);
+int sema_fold_int(Sema *s, const Node *e, int64_t *out);
 /* sema_index.c: a position on the left that is a value (U[t, q]) */
 int sema_lhs_fixed(Sema *s, const Node *p);
 const char *sema_node_text(Sema *s, Node *e);

@@ -746,7 +746,8 @@ static void linalg_checks(Builder *b, const TirOp *op, Span sp) {
   if (op->builtin != B_SOLVE) return;
   for (int k = 0; k + 2 < r; k++)
     check_dim(b, A->dims[k], B->dims[k], sp, arena_printf(b->a, "solve(A, B): batch dimension %d differs in A and B", k));
-  check_dim(b, A->dims[r - 2], B->dims[B->rank == 1 ? 0 : B->rank - 2], sp, "solve(A, B): B's rows do not match A's");
+  int rows = B->rank == r - 1 ? B->rank - 1 : B->rank - 2;   /* one vector per matrix, or columns */
+  check_dim(b, A->dims[r - 2], B->dims[rows], sp, "solve(A, B): B's rows do not match A's");
 }
 
 /* After an op that binds sizes from its results' shapes (a load, svd, a
@@ -811,44 +812,52 @@ static void factor_sizes(Builder *b, TirOp *op, TirFunc *f, Dim pd, Dim ad, int 
   }
 }
 
+/* Dimension k of argument i of a call: binds the one size of the
+ * parameter's dimension that has no value yet, or checks it. */
+static void call_dim(Builder *b, TirOp *op, TirFunc *f, int *set, int i, int k) {
+  Type *pt = ((TirVar *)f->params.items[i])->type, *at = op->args[i]->type;
+  Dim pd = pt->dims[k], known = dim_const(pd.k);
+  int open = -1, nopen = 0;
+  for (int s = 0; s < pd.n; s++) {
+    int pi = tir_size_find(f, pd.syms[s])->param;
+    if (set[pi]) dim_mul(known, op->sargs[pi], &known);
+    else open = pi, nopen++;
+  }
+  if (nopen >= 2) {
+    factor_sizes(b, op, f, pd, at->dims[k], set, i);
+    return;
+  }
+  if (open < 0) {
+    check_dim(b, known, at->dims[k], op->span,
+              arena_printf(b->a, "argument %d of '%s' does not match its declared size", i + 1, f->source_name));
+    return;
+  }
+  set[open] = 1;
+  if (dim_div(at->dims[k], known, &op->sargs[open])) return;
+  /* the quotient of sizes known at run time: bound (and checked for
+   * divisibility) by a CHECK op, named as sema names it */
+  char *name = arena_printf(b->a, "(%s/%s)", dim_to_string(b->a, at->dims[k]), dim_to_string(b->a, known));
+  Dim q = dim_sym(strtab_cstr(b->names, name));
+  const char *bound = bind_size(b, q);
+  if (bound)
+    bind_by_division(b, at->dims[k], known, bound, op->span,
+                     arena_printf(b->a, "argument %d of '%s' is not a multiple of %s", i + 1, f->source_name,
+                                  dim_to_string(b->a, known)));
+  op->sargs[open] = q;
+}
+
+/* The sizes of a call, in sema's order (sema_call.c): every plain
+ * dimension of every argument first, then the products (n1*n2*n3). */
 static void call_sizes(Builder *b, TirOp *op, TirFunc *f) {
   op->nsargs = f->nsize_params;
   op->sargs = arena_alloc(b->a, sizeof(Dim) * (size_t)(op->nsargs + 1));
   int *set = arena_alloc(b->a, sizeof(int) * (size_t)(op->nsargs + 1));
-  for (int i = 0; i < f->params.n; i++) {
-    Type *pt = ((TirVar *)f->params.items[i])->type, *at = op->args[i]->type;
-    for (int k = 0; k < pt->rank; k++) {
-      Dim pd = pt->dims[k], known = dim_const(pd.k);
-      int open = -1, nopen = 0;
-      for (int s = 0; s < pd.n; s++) {
-        int pi = tir_size_find(f, pd.syms[s])->param;
-        if (set[pi]) dim_mul(known, op->sargs[pi], &known);
-        else open = pi, nopen++;
-      }
-      if (nopen >= 2) {
-        factor_sizes(b, op, f, pd, at->dims[k], set, i);
-        continue;
-      }
-      if (open >= 0) {
-        set[open] = 1;
-        if (!dim_div(at->dims[k], known, &op->sargs[open])) {
-          /* the quotient of sizes known at run time: bound (and checked
-           * for divisibility) by a CHECK op, named as sema names it */
-          char *name = arena_printf(b->a, "(%s/%s)", dim_to_string(b->a, at->dims[k]), dim_to_string(b->a, known));
-          Dim q = dim_sym(strtab_cstr(b->names, name));
-          const char *bound = bind_size(b, q);
-          if (bound)
-            bind_by_division(b, at->dims[k], known, bound, op->span,
-                             arena_printf(b->a, "argument %d of '%s' is not a multiple of %s", i + 1, f->source_name,
-                                          dim_to_string(b->a, known)));
-          op->sargs[open] = q;
-        }
-      } else {
-        check_dim(b, known, at->dims[k], op->span,
-                  arena_printf(b->a, "argument %d of '%s' does not match its declared size", i + 1, f->source_name));
-      }
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; i < f->params.n; i++) {
+      Type *pt = ((TirVar *)f->params.items[i])->type;
+      for (int k = 0; k < pt->rank; k++)
+        if (dim_is_product(pt->dims[k]) == pass) call_dim(b, op, f, set, i, k);
     }
-  }
 }
 
 /* call of a user function writing results */

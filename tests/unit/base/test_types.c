@@ -290,3 +290,44 @@ Test(types, pairing_factors) {
   cr_assert_str_eq(af[1].sym, "n");
   cr_assert_eq(dim_pair_factors(param, mul(arg, sym("q")), pf, af), 0, "three factors do not pair with two");
 }
+
+/* ---- integer folding with numpy's meaning ---- */
+
+static int64_t fold(IntFold (*f)(int64_t, int64_t, int64_t *), int64_t a, int64_t b) {
+  int64_t r = 12345;
+  cr_assert_eq(f(a, b, &r), INT_OK, "%lld, %lld", (long long)a, (long long)b);
+  return r;
+}
+
+Test(types, floordiv_floors_towards_minus_infinity) {
+  cr_assert_eq(fold(int_floordiv, 7, 2), 3);
+  cr_assert_eq(fold(int_floordiv, -7, 2), -4);
+  cr_assert_eq(fold(int_floordiv, 7, -2), -4);
+  cr_assert_eq(fold(int_floordiv, -7, -2), 3);
+  cr_assert_eq(fold(int_floordiv, -8, 2), -4);
+  int64_t r;
+  cr_assert_eq(int_floordiv(1, 0, &r), INT_DIV_ZERO);
+  cr_assert_eq(int_floordiv(INT64_MIN, -1, &r), INT_OVERFLOW);
+}
+
+Test(types, mod_takes_the_divisors_sign) {
+  cr_assert_eq(fold(int_mod, -7, 3), 2);
+  cr_assert_eq(fold(int_mod, 7, -3), -2);
+  cr_assert_eq(fold(int_mod, -6, 3), 0);
+  cr_assert_eq(fold(int_mod, INT64_MIN, -1), 0);
+  int64_t r;
+  cr_assert_eq(int_mod(5, 0, &r), INT_DIV_ZERO);
+}
+
+Test(types, pow_is_exact_or_refused) {
+  cr_assert_eq(fold(int_pow, 2, 10), 1024);
+  cr_assert_eq(fold(int_pow, 7, 0), 1);
+  cr_assert_eq(fold(int_pow, 0, 0), 1);
+  cr_assert_eq(fold(int_pow, -3, 3), -27);
+  cr_assert_eq(fold(int_pow, 3, 39), 4052555153018976267LL);   /* beyond 2^53: exact */
+  cr_assert_eq(fold(int_pow, -2, 63), INT64_MIN);
+  int64_t r;
+  cr_assert_eq(int_pow(2, 63, &r), INT_OVERFLOW);
+  cr_assert_eq(int_pow(3, 40, &r), INT_OVERFLOW);
+  cr_assert_eq(int_pow(2, -1, &r), INT_NEG_POW);
+}

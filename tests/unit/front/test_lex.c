@@ -116,6 +116,13 @@ Test(lex, operators_without_spaces) {
                TK_IDENT, TK_ARROW, TK_IDENT, TK_NE, TK_NOT, TK_IDENT, TK_EQ, TK_IDENT);
 }
 
+Test(lex, floor_division_and_power) {
+  /* longest match: "//" and "**" are one token each, "***" is "**" "*" */
+  cr_assert_str_empty(lex_text("a//b**c/ /d***e"));
+  EXPECT_KINDS(0, TK_IDENT, TK_SLASHSLASH, TK_IDENT, TK_STARSTAR, TK_IDENT, TK_SLASH, TK_SLASH,
+               TK_IDENT, TK_STARSTAR, TK_STAR, TK_IDENT);
+}
+
 Test(lex, every_keyword) {
   cr_assert_str_empty(lex_text("def return import for in while if else true false"));
   EXPECT_KINDS(0, TK_DEF, TK_RETURN, TK_IMPORT, TK_FOR, TK_IN, TK_WHILE, TK_IF, TK_ELSE,

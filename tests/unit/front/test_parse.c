@@ -421,6 +421,22 @@ Test(parse, precedence) {
   cr_assert_str_eq(unparse(expr_of("x = (a + b) * c")), "((a + b) * c)");
 }
 
+Test(parse, floor_division_and_power_precedence) {
+  /* // is a multiplicative operator; ** binds tighter than unary minus and
+   * to the right, as in Python */
+  cr_assert_str_eq(unparse(expr_of("x = a + b // c * d")), "(a + ((b // c) * d))");
+  cr_assert_str_eq(unparse(expr_of("x = -a ** b")), "-(a ** b)");
+  cr_assert_str_eq(unparse(expr_of("x = a ** b ** c")), "(a ** (b ** c))");
+  cr_assert_str_eq(unparse(expr_of("x = a ** -b * c")), "((a ** -b) * c)");
+  cr_assert_str_eq(unparse(expr_of("x = 2 * a ** 2")), "(2 * (a ** 2))");
+}
+
+Test(parse, continuation_after_power) {
+  Node *prog = parse_ok("y = a **\n    2 //\n    b\n");
+  cr_assert_eq(prog->list.n, 1);
+  cr_assert_str_eq(unparse(prog->list.items[0]->a), "((a ** 2) // b)");
+}
+
 Test(parse, comparison_does_not_chain) {
   const char *d = parse_bad("x = a < b < c\n");
   cr_assert(strstr(d, "t.tns:1:11: error: unexpected '<'"), "%s", d);

@@ -174,6 +174,53 @@ Test(sema, chamfer_puts_c_inside_max) {
   cr_assert_eq(mx->a->a->op, OP_MUL);
 }
 
+Test(sema, sum_stays_inside_the_denominator) {
+  /* gap 2: every use of p is inside the denominator: sum_p there */
+  Node *prog = check_ok("A = randn(f64[3, 4])\nx = randn(f64[3])\nv = randn(f64[4])\n"
+                        "y[a] = x[a] / (A[a, p] * v[p] + 1.0)\n");
+  Node *v = stmt(prog, 3)->a;
+  cr_assert_eq(v->kind, N_BINARY);
+  cr_assert_eq(v->op, OP_DIV, "the quotient stays on top");
+  cr_assert_eq(v->b->op, OP_ADD);
+  expect_reduce(v->b->a, RED_SUM, 1, "p");
+  cr_assert_eq(count_kind(v, N_REDUCE), 1);
+}
+
+Test(sema, sum_stays_inside_a_comparison_and_max) {
+  Node *prog = check_ok("A = randn(f64[3, 4])\nv = randn(f64[4])\n"
+                        "m[a] = where(A[a, c] * v[c] > 0.0, 1.0, 0.0)\n"
+                        "t[a] = max(0.5, A[a, c] * v[c])\n");
+  Node *w = stmt(prog, 2)->a;
+  cr_assert_eq(w->kind, N_CALL);
+  Node *gt = w->list.items[0];
+  cr_assert_eq(gt->op, OP_GT);
+  expect_reduce(gt->a, RED_SUM, 1, "c");
+  Node *mx = stmt(prog, 3)->a;
+  cr_assert_eq(mx->kind, N_CALL);
+  expect_reduce(mx->list.items[1], RED_SUM, 1, "c");
+}
+
+Test(sema, error_single_read_inside_an_operand) {
+  const char *d = check_bad("x = randn(f64[4])\ny = 1.0 / x[j]\n");
+  cr_assert(strstr(d, "the sum would cut through '/'"), "%s", d);
+}
+
+Test(sema, error_single_read_inside_max) {
+  const char *d = check_bad("S = randn(f64[3, 4])\nm[i] = max(S[i, j], 0.0)\n");
+  cr_assert(strstr(d, "cut through 'max'"), "%s", d);
+}
+
+Test(sema, int_operators_types_and_folding) {
+  Node *prog = check_ok("a = 7 // 2\nb = 2 ** 10\nc = 7.0 // 2.0\nd = 2 ** -1\n"
+                        "x = randn(f32[3])\ny[i] = x[i] * 2 ** 3\nZ = zeros(f64[2 ** a, a // 2])\n");
+  cr_assert_str_eq(target_type(prog, 0), "i64");
+  cr_assert_str_eq(target_type(prog, 1), "i64");
+  cr_assert_str_eq(target_type(prog, 2), "f64");
+  cr_assert_str_eq(target_type(prog, 3), "f64", "Python's 2 ** -1 is 0.5");
+  cr_assert_str_eq(target_type(prog, 5), "f32[3]", "2 ** 3 is a plain number");
+  cr_assert_str_eq(target_type(prog, 6), "f64[8, 1]", "a = 3 is known: the sizes fold");
+}
+
 Test(sema, min_plus_product) {
   Node *prog = check_ok(AB "D[i, k] = min(j: A[i, j] + B[j, k])\n");
   cr_assert_str_eq(target_type(prog, 2), "f64[3, 5]");
@@ -304,6 +351,31 @@ Test(sema, call_substitutes_sizes) {
                         "X = randn(f64[3, 4])\nY = randn(f64[4, 7])\nZ = mm(X, Y)\nW = mm(Z, randn(f64[7, 2]))\n");
   cr_assert_str_eq(target_type(prog, 3), "f64[3, 7]");
   cr_assert_str_eq(target_type(prog, 4), "f64[3, 2]");
+}
+
+Test(sema, product_dimension_bound_by_later_parameters) {
+  /* gap 8: n1 and n2 come from G1 and G2, after X */
+  Node *prog = check_ok("def f(X: f64[s, n1*n2], G1: f64[m1, n1], G2: f64[m2, n2]) -> f64[s, m1*m2] {\n"
+                        "  Y[z, (a, b)] = G1[a, j] * G2[b, k] * X[z, (j, k)]\n  return Y\n}\n"
+                        "Y = f(zeros(f64[5, 12]), zeros(f64[2, 3]), zeros(f64[7, 4]))\n");
+  cr_assert_str_eq(target_type(prog, 1), "f64[5, 14]");
+}
+
+Test(sema, reversed_position_gives_the_range) {
+  /* gap 12: n - 1 - q over a dimension of size n */
+  Node *prog = check_ok("def f(V: f64[m, n]) -> f64[m, n] {\n  U[i, q] = V[i, n - 1 - q]\n  return U\n}\n"
+                        "W = randn(f64[2, 7])\nR[i, q] = W[i, 6 - q]\nS[i, q] = W[i, 7 - q - 1]\n"
+                        "c = dim(W, 1)\nT[i, q] = W[i, c - 1 - q]\n");
+  cr_assert_str_eq(target_type(prog, 2), "f64[2, 7]");
+  cr_assert_str_eq(target_type(prog, 3), "f64[2, 7]");
+  cr_assert_str_eq(target_type(prog, 5), "f64[2, 7]", "c = dim(W, 1) names the size");
+  const char *d = check_bad("W = randn(f64[2, 7])\nR[i, q] = W[i, 5 - q]\n");
+  cr_assert(strstr(d, "needs a range"), "%s", d);
+}
+
+Test(sema, solve_one_vector_per_matrix) {
+  Node *prog = check_ok("A = randn(f64[4, 3, 3])\nb = randn(f64[4, 3])\nx = solve(A, b)\n");
+  cr_assert_str_eq(target_type(prog, 2), "f64[4, 3]");
 }
 
 Test(sema, inferred_result_type) {

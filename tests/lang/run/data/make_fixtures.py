@@ -53,3 +53,6 @@ np.save("np_sq3.npy", np.arange(9.0).reshape(3, 3) + np.eye(3) * 10)
 np.save("np_3x6.npy", np.arange(18.0).reshape(3, 6))
 np.save("np_v10.npy", np.arange(10.0))
 np.save("np_v7.npy", np.arange(7.0))
+# a stack of 4 well-conditioned 3x3 matrices and one right-hand side each
+np.save("stack3.npy", np.arange(36.0).reshape(4, 3, 3) % 7 + 5 * np.eye(3))
+np.save("rhs3.npy", np.arange(12.0).reshape(4, 3) - 5)
