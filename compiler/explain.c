@@ -27,6 +27,7 @@ static void text(FILE *f, const ContractInfo *c) {
   fputs("\n  path: [", f);
   print_path(f, c);
   fputs("]\n", f);
+  if (c->lifted) fputs("  a product inside the statement: computed first, into a temporary the rest of it reads\n", f);
   for (int i = 0; i < c->nsteps; i++) {
     const PathStepInfo *s = &c->steps[i];
     fprintf(f, "  step %d: %-12s -> [%s] shape %s  %.6g flops", i + 1, step_kind(s), s->result, s->shape, s->flops);
@@ -45,8 +46,9 @@ static void json(FILE *f, const ContractInfo *c, int first) {
   for (int i = 0; i < c->noperands; i++) fprintf(f, "%s\"%s\"", i ? ", " : "", c->operands[i]);
   fputs("], \"path\": [", f);
   print_path(f, c);
-  fprintf(f, "], \"naive_flops\": %.17g, \"flops\": %.17g, \"largest_intermediate\": %.17g, \"symbolic\": %s, \"sizes_from_files\": %s, \"steps\": [",
-          c->naive_flops, c->flops, c->largest, c->symbolic ? "true" : "false", c->symbolic == 1 ? "true" : "false");
+  fprintf(f, "], \"naive_flops\": %.17g, \"flops\": %.17g, \"largest_intermediate\": %.17g, \"symbolic\": %s, \"sizes_from_files\": %s, \"lifted\": %s, \"steps\": [",
+          c->naive_flops, c->flops, c->largest, c->symbolic ? "true" : "false", c->symbolic == 1 ? "true" : "false",
+          c->lifted ? "true" : "false");
   for (int i = 0; i < c->nsteps; i++) {
     const PathStepInfo *s = &c->steps[i];
     fprintf(f, "%s{\"kind\": \"%s\", \"result\": \"%s\", \"shape\": \"%s\", \"flops\": %.17g, \"copies\": %d}",
@@ -58,7 +60,8 @@ static void json(FILE *f, const ContractInfo *c, int first) {
   fputs("]}", f);
 }
 
-/* ---- contractions the contract pass leaves alone: inside where(...) ---- */
+/* ---- contractions the contract pass leaves alone: inside where(...)
+ * when lifting it out would exceed the memory limit ---- */
 
 typedef struct Unordered {
   const TirOp *op;

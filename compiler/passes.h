@@ -35,6 +35,8 @@ typedef struct ContractInfo {
   int symbolic;             /* some sizes were symbolic: bit 0 estimated
                                from a file read at compile time, bit 1
                                guessed (64) */
+  int lifted;               /* a product inside a larger statement, computed
+                               into a temporary first (the rest reads it) */
   int ncand;                /* candidate paths chosen among at run time */
   const char *cand_path[4], *cand_cost[4];
 } ContractInfo;

@@ -18,6 +18,7 @@
 #include "passes.h"
 #include "tir_make.h"
 #include "path.h"
+#include "gemm.h"
 
 enum { MAXF = 64, MAXIDX = 64, SYMBOLIC_GUESS = 64 };
 
@@ -697,13 +698,184 @@ static int contract_op(TirProgram *p, TirFunc *f, TirOp *op, const PassOptions *
   return 1;
 }
 
+/* ---- products inside a larger statement (gallery gap 3) ----
+ *
+ * `GU[i, p, q] = W[i, j] * V[j, p] * V[j, q] + lam * f64(p == q)`,
+ * `gelu(sum(i: X[z, i] * A[i, j]))`, `sum(a: max(b: Q[a, c] * P[z, b, c]))`,
+ * `where(j <= i, Q[i, c] * K[j, c] / s, -inf)`: each maximal product-sum
+ * subterm that sums an index of its own is computed first, by a statement
+ * of its own that the pass then plans like any other (a GEMM, a chain),
+ * into a temporary over the indices bound around it; the statement reads
+ * the temporary. The loop nest as written would repeat the product's sums
+ * for every element, with every sum innermost. */
+
+typedef struct Around {
+  TirIndex *idx[MAXIDX];
+  int n;
+} Around;
+
+typedef struct Lift {
+  TirProgram *p;
+  TirFunc *f;
+  TirOp *op;                /* the statement */
+  const PassOptions *o;
+  TirBlock *out;
+  int lifted;
+} Lift;
+
+static void note_expr_pos(const TirExpr *x, void *ud) {
+  if (x->kind != TX_ACCESS) return;
+  for (int i = 0; i < x->var->type->rank; i++)
+    if (x->pos[i].kind == TP_EXPR) *(int *)ud = 0;
+}
+
+static void note_reads(const TirExpr *x, void *ud) {
+  const TirVar **v = ud;
+  if ((x->kind == TX_ACCESS || x->kind == TX_READ) && x->var == *v) *v = NULL;
+}
+
+/* x may become a statement of its own: movable, no computed positions
+ * (a masked-out element could be out of bounds), and it does not read
+ * what an in-place statement writes. */
+static int may_lift(const Lift *l, const TirExpr *x) {
+  int ok = tir_expr_movable(x);
+  tir_expr_visit(x, note_expr_pos, &ok);
+  if (ok && (l->op->accumulate || l->op->partial)) {
+    const TirVar *v = l->op->out;
+    tir_expr_visit(x, note_reads, &v);
+    ok = v != NULL;
+  }
+  return ok;
+}
+
+static int product_like(const TirExpr *x) {
+  return (x->kind == TX_REDUCE && x->op == RED_SUM) || (x->kind == TX_BINARY && x->op == OP_MUL) ||
+         (x->kind == TX_BINARY && x->op == OP_DIV && !tir_expr_uses_index(x->b));
+}
+
+/* Candidate layouts of the temporary: the indices as bound around it
+ * (the rest then reads it in its own loop order), or, for two factors,
+ * one factor's kept indices then the other's (a single matrix product
+ * writes it without a batch). The first that gemm_match takes as one
+ * product over a genuine batch wins; ties go to the order around it. */
+static int lift_order(Lift *l, Core *c, uint64_t free, const Around *ar, TirIndex **order) {
+  int n = 0;
+  for (int i = 0; i < ar->n; i++)
+    if (free >> index_number(c, ar->idx[i]) & 1) order[n++] = ar->idx[i];
+  if (c->n != 2 || c->ncomputed) return n;
+  Operand x[2];
+  for (int k = 0; k < 2; k++) {
+    memset(&x[k], 0, sizeof x[k]);
+    x[k].access = c->factors[k];
+  }
+  uint64_t summed = (factor_mask(c, c->factors[0]) | factor_mask(c, c->factors[1])) & ~free;
+  int best = -1;
+  Operand cand[3];
+  for (int t = 0; t < 3; t++) {
+    Operand *r = &cand[t];
+    memset(r, 0, sizeof *r);
+    if (t == 0)
+      for (int i = 0; i < n; i++) push_index(r, order[i]);
+    else {
+      push_from(c, &x[t - 1], free, r);
+      push_from(c, &x[2 - t], free, r);
+    }
+    TirExpr *body = sum_over(l->p->arena, c, summed,
+                             tir_make_binary(l->p->arena, OP_MUL, c->elem, c->factors[0], c->factors[1], l->op->span));
+    Dim dims[MAXIDX];
+    for (int i = 0; i < r->n; i++) dims[i] = r->order[i]->range;
+    TirVar tv = {.id = -1, .type = type_tensor(l->p->arena, c->elem, r->n, dims)};   /* not in the function */
+    TirOp *trial = tir_make_einsum(l->p->arena, &tv, r->order, r->n, body, l->op->span);
+    GemmShape g;
+    int score = 0;
+    if (r->n == n && gemm_match(trial, &g)) score = g.a_batched && g.b_batched ? 2 : 1;
+    if (best < 0 || score > best) {
+      best = score;
+      if (t) memcpy(order, r->order, sizeof *order * (size_t)n);
+    }
+  }
+  return n;
+}
+
+static TirExpr *lift_walk(Lift *l, TirExpr *x, const Around *ar);
+
+/* x, a product-sum with two or more tensor factors that sums an index of
+ * its own, as the read of a temporary computed (and planned) before the
+ * statement; NULL when it is not one, or would not pay. */
+static TirExpr *lift_product(Lift *l, TirExpr *x, const Around *ar) {
+  Core c;
+  memset(&c, 0, sizeof c);
+  c.elem = x->elem;
+  if (!product_like(x) || !tir_expr_uses_index(x) || !may_lift(l, x) || !flatten(&c, x) || c.n < 2) return NULL;
+  uint64_t all = 0, used = expr_mask(&c, x), free = 0;
+  for (int i = 0; i < c.n; i++) {
+    uint64_t m = mask_of(&c, i);
+    if (m == UINT64_MAX) return NULL;
+    all |= m;
+  }
+  if (used == UINT64_MAX) return NULL;
+  for (int i = 0; i < ar->n; i++) {
+    int id = index_number(&c, ar->idx[i]);
+    if (id < 0) return NULL;
+    if (used >> id & 1) free |= (uint64_t)1 << id;
+  }
+  if (!(all & ~free) || (used & ~all)) return NULL;   /* nothing summed: elementwise */
+  for (int k = 0; k < c.ncomputed; k++)
+    if (expr_mask(&c, c.factors[c.at[k]]) == all) return NULL;
+  double elems = mask_size(&c, free);
+  if (l->o->memory_limit > 0 && elems > l->o->memory_limit) return NULL;
+  TirIndex **order = arena_alloc(l->p->arena, sizeof(TirIndex *) * MAXIDX);
+  int n = lift_order(l, &c, free, ar, order);
+  Dim dims[MAXIDX];
+  for (int i = 0; i < n; i++) dims[i] = order[i]->range;
+  Type *ty = n ? type_tensor(l->p->arena, x->elem, n, dims) : type_scalar(l->p->arena, x->elem);
+  TirVar *t = tir_var_new(l->p->arena, l->f, NULL, ty);
+  TirOp *step = tir_make_einsum(l->p->arena, t, order, n, x, l->op->span);
+  int before = l->p->contracts.n;
+  if (!contract_op(l->p, l->f, step, l->o, l->out)) return NULL;
+  for (int i = before; i < l->p->contracts.n; i++) {
+    ContractInfo *ci = l->p->contracts.items[i];
+    ci->target = l->op->out->name ? l->op->out->name : "%tmp";
+    ci->lifted = 1;
+  }
+  l->lifted++;
+  return n ? tir_make_access(l->p->arena, t, tir_make_positions(l->p->arena, order, n), x->span)
+           : tir_make_read(l->p->arena, t, x->span);
+}
+
+/* Rewrites x and below; ar: the indices bound around x. */
+static TirExpr *lift_walk(Lift *l, TirExpr *x, const Around *ar) {
+  if (!x || x->kind == TX_ACCESS) return x;
+  TirExpr *t = lift_product(l, x, ar);
+  if (t) return t;
+  Around inner = *ar;
+  if (x->kind == TX_REDUCE)
+    for (int i = 0; i < x->n && inner.n < MAXIDX; i++) inner.idx[inner.n++] = x->idx[i];
+  x->a = lift_walk(l, x->a, &inner);
+  x->b = lift_walk(l, x->b, &inner);
+  x->c = lift_walk(l, x->c, &inner);
+  for (int i = 0; x->args && i < x->n; i++) x->args[i] = lift_walk(l, x->args[i], &inner);
+  return x;
+}
+
+/* An EINSUM that is not itself a product-sum: its product subterms lifted. */
+static void lift_op(TirProgram *p, TirFunc *f, TirOp *op, const PassOptions *o, TirBlock *out) {
+  if (op->kind != TO_EINSUM || !op->out || op->noidx > MAXIDX) return;
+  Lift l = {p, f, op, o, out, 0};
+  Around ar = {{0}, 0};
+  for (int i = 0; i < op->noidx; i++) ar.idx[ar.n++] = op->oidx[i];
+  op->body = lift_walk(&l, op->body, &ar);
+}
+
 static void contract_block(TirProgram *p, TirFunc *f, TirBlock *b, const PassOptions *o) {
   TirBlock nb = {0};
   for (int i = 0; i < b->n; i++) {
     TirOp *op = b->ops[i];
     contract_block(p, f, &op->body_ops, o);
     contract_block(p, f, &op->else_ops, o);
-    if (!contract_op(p, f, op, o, &nb)) tir_block_append(p->arena, &nb, op);
+    if (contract_op(p, f, op, o, &nb)) continue;
+    lift_op(p, f, op, o, &nb);
+    tir_block_append(p->arena, &nb, op);
   }
   *b = nb;
 }
