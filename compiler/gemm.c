@@ -171,20 +171,16 @@ int gemm_match(const TirOp *op, GemmShape *g) {
 int gemm_permute_match(const TirOp *op, int *perm) {
   const TirVar *out = op->out;
   const TirExpr *x = op->body;
-  int r = out->type->rank;
-  if (op->accumulate || r < 2 || x->kind != TX_ACCESS || x->var == out || x->var->type->rank != r ||
-      x->elem != out->type->elem)
-    return 0;
-  TirIndex *xi[TNS_MAX_RANK];
-  if (tir_plain_access(x, xi, TNS_MAX_RANK) != r) return 0;   /* no diagonal, no prefix */
+  if (op->accumulate || x->kind != TX_ACCESS || x->var == out || x->elem != out->type->elem) return 0;
+  /* over the views: Y[z, (i1, i2)] = T[i2, z, i1] is a rank-3 reordering */
+  TirIndex *oi[TNS_MAX_RANK], *xi[TNS_MAX_RANK];
+  int r = gemm_flat_positions(out, op->opos, oi, TNS_MAX_RANK);
+  if (r < 2 || gemm_flat_access(x, xi, TNS_MAX_RANK) != r) return 0;   /* no diagonal, no prefix */
   for (int k = 0; k < r; k++) {
-    if (op->opos[k].kind != TP_INDEX) return 0;
     perm[k] = -1;
-  }
-  for (int k = 0; k < r; k++)
     for (int m = 0; m < r; m++)
-      if (x->pos[m].idx[0] == op->opos[k].idx[0]) perm[k] = m;
-  for (int k = 0; k < r; k++)
+      if (xi[m] == oi[k]) perm[k] = m;
     if (perm[k] < 0) return 0;
-  return 1;
+  }
+  return r;
 }

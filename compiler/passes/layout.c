@@ -218,16 +218,16 @@ static int relayout(TirProgram *p, TirFunc *f, TirOp *op, TirBlock *out) {
  * (read by codegen and explain; no one matches the patterns again). */
 static void decide(TirProgram *p, TirOp *op) {
   GemmShape g;
-  int perm[TNS_MAX_RANK];
+  int perm[TNS_MAX_RANK], r;
   if (op->kind != TO_EINSUM || !op->out) return;
   if (gemm_match(op, &g)) {
     op->lowering = TL_GEMM;
     op->gemm = arena_alloc(p->arena, sizeof g);
     *op->gemm = g;
-  } else if (gemm_permute_match(op, perm)) {
+  } else if ((r = gemm_permute_match(op, perm)) > 0) {
     op->lowering = TL_PERMUTE;
-    op->perm = arena_alloc(p->arena, sizeof(int) * (size_t)op->out->type->rank);
-    memcpy(op->perm, perm, sizeof(int) * (size_t)op->out->type->rank);
+    op->perm = arena_alloc(p->arena, sizeof(int) * (size_t)r);
+    memcpy(op->perm, perm, sizeof(int) * (size_t)r);
   }
 }
 
