@@ -5,6 +5,7 @@
 
 /* The layout pass recorded how the step runs. */
 static const char *step_kind(const PathStepInfo *s) {
+  if (s->reused) return "reused";
   if (s->nargs == 1) return "reduction";
   if (s->op->lowering != TL_GEMM) return "loop";
   Dim b = s->op->gemm->batch;
@@ -31,7 +32,8 @@ static void text(FILE *f, const ContractInfo *c) {
   for (int i = 0; i < c->nsteps; i++) {
     const PathStepInfo *s = &c->steps[i];
     fprintf(f, "  step %d: %-12s -> [%s] shape %s  %.6g flops", i + 1, step_kind(s), s->result, s->shape, s->flops);
-    if (s->copies) fprintf(f, "  (+%d transposed cop%s)", s->copies, s->copies == 1 ? "y" : "ies");
+    if (s->reused) fprintf(f, "  (the result of step %d, renamed)", s->reused);
+    else if (s->copies) fprintf(f, "  (+%d transposed cop%s)", s->copies, s->copies == 1 ? "y" : "ies");
     fputc('\n', f);
   }
   for (int i = 0; i < c->ncand; i++)
@@ -51,8 +53,8 @@ static void json(FILE *f, const ContractInfo *c, int first) {
           c->lifted ? "true" : "false");
   for (int i = 0; i < c->nsteps; i++) {
     const PathStepInfo *s = &c->steps[i];
-    fprintf(f, "%s{\"kind\": \"%s\", \"result\": \"%s\", \"shape\": \"%s\", \"flops\": %.17g, \"copies\": %d}",
-            i ? ", " : "", step_kind(s), s->result, s->shape, s->flops, s->copies);
+    fprintf(f, "%s{\"kind\": \"%s\", \"result\": \"%s\", \"shape\": \"%s\", \"flops\": %.17g, \"copies\": %d, \"reuses\": %d}",
+            i ? ", " : "", step_kind(s), s->result, s->shape, s->flops, s->reused ? 0 : s->copies, s->reused);
   }
   fputs("], \"candidates\": [", f);
   for (int i = 0; i < c->ncand; i++)

@@ -21,6 +21,8 @@ typedef struct PathStepInfo {
   char result[128];         /* index names of the result */
   char shape[128];          /* its shape, e.g. [n, 64] */
   int copies;               /* transposed copies the layout pass added */
+  int reused;               /* 1 + the earlier step whose result this one
+                               reads (the same product, renamed), else 0 */
 } PathStepInfo;
 
 typedef struct ContractInfo {

@@ -360,10 +360,80 @@ static int taken(const PathStep *ps, int j) {
   return 0;
 }
 
+/* ---- a pairwise step computed before, up to a renaming (gap 13) ----
+ * `A[i, j] * A[j, k] * A[k, l] * A[l, i]`: the step A[k, l] A[l, i] is the
+ * step A[i, j] A[j, k] with k, l, i for i, j, k; its result is the earlier
+ * temporary read as [k, i]. */
+
+typedef struct Done {
+  TirExpr *x, *y;           /* the two original factors it multiplied */
+  uint64_t keep;            /* the indices its result kept */
+  Operand *r;               /* its result */
+  int step;                 /* its place among the recorded steps */
+} Done;
+
+typedef struct Renaming {
+  TirIndex *from[MAXIDX], *to[MAXIDX];
+  int n;
+} Renaming;
+
+static int rename_pair(Renaming *m, TirIndex *a, TirIndex *b) {
+  for (int k = 0; k < m->n; k++) {
+    if (m->from[k] == a || m->to[k] == b) return m->from[k] == a && m->to[k] == b;
+  }
+  if (m->n == MAXIDX) return 0;
+  m->from[m->n] = a;
+  m->to[m->n++] = b;
+  return 1;
+}
+
+/* x reads what y reads, with x's indices in place of y's. */
+static int rename_access(Renaming *m, const TirExpr *x, const TirExpr *y) {
+  if (x->var != y->var) return 0;
+  for (int i = 0; i < x->var->type->rank; i++) {
+    const TirPos *a = &x->pos[i], *b = &y->pos[i];
+    if (a->kind != b->kind || a->kind == TP_EXPR || a->n != b->n) return 0;
+    for (int k = 0; k < a->n; k++)
+      if (!rename_pair(m, a->idx[k], b->idx[k])) return 0;
+  }
+  return 1;
+}
+
+/* r becomes d's result read through the renaming when x * y (keeping
+ * keep) is d's product with other names. */
+static int reuse(Core *c, TirExpr *x, TirExpr *y, uint64_t keep, const Done *d, Operand *r) {
+  Renaming m;
+  m.n = 0;
+  if (!rename_access(&m, x, d->x) || !rename_access(&m, y, d->y)) return 0;
+  for (int k = 0; k < m.n; k++)
+    if ((keep >> index_number(c, m.from[k]) & 1) != (d->keep >> index_number(c, m.to[k]) & 1)) return 0;
+  memset(r, 0, sizeof *r);
+  r->var = d->r->var;
+  r->mask = keep;
+  for (int t = 0; t < d->r->n; t++) {
+    int k = 0;
+    while (k < m.n && m.to[k] != d->r->order[t]) k++;
+    if (k == m.n) return 0;
+    r->order[r->n++] = m.from[k];
+  }
+  return 1;
+}
+
+static int find_reuse(Core *c, Operand **src, int nsrc, uint64_t keep, const Done *done, int ndone, Operand *r) {
+  if (nsrc != 2 || !src[0]->access || !src[1]->access) return -1;
+  for (int d = 0; d < ndone; d++)
+    if (reuse(c, src[0]->access, src[1]->access, keep, &done[d], r) ||
+        reuse(c, src[1]->access, src[0]->access, keep, &done[d], r))
+      return d;
+  return -1;
+}
+
 /* One step: the taken operands multiplied, summed over what no one else
- * needs; the last step writes the statement's own output. */
+ * needs; the last step writes the statement's own output. A step that
+ * repeats an earlier one under other names reads its result instead. */
 static void emit_step(TirProgram *p, TirFunc *f, TirOp *op, Core *c, Operand *ops, int *live, int nlive,
-                      const PathStep *ps, Operand *r, TirBlock *out, ContractInfo *info, const Hint *h) {
+                      const PathStep *ps, Operand *r, TirBlock *out, ContractInfo *info, const Hint *h,
+                      Done *done, int *ndone) {
   uint64_t others = c->out, u = 0;
   Operand *src[8];
   int nsrc = 0;
@@ -375,6 +445,23 @@ static void emit_step(TirProgram *p, TirFunc *f, TirOp *op, Core *c, Operand *op
     body = times(p->arena, body, access_of(p->arena, &ops[live[j]], op->span));
   }
   uint64_t keep = u & others;
+  int again = nlive == ps->n_args ? -1 : find_reuse(c, src, nsrc, keep, done, *ndone, r);
+  if (again >= 0) {
+    int before = info->nsteps;
+    record_step(info, ps, info->steps[done[again].step].op);
+    if (info->nsteps > before) {
+      PathStepInfo *si = &info->steps[before];
+      si->reused = done[again].step + 1;
+      si->flops = 0;
+      si->result[0] = 0;   /* its own names, in the earlier result's layout */
+      for (int i = 0; i < r->n; i++)
+        if (strlen(si->result) + strlen(r->order[i]->name) + 2 < sizeof si->result) {
+          if (si->result[0]) strcat(si->result, ",");
+          strcat(si->result, r->order[i]->name);
+        }
+    }
+    return;
+  }
   body = sum_over(p->arena, c, u & ~keep, body);
   TirOp *step = tir_op_new(p->arena, TO_EINSUM, op->span);
   memset(r, 0, sizeof *r);
@@ -398,6 +485,8 @@ static void emit_step(TirProgram *p, TirFunc *f, TirOp *op, Core *c, Operand *op
   }
   step->body = body;
   tir_block_append(p->arena, out, step);
+  if (r->var && nsrc == 2 && src[0]->access && src[1]->access && *ndone < 2 * MAXF && info->nsteps < 128)
+    done[(*ndone)++] = (Done){src[0]->access, src[1]->access, keep, r, info->nsteps};
   record_step(info, ps, step);
 }
 
@@ -416,6 +505,8 @@ static void emit_steps(TirProgram *p, TirFunc *f, TirOp *op, Core *c, const Path
   int nsteps = path->n_steps < 2 * MAXF + 2 - c->n ? path->n_steps : 2 * MAXF + 2 - c->n;
   int partner[2 * MAXF + 2], final_of[2 * MAXF + 2];
   for (int i = 0; i < 2 * MAXF + 2; i++) partner[i] = -1, final_of[i] = 0;
+  Done *done = arena_alloc(p->arena, sizeof(Done) * 2 * MAXF);
+  int ndone = 0;
   int sim[2 * MAXF + 2], nsim = c->n;
   for (int i = 0; i < c->n; i++) sim[i] = i;
   for (int s = 0; s < nsteps; s++) {
@@ -440,7 +531,7 @@ static void emit_steps(TirProgram *p, TirFunc *f, TirOp *op, Core *c, const Path
       /* the partner is computed later: its mask is known from the path */
       ops[partner[id]].mask = path->steps[partner[id] - c->n].result;
     }
-    emit_step(p, f, op, c, ops, live, nlive, ps, &ops[id], out, info, &h);
+    emit_step(p, f, op, c, ops, live, nlive, ps, &ops[id], out, info, &h, done, &ndone);
     int k = 0;
     for (int j = 0; j < nlive; j++)
       if (!taken(ps, j)) live[k++] = live[j];

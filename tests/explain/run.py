@@ -101,6 +101,17 @@ def main():
                               text=True).stdout
         check("contraction inside where(...)" in wtxt, f"where text over the limit: {wtxt}")
 
+    # a repeated pairwise step reads the earlier result (4-cycles)
+    with tempfile.TemporaryDirectory() as d:
+        cpath = os.path.join(d, "cycles.tns")
+        with open(cpath, "w") as f:
+            f.write("A = randn(f64[40, 40], 1)\nw = A[i, j] * A[j, k] * A[k, l] * A[l, i]\nprint(w)\n")
+        js = json.loads(subprocess.run([tnsc, "explain", "--json", cpath], check=True, capture_output=True,
+                                       text=True).stdout)
+        kinds = [s["kind"] for s in js["statements"][0]["steps"]]
+        reuses = [s["reuses"] for s in js["statements"][0]["steps"]]
+        check(kinds == ["GEMM", "reused", "loop"] and reuses == [0, 1, 0], f"cycles: {kinds} {reuses}")
+
     # unannotated loads: the costs use the sizes in the files' headers
     with tempfile.TemporaryDirectory() as d:
         with open(os.path.join(d, "make.tns"), "w") as f:
