@@ -21,6 +21,7 @@
 #include "gemm.h"
 
 enum { MAXF = 64, MAXIDX = 64, SYMBOLIC_GUESS = 64 };
+#define LIFT_MAX 134217728.0   /* 2^27 elements: 1 GiB of f64 */
 
 typedef struct Core {
   TirExpr *factors[MAXF];   /* tensor accesses */
@@ -825,12 +826,19 @@ static void note_reads(const TirExpr *x, void *ud) {
   if ((x->kind == TX_ACCESS || x->kind == TX_READ) && x->var == *v) *v = NULL;
 }
 
-/* x may become a statement of its own: movable, no computed positions
- * (a masked-out element could be out of bounds), and it does not read
- * what an in-place statement writes. */
+static void note_int_div(const TirExpr *x, void *ud) {
+  if (x->kind == TX_BINARY && (x->op == OP_DIV || x->op == OP_MOD) && x->elem != ELEM_F32 && x->elem != ELEM_F64)
+    *(int *)ud = 0;
+}
+
+/* x may become a statement of its own, evaluated for every element even
+ * where a where(...) around it would not take it: movable, no computed
+ * positions (out of bounds where masked), no integer division (by zero
+ * where masked), and it does not read what an in-place statement writes. */
 static int may_lift(const Lift *l, const TirExpr *x) {
   int ok = tir_expr_movable(x);
   tir_expr_visit(x, note_expr_pos, &ok);
+  tir_expr_visit(x, note_int_div, &ok);
   if (ok && (l->op->accumulate || l->op->partial)) {
     const TirVar *v = l->op->out;
     tir_expr_visit(x, note_reads, &v);
@@ -913,8 +921,12 @@ static TirExpr *lift_product(Lift *l, TirExpr *x, const Around *ar) {
   if (!(all & ~free) || (used & ~all)) return NULL;   /* nothing summed: elementwise */
   for (int k = 0; k < c.ncomputed; k++)
     if (expr_mask(&c, c.factors[c.at[k]]) == all) return NULL;
-  double elems = mask_size(&c, free);
+  /* the loop nest needed no memory: a temporary larger than the result
+   * is made only up to --memory-limit, or LIFT_MAX without one */
+  double elems = mask_size(&c, free), result = 1;
+  for (int i = 0; i < l->op->noidx; i++) result *= mask_size(&c, (uint64_t)1 << index_number(&c, l->op->oidx[i]));
   if (l->o->memory_limit > 0 && elems > l->o->memory_limit) return NULL;
+  if (l->o->memory_limit <= 0 && elems > result && elems > LIFT_MAX) return NULL;
   TirIndex **order = arena_alloc(l->p->arena, sizeof(TirIndex *) * MAXIDX);
   int n = lift_order(l, &c, free, ar, order);
   Dim dims[MAXIDX];
