@@ -765,6 +765,86 @@ static void materialise(TirProgram *p, TirFunc *f, Core *c, TirBlock *out, Span 
   c->ncomputed = 0;
 }
 
+/* ---- among equal-cost paths, the one the layout pass copies least ----
+ * CP-ALS's mode-2 MTTKRP X[a, b, c] A[a, q] C[c, q]: the Khatri-Rao
+ * product of A and C first, then X times it, costs the same FLOPs as X A
+ * first (a GEMM reading X transposed, as it is) then the product with C;
+ * but the first needs X (the largest operand) copied into [b, (a, c)]
+ * order. FLOPs alone tie; the copies decide. */
+
+enum { COPY_WEIGHT = 4 };   /* a copied element against a multiply-add */
+
+static double flat_volume(const TirVar *v, const TirPos *pos) {
+  TirIndex *ix[MAXIDX];
+  int n = gemm_flat_positions(v, pos, ix, MAXIDX), symbolic = 0;
+  double vol = 1;
+  for (int i = 0; i < n; i++) vol *= (double)size_of(ix[i], &symbolic);
+  return vol;
+}
+
+static int has_ix(TirIndex **set, int n, const TirIndex *ix) {
+  for (int i = 0; i < n; i++)
+    if (set[i] == ix) return 1;
+  return 0;
+}
+
+/* Elements around a step that is a matrix product only in another index
+ * order (it has M, N and K, but gemm_match does not take it as written):
+ * what the layout pass copies, at most. */
+static double step_copies(const TirOp *st) {
+  GemmShape g;
+  if (st->kind != TO_EINSUM || gemm_match(st, &g)) return 0;
+  const TirExpr *sc, *x = tir_split_scale(st->body, &sc, &(int){0});
+  if (x->kind == TX_REDUCE && x->op == RED_SUM) x = x->a;
+  if (x->kind != TX_BINARY || x->op != OP_MUL) return 0;
+  TirIndex *a[MAXIDX], *b[MAXIDX], *o[MAXIDX];
+  int na = gemm_flat_access(x->a, a, MAXIDX), nb = gemm_flat_access(x->b, b, MAXIDX);
+  int no = st->out->type->rank ? gemm_flat_positions(st->out, st->opos, o, MAXIDX) : 0;
+  if (!na || !nb || (st->out->type->rank && !no)) return 0;
+  int m = 0, n = 0, k = 0;
+  for (int i = 0; i < na; i++) {
+    if (has_ix(o, no, a[i]) && !has_ix(b, nb, a[i])) m = 1;
+    if (!has_ix(o, no, a[i]) && has_ix(b, nb, a[i])) k = 1;
+  }
+  for (int i = 0; i < nb; i++)
+    if (has_ix(o, no, b[i]) && !has_ix(a, na, b[i])) n = 1;
+  if (!(m && n && k)) return 0;
+  return flat_volume(x->a->var, x->a->pos) + flat_volume(x->b->var, x->b->pos) + flat_volume(st->out, st->opos);
+}
+
+/* The steps of path built aside (temporaries in a scratch function) and
+ * the elements their copies would move. */
+static double path_copies(TirProgram *p, TirOp *op, Core *c, const PathResult *path) {
+  TirFunc *scratch = arena_alloc(p->arena, sizeof *scratch);
+  memset(scratch, 0, sizeof *scratch);
+  ContractInfo *info = arena_alloc(p->arena, sizeof *info);
+  memset(info, 0, sizeof *info);
+  TirBlock b = {0};
+  Core cc = *c;
+  emit_steps(p, scratch, op, &cc, path, &b, info);
+  double v = 0;
+  for (int i = 0; i < b.n; i++) v += step_copies(b.ops[i]);
+  return v;
+}
+
+/* Three tensor factors have three paths; the cheapest by FLOPs plus
+ * COPY_WEIGHT per copied element replaces *path (ties keep it). */
+static void fewer_copies(TirProgram *p, TirOp *op, Core *c, const PathProblem *pp, PathResult *path) {
+  if (c->n != 3 || c->ncomputed || pp->memory_limit > 0) return;
+  static const int pairs[3][2] = {{0, 1}, {0, 2}, {1, 2}};
+  double best = path->cost + COPY_WEIGHT * path_copies(p, op, c, path);
+  for (int t = 0; t < 3; t++) {
+    int len[2] = {2, 2}, args[4] = {pairs[t][0], pairs[t][1], 0, 1};
+    PathResult r;
+    if (path_eval(pp, 2, len, args, &r) != PATH_OK) continue;
+    double score = r.cost + COPY_WEIGHT * path_copies(p, op, c, &r);
+    if (score < best) {
+      best = score;
+      *path = r;
+    }
+  }
+}
+
 /* One EINSUM: a core with >= 2 tensor factors gets a path (candidates
  * when sizes are symbolic) and is rewritten into its steps. */
 static int contract_op(TirProgram *p, TirFunc *f, TirOp *op, const PassOptions *o, TirBlock *out) {
@@ -779,6 +859,7 @@ static int contract_op(TirProgram *p, TirFunc *f, TirOp *op, const PassOptions *
                     .memory_limit = o->memory_limit, .alloc = arena_fn, .alloc_ud = p->arena};
   PathResult path;
   if (path_search(&pp, &path) != PATH_OK) return 0;
+  fewer_copies(p, op, &c, &pp, &path);
   materialise(p, f, &c, out, op->span);
   ContractInfo *info = arena_alloc(p->arena, sizeof *info);
   new_info(p, op, &c, info, &path, sym);

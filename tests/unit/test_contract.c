@@ -10,6 +10,7 @@ typedef struct After {
   int contracts, lifted;  /* ContractInfos, and of those lifted */
   int reused;             /* steps that read an earlier step's result */
   int nsteps;             /* steps of the first ContractInfo */
+  int first[2];           /* the operands of its first step */
   const TirOp *last;      /* the statement writing the result */
   const TirVar *first_temp;
 } After;
@@ -50,7 +51,12 @@ static After contracted(const char *text, double memory_limit) {
     a.lifted += ci->lifted;
     for (int k = 0; k < ci->nsteps; k++) a.reused += ci->steps[k].reused > 0;
   }
-  if (p->contracts.n) a.nsteps = ((const ContractInfo *)p->contracts.items[0])->nsteps;
+  if (p->contracts.n) {
+    const ContractInfo *ci = p->contracts.items[0];
+    a.nsteps = ci->nsteps;
+    a.first[0] = ci->steps[0].args[0];
+    a.first[1] = ci->steps[0].args[1];
+  }
   return a;
 }
 
@@ -136,4 +142,19 @@ Test(contract, look_alike_pair_is_not_reused) {
                        "  R = A[i, j] * A[j, k] * A[k, l] * A[i, l]\n  return R\n}\n", 0);
   cr_expect_eq(a.reused, 0);
   cr_expect_eq(a.einsums, 3);
+}
+
+/* CP-ALS's mode-2 MTTKRP: the Khatri-Rao product first ties on FLOPs with
+ * X A first, but would copy X into [b, (a, c)]; X A reads X as it is. The
+ * first step multiplies X (three indices) by A, not A by C. */
+Test(contract, equal_flops_fewer_copies) {
+  After a = contracted("def t(X: f64[40, 40, 40], A: f64[40, 8], C: f64[40, 8]) -> f64[40, 8] {\n"
+                       "  R[b, q] = X[a, b, c] * A[a, q] * C[c, q]\n  return R\n}\n", 0);
+  cr_assert_eq(a.nsteps, 2);
+  cr_expect(a.first[0] == 0 && a.first[1] == 1, "first step %d, %d", a.first[0], a.first[1]);
+  /* with the Khatri-Rao factors first in the text, the same */
+  a = contracted("def t(X: f64[40, 40, 40], A: f64[40, 8], C: f64[40, 8]) -> f64[40, 8] {\n"
+                 "  R[b, q] = A[a, q] * C[c, q] * X[a, b, c]\n  return R\n}\n", 0);
+  cr_expect((a.first[0] == 0 || a.first[1] == 2) && !(a.first[0] == 0 && a.first[1] == 1),
+            "first step %d, %d", a.first[0], a.first[1]);
 }
