@@ -83,8 +83,12 @@ void pass_hoist(TirProgram *p, const PassOptions *o);
 /* passes/contract.c — contraction order of multi-operand product-sums.
  * Needs: TIR from tir_build. Guarantees: every EINSUM whose body is
  * sum(R: product of >= 3 tensor accesses and scalars) is replaced by
- * pairwise EINSUM steps in a cheapest order (by FLOPs), intermediates in
- * fresh temporaries; records a ContractInfo per statement in p->contracts. */
+ * pairwise EINSUM steps in a cheapest order (by FLOPs, then copies),
+ * intermediates in fresh temporaries, a step repeating an earlier one
+ * under other index names reading its result; a product-sum inside a
+ * larger body (an added term, gelu(...), max(...), where(...)) is first
+ * computed the same way into a temporary the body then reads; records a
+ * ContractInfo per contraction in p->contracts. */
 void pass_contract(TirProgram *p, const PassOptions *o);
 
 /* passes/layout.c — pairwise products into GEMM form with the fewest

@@ -10,7 +10,10 @@
  * the last step writes the original output (with +=, and the scalar
  * factors). Every statement with two or more tensor factors gets a
  * ContractInfo for `tnsc explain`. Symbolic sizes are counted as 64 each
- * to rank the paths. */
+ * to rank the paths. Also: product-sums inside a larger statement are
+ * lifted into contractions of their own (gallery gap 3), a repeated
+ * pairwise step reads the earlier result (gap 13), and three factors take
+ * the path the layout pass needs fewest copies for among near-equal ones. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
