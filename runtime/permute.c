@@ -1,7 +1,9 @@
 /* permute.c — dst = src with its axes reordered (a transposed copy), for
  * the layout pass's copies into matrix-product order. Tiled over the two
  * axes that are contiguous in src and in dst, so both sides are read and
- * written a cache line at a time; tiles on the thread pool. */
+ * written a cache line at a time; tiles on the thread pool. Axes that stay
+ * adjacent in both are merged first, and when the last axis stays last the
+ * copy is one memcpy per row. */
 #include <string.h>
 #include "tns_runtime.h"
 
@@ -83,12 +85,59 @@ static int perm_piece(void *env, int64_t lo, int64_t hi) {
   return TNS_OK;
 }
 
+/* Rows that are contiguous in both src and dst (the last axis kept in
+ * place, `Xb[b, a, c] = X[a, b, c]`): one memcpy per row. */
+typedef struct RowJob {
+  const Perm *p;
+  const char *src;
+  char *dst;
+  int64_t row;     /* bytes per row */
+} RowJob;
+
+static int row_piece(void *env, int64_t lo, int64_t hi) {
+  const RowJob *j = env;
+  const Perm *p = j->p;
+  int outer = p->rank - 1;
+  int64_t at[TNS_MAX_RANK], soff = 0, rem = lo;
+  for (int k = outer - 1; k >= 0; k--) {
+    at[k] = rem % p->dims[k];
+    rem /= p->dims[k];
+    soff += at[k] * p->sstride[k];
+  }
+  for (int64_t r = lo; r < hi; r++) {
+    memcpy(j->dst + r * j->row, j->src + soff * p->esize, (size_t)j->row);
+    for (int k = outer - 1; k >= 0; k--) {   /* the next row's position in src */
+      soff += p->sstride[k];
+      if (++at[k] < p->dims[k]) break;
+      soff -= at[k] * p->sstride[k];
+      at[k] = 0;
+    }
+  }
+  return TNS_OK;
+}
+
+/* dst's axes k, k+1 that are also adjacent and in order in src are one
+ * axis of their product; axes of size 1 go. Returns the new rank. */
+static int coalesce(int rank, int64_t *dims, int64_t *sstride) {
+  int n = 0;
+  for (int k = 0; k < rank; k++) {
+    if (dims[k] == 1) continue;
+    if (n > 0 && sstride[n - 1] == sstride[k] * dims[k]) {
+      dims[n - 1] *= dims[k];
+      sstride[n - 1] = sstride[k];
+      continue;
+    }
+    dims[n] = dims[k];
+    sstride[n++] = sstride[k];
+  }
+  return n;
+}
+
 int tns_permute(int64_t esize, int rank, const int64_t *src_dims, const int *perm, const void *src, void *dst) {
   if (rank < 2 || rank > TNS_MAX_RANK)
     return tns_error(TNS_ERR_ARG, "permute: rank %d is outside 2..%d", rank, TNS_MAX_RANK);
   Perm p;
   memset(&p, 0, sizeof p);
-  p.rank = rank;
   p.esize = esize;
   int64_t s[TNS_MAX_RANK], n = 1;
   for (int k = rank - 1; k >= 0; k--) {   /* src strides */
@@ -96,18 +145,28 @@ int tns_permute(int64_t esize, int rank, const int64_t *src_dims, const int *per
     n *= src_dims[k];
   }
   if (n == 0) return TNS_OK;
-  n = 1;
-  for (int k = rank - 1; k >= 0; k--) {
+  for (int k = 0; k < rank; k++) {
     p.dims[k] = src_dims[perm[k]];
     p.sstride[k] = s[perm[k]];
-    p.dstride[k] = n;
-    n *= p.dims[k];
+  }
+  rank = p.rank = coalesce(rank, p.dims, p.sstride);
+  if (rank <= 1) {   /* the same order: one copy */
+    memcpy(dst, src, (size_t)(n * esize));
+    return TNS_OK;
+  }
+  int64_t m = 1;
+  for (int k = rank - 1; k >= 0; k--) {
+    p.dstride[k] = m;
+    m *= p.dims[k];
   }
   p.fast_d = rank - 1;
+  if (p.sstride[p.fast_d] == 1) {
+    RowJob rj = {&p, src, dst, p.dims[p.fast_d] * esize};
+    return tns_parallel_for(n / p.dims[p.fast_d], p.dims[p.fast_d], row_piece, &rj);
+  }
   p.fast_s = 0;
   for (int k = 0; k < rank; k++)
-    if (perm[k] == rank - 1) p.fast_s = k;
-  if (p.fast_s == p.fast_d) p.fast_s = p.fast_d == 0 ? 1 : p.fast_d - 1;
+    if (p.sstride[k] == 1) p.fast_s = k;
   /* the axes before the first slow one are the fast ones: walk skips them */
   PermJob job = {&p, src, dst, -1};
   for (int k = 0; k < rank && job.axis < 0; k++)

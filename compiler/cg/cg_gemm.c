@@ -2,6 +2,7 @@
  * the runtime's tns_gemm (OpenBLAS for large products) instead of a loop
  * nest, one marked TL_PERMUTE one tiled tns_permute call. */
 #include "cg_int.h"
+#include "gemm.h"
 #include "tns_runtime.h"
 
 void cg_gemm(Cg *g, const TirOp *op) {
@@ -39,16 +40,19 @@ void cg_gemm(Cg *g, const TirOp *op) {
 }
 
 /* out[i, j, k] = X[k, i, j]: a pure reordering of X's axes (the layout
- * pass's copies), out axis k being axis op->perm[k] of X. */
+ * pass's copies), out axis k being axis op->perm[k] of X, both seen
+ * through grouped positions as views (X[z, (j1, j2)] is [s, n1, n2]). */
 void cg_permute(Cg *g, const TirOp *op) {
   const TirVar *out = op->out;
   const TirExpr *x = op->body;
   const int *perm = op->perm;
-  int r = out->type->rank;
-  LLVMValueRef dims = cg_dims_array(g, x->var->type);
+  TirIndex *xi[TNS_MAX_RANK];
+  int r = gemm_flat_access(x, xi, TNS_MAX_RANK);
+  LLVMValueRef dims = cg_entry_alloca(g, LLVMArrayType2(g->i64, (unsigned)r), "dims");
   LLVMValueRef pv = cg_entry_alloca(g, LLVMArrayType2(g->i32, (unsigned)r), "perm");
   for (int k = 0; k < r; k++) {
     LLVMValueRef at = LLVMConstInt(g->i64, (unsigned long long)k, 0);
+    LLVMBuildStore(g->b, cg_dim(g, xi[k]->range), LLVMBuildGEP2(g->b, g->i64, dims, &at, 1, "d"));
     LLVMBuildStore(g->b, LLVMConstInt(g->i32, (unsigned long long)perm[k], 0), LLVMBuildGEP2(g->b, g->i32, pv, &at, 1, "p"));
   }
   LLVMValueRef buf = cg_alloc_result(g, out, 0);   /* every element copied */

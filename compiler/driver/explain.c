@@ -8,6 +8,7 @@
 
 /* The layout pass recorded how the step runs. */
 static const char *step_kind(const PathStepInfo *s) {
+  if (s->reused) return "reused";
   if (s->nargs == 1) return "reduction";
   if (s->op->lowering != TL_GEMM) return "loop";
   Dim b = s->op->gemm->batch;
@@ -30,10 +31,12 @@ static void text(FILE *f, const ContractInfo *c) {
   fputs("\n  path: [", f);
   print_path(f, c);
   fputs("]\n", f);
+  if (c->lifted) fputs("  a product inside the statement: computed first, into a temporary the rest of it reads\n", f);
   for (int i = 0; i < c->nsteps; i++) {
     const PathStepInfo *s = &c->steps[i];
     fprintf(f, "  step %d: %-12s -> [%s] shape %s  %.6g flops", i + 1, step_kind(s), s->result, s->shape, s->flops);
-    if (s->copies) fprintf(f, "  (+%d transposed cop%s)", s->copies, s->copies == 1 ? "y" : "ies");
+    if (s->reused) fprintf(f, "  (the result of step %d, renamed)", s->reused);
+    else if (s->copies) fprintf(f, "  (+%d transposed cop%s)", s->copies, s->copies == 1 ? "y" : "ies");
     fputc('\n', f);
   }
   for (int i = 0; i < c->ncand; i++)
@@ -48,12 +51,13 @@ static void json(FILE *f, const ContractInfo *c, int first) {
   for (int i = 0; i < c->noperands; i++) fprintf(f, "%s\"%s\"", i ? ", " : "", c->operands[i]);
   fputs("], \"path\": [", f);
   print_path(f, c);
-  fprintf(f, "], \"naive_flops\": %.17g, \"flops\": %.17g, \"largest_intermediate\": %.17g, \"symbolic\": %s, \"sizes_from_files\": %s, \"steps\": [",
-          c->naive_flops, c->flops, c->largest, c->symbolic ? "true" : "false", c->symbolic == 1 ? "true" : "false");
+  fprintf(f, "], \"naive_flops\": %.17g, \"flops\": %.17g, \"largest_intermediate\": %.17g, \"symbolic\": %s, \"sizes_from_files\": %s, \"lifted\": %s, \"steps\": [",
+          c->naive_flops, c->flops, c->largest, c->symbolic ? "true" : "false", c->symbolic == 1 ? "true" : "false",
+          c->lifted ? "true" : "false");
   for (int i = 0; i < c->nsteps; i++) {
     const PathStepInfo *s = &c->steps[i];
-    fprintf(f, "%s{\"kind\": \"%s\", \"result\": \"%s\", \"shape\": \"%s\", \"flops\": %.17g, \"copies\": %d}",
-            i ? ", " : "", step_kind(s), s->result, s->shape, s->flops, s->copies);
+    fprintf(f, "%s{\"kind\": \"%s\", \"result\": \"%s\", \"shape\": \"%s\", \"flops\": %.17g, \"copies\": %d, \"reuses\": %d}",
+            i ? ", " : "", step_kind(s), s->result, s->shape, s->flops, s->reused ? 0 : s->copies, s->reused);
   }
   fputs("], \"candidates\": [", f);
   for (int i = 0; i < c->ncand; i++)
@@ -61,7 +65,8 @@ static void json(FILE *f, const ContractInfo *c, int first) {
   fputs("]}", f);
 }
 
-/* ---- contractions the contract pass leaves alone: inside where(...) ---- */
+/* ---- contractions the contract pass leaves alone: inside where(...)
+ * when lifting it out would exceed the memory limit ---- */
 
 typedef struct Unordered {
   const TirOp *op;

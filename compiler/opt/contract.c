@@ -10,7 +10,10 @@
  * the last step writes the original output (with +=, and the scalar
  * factors). Every statement with two or more tensor factors gets a
  * ContractInfo for `tnsc explain`. Symbolic sizes are counted as 64 each
- * to rank the paths. */
+ * to rank the paths. Also: product-sums inside a larger statement are
+ * lifted into contractions of their own (gallery gap 3), a repeated
+ * pairwise step reads the earlier result (gap 13), and three factors take
+ * the path the layout pass needs fewest copies for among near-equal ones. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +21,10 @@
 #include "passes.h"
 #include "tir_make.h"
 #include "path.h"
+#include "gemm.h"
 
 enum { MAXF = 64, MAXIDX = 64, SYMBOLIC_GUESS = 64 };
+#define LIFT_MAX 134217728.0   /* 2^27 elements: 1 GiB of f64 */
 
 typedef struct Core {
   TirExpr *factors[MAXF];   /* tensor accesses */
@@ -359,10 +364,80 @@ static int taken(const PathStep *ps, int j) {
   return 0;
 }
 
+/* ---- a pairwise step computed before, up to a renaming (gap 13) ----
+ * `A[i, j] * A[j, k] * A[k, l] * A[l, i]`: the step A[k, l] A[l, i] is the
+ * step A[i, j] A[j, k] with k, l, i for i, j, k; its result is the earlier
+ * temporary read as [k, i]. */
+
+typedef struct Done {
+  TirExpr *x, *y;           /* the two original factors it multiplied */
+  uint64_t keep;            /* the indices its result kept */
+  Operand *r;               /* its result */
+  int step;                 /* its place among the recorded steps */
+} Done;
+
+typedef struct Renaming {
+  TirIndex *from[MAXIDX], *to[MAXIDX];
+  int n;
+} Renaming;
+
+static int rename_pair(Renaming *m, TirIndex *a, TirIndex *b) {
+  for (int k = 0; k < m->n; k++) {
+    if (m->from[k] == a || m->to[k] == b) return m->from[k] == a && m->to[k] == b;
+  }
+  if (m->n == MAXIDX) return 0;
+  m->from[m->n] = a;
+  m->to[m->n++] = b;
+  return 1;
+}
+
+/* x reads what y reads, with x's indices in place of y's. */
+static int rename_access(Renaming *m, const TirExpr *x, const TirExpr *y) {
+  if (x->var != y->var) return 0;
+  for (int i = 0; i < x->var->type->rank; i++) {
+    const TirPos *a = &x->pos[i], *b = &y->pos[i];
+    if (a->kind != b->kind || a->kind == TP_EXPR || a->n != b->n) return 0;
+    for (int k = 0; k < a->n; k++)
+      if (!rename_pair(m, a->idx[k], b->idx[k])) return 0;
+  }
+  return 1;
+}
+
+/* r becomes d's result read through the renaming when x * y (keeping
+ * keep) is d's product with other names. */
+static int reuse(Core *c, TirExpr *x, TirExpr *y, uint64_t keep, const Done *d, Operand *r) {
+  Renaming m;
+  m.n = 0;
+  if (!rename_access(&m, x, d->x) || !rename_access(&m, y, d->y)) return 0;
+  for (int k = 0; k < m.n; k++)
+    if ((keep >> index_number(c, m.from[k]) & 1) != (d->keep >> index_number(c, m.to[k]) & 1)) return 0;
+  memset(r, 0, sizeof *r);
+  r->var = d->r->var;
+  r->mask = keep;
+  for (int t = 0; t < d->r->n; t++) {
+    int k = 0;
+    while (k < m.n && m.to[k] != d->r->order[t]) k++;
+    if (k == m.n) return 0;
+    r->order[r->n++] = m.from[k];
+  }
+  return 1;
+}
+
+static int find_reuse(Core *c, Operand **src, int nsrc, uint64_t keep, const Done *done, int ndone, Operand *r) {
+  if (nsrc != 2 || !src[0]->access || !src[1]->access) return -1;
+  for (int d = 0; d < ndone; d++)
+    if (reuse(c, src[0]->access, src[1]->access, keep, &done[d], r) ||
+        reuse(c, src[1]->access, src[0]->access, keep, &done[d], r))
+      return d;
+  return -1;
+}
+
 /* One step: the taken operands multiplied, summed over what no one else
- * needs; the last step writes the statement's own output. */
+ * needs; the last step writes the statement's own output. A step that
+ * repeats an earlier one under other names reads its result instead. */
 static void emit_step(TirProgram *p, TirFunc *f, TirOp *op, Core *c, Operand *ops, int *live, int nlive,
-                      const PathStep *ps, Operand *r, TirBlock *out, ContractInfo *info, const Hint *h) {
+                      const PathStep *ps, Operand *r, TirBlock *out, ContractInfo *info, const Hint *h,
+                      Done *done, int *ndone) {
   uint64_t others = c->out, u = 0;
   Operand *src[8];
   int nsrc = 0;
@@ -374,6 +449,23 @@ static void emit_step(TirProgram *p, TirFunc *f, TirOp *op, Core *c, Operand *op
     body = times(p->arena, body, access_of(p->arena, &ops[live[j]], op->span));
   }
   uint64_t keep = u & others;
+  int again = nlive == ps->n_args ? -1 : find_reuse(c, src, nsrc, keep, done, *ndone, r);
+  if (again >= 0) {
+    int before = info->nsteps;
+    record_step(info, ps, info->steps[done[again].step].op);
+    if (info->nsteps > before) {
+      PathStepInfo *si = &info->steps[before];
+      si->reused = done[again].step + 1;
+      si->flops = 0;
+      si->result[0] = 0;   /* its own names, in the earlier result's layout */
+      for (int i = 0; i < r->n; i++)
+        if (strlen(si->result) + strlen(r->order[i]->name) + 2 < sizeof si->result) {
+          if (si->result[0]) strcat(si->result, ",");
+          strcat(si->result, r->order[i]->name);
+        }
+    }
+    return;
+  }
   body = sum_over(p->arena, c, u & ~keep, body);
   TirOp *step = tir_op_new(p->arena, TO_EINSUM, op->span);
   memset(r, 0, sizeof *r);
@@ -397,6 +489,8 @@ static void emit_step(TirProgram *p, TirFunc *f, TirOp *op, Core *c, Operand *op
   }
   step->body = body;
   tir_block_append(p->arena, out, step);
+  if (r->var && nsrc == 2 && src[0]->access && src[1]->access && *ndone < 2 * MAXF && info->nsteps < 128)
+    done[(*ndone)++] = (Done){src[0]->access, src[1]->access, keep, r, info->nsteps};
   record_step(info, ps, step);
 }
 
@@ -415,6 +509,8 @@ static void emit_steps(TirProgram *p, TirFunc *f, TirOp *op, Core *c, const Path
   int nsteps = path->n_steps < 2 * MAXF + 2 - c->n ? path->n_steps : 2 * MAXF + 2 - c->n;
   int partner[2 * MAXF + 2], final_of[2 * MAXF + 2];
   for (int i = 0; i < 2 * MAXF + 2; i++) partner[i] = -1, final_of[i] = 0;
+  Done *done = arena_alloc(p->arena, sizeof(Done) * 2 * MAXF);
+  int ndone = 0;
   int sim[2 * MAXF + 2], nsim = c->n;
   for (int i = 0; i < c->n; i++) sim[i] = i;
   for (int s = 0; s < nsteps; s++) {
@@ -439,7 +535,7 @@ static void emit_steps(TirProgram *p, TirFunc *f, TirOp *op, Core *c, const Path
       /* the partner is computed later: its mask is known from the path */
       ops[partner[id]].mask = path->steps[partner[id] - c->n].result;
     }
-    emit_step(p, f, op, c, ops, live, nlive, ps, &ops[id], out, info, &h);
+    emit_step(p, f, op, c, ops, live, nlive, ps, &ops[id], out, info, &h, done, &ndone);
     int k = 0;
     for (int j = 0; j < nlive; j++)
       if (!taken(ps, j)) live[k++] = live[j];
@@ -672,6 +768,86 @@ static void materialise(TirProgram *p, TirFunc *f, Core *c, TirBlock *out, Span 
   c->ncomputed = 0;
 }
 
+/* ---- among equal-cost paths, the one the layout pass copies least ----
+ * CP-ALS's mode-2 MTTKRP X[a, b, c] A[a, q] C[c, q]: the Khatri-Rao
+ * product of A and C first, then X times it, costs the same FLOPs as X A
+ * first (a GEMM reading X transposed, as it is) then the product with C;
+ * but the first needs X (the largest operand) copied into [b, (a, c)]
+ * order. FLOPs alone tie; the copies decide. */
+
+enum { COPY_WEIGHT = 4 };   /* a copied element against a multiply-add */
+
+static double flat_volume(const TirVar *v, const TirPos *pos) {
+  TirIndex *ix[MAXIDX];
+  int n = gemm_flat_positions(v, pos, ix, MAXIDX), symbolic = 0;
+  double vol = 1;
+  for (int i = 0; i < n; i++) vol *= (double)size_of(ix[i], &symbolic);
+  return vol;
+}
+
+static int has_ix(TirIndex **set, int n, const TirIndex *ix) {
+  for (int i = 0; i < n; i++)
+    if (set[i] == ix) return 1;
+  return 0;
+}
+
+/* Elements around a step that is a matrix product only in another index
+ * order (it has M, N and K, but gemm_match does not take it as written):
+ * what the layout pass copies, at most. */
+static double step_copies(const TirOp *st) {
+  GemmShape g;
+  if (st->kind != TO_EINSUM || gemm_match(st, &g)) return 0;
+  const TirExpr *sc, *x = tir_split_scale(st->body, &sc, &(int){0});
+  if (x->kind == TX_REDUCE && x->reduce == RED_SUM) x = x->a;
+  if (x->kind != TX_BINARY || x->op != OP_MUL) return 0;
+  TirIndex *a[MAXIDX], *b[MAXIDX], *o[MAXIDX];
+  int na = gemm_flat_access(x->a, a, MAXIDX), nb = gemm_flat_access(x->b, b, MAXIDX);
+  int no = st->out->type->rank ? gemm_flat_positions(st->out, st->opos, o, MAXIDX) : 0;
+  if (!na || !nb || (st->out->type->rank && !no)) return 0;
+  int m = 0, n = 0, k = 0;
+  for (int i = 0; i < na; i++) {
+    if (has_ix(o, no, a[i]) && !has_ix(b, nb, a[i])) m = 1;
+    if (!has_ix(o, no, a[i]) && has_ix(b, nb, a[i])) k = 1;
+  }
+  for (int i = 0; i < nb; i++)
+    if (has_ix(o, no, b[i]) && !has_ix(a, na, b[i])) n = 1;
+  if (!(m && n && k)) return 0;
+  return flat_volume(x->a->var, x->a->pos) + flat_volume(x->b->var, x->b->pos) + flat_volume(st->out, st->opos);
+}
+
+/* The steps of path built aside (temporaries in a scratch function) and
+ * the elements their copies would move. */
+static double path_copies(TirProgram *p, TirOp *op, Core *c, const PathResult *path) {
+  TirFunc *scratch = arena_alloc(p->arena, sizeof *scratch);
+  memset(scratch, 0, sizeof *scratch);
+  ContractInfo *info = arena_alloc(p->arena, sizeof *info);
+  memset(info, 0, sizeof *info);
+  TirBlock b = {0};
+  Core cc = *c;
+  emit_steps(p, scratch, op, &cc, path, &b, info);
+  double v = 0;
+  for (int i = 0; i < b.n; i++) v += step_copies(b.ops[i]);
+  return v;
+}
+
+/* Three tensor factors have three paths; the cheapest by FLOPs plus
+ * COPY_WEIGHT per copied element replaces *path (ties keep it). */
+static void fewer_copies(TirProgram *p, TirOp *op, Core *c, const PathProblem *pp, PathResult *path) {
+  if (c->n != 3 || c->ncomputed || pp->memory_limit > 0) return;
+  static const int pairs[3][2] = {{0, 1}, {0, 2}, {1, 2}};
+  double best = path->cost + COPY_WEIGHT * path_copies(p, op, c, path);
+  for (int t = 0; t < 3; t++) {
+    int len[2] = {2, 2}, args[4] = {pairs[t][0], pairs[t][1], 0, 1};
+    PathResult r;
+    if (path_eval(pp, 2, len, args, &r) != PATH_OK) continue;
+    double score = r.cost + COPY_WEIGHT * path_copies(p, op, c, &r);
+    if (score < best) {
+      best = score;
+      *path = r;
+    }
+  }
+}
+
 /* One EINSUM: a core with >= 2 tensor factors gets a path (candidates
  * when sizes are symbolic) and is rewritten into its steps. */
 static int contract_op(TirProgram *p, TirFunc *f, TirOp *op, const PassOptions *o, TirBlock *out) {
@@ -686,6 +862,7 @@ static int contract_op(TirProgram *p, TirFunc *f, TirOp *op, const PassOptions *
                     .memory_limit = o->memory_limit, .alloc = arena_fn, .alloc_ud = p->arena};
   PathResult path;
   if (path_search(&pp, &path) != PATH_OK) return 0;
+  fewer_copies(p, op, &c, &pp, &path);
   materialise(p, f, &c, out, op->span);
   ContractInfo *info = arena_alloc(p->arena, sizeof *info);
   new_info(p, op, &c, info, &path, sym);
@@ -697,13 +874,195 @@ static int contract_op(TirProgram *p, TirFunc *f, TirOp *op, const PassOptions *
   return 1;
 }
 
+/* ---- products inside a larger statement (gallery gap 3) ----
+ *
+ * `GU[i, p, q] = W[i, j] * V[j, p] * V[j, q] + lam * f64(p == q)`,
+ * `gelu(sum(i: X[z, i] * A[i, j]))`, `sum(a: max(b: Q[a, c] * P[z, b, c]))`,
+ * `where(j <= i, Q[i, c] * K[j, c] / s, -inf)`: each maximal product-sum
+ * subterm that sums an index of its own is computed first, by a statement
+ * of its own that the pass then plans like any other (a GEMM, a chain),
+ * into a temporary over the indices bound around it; the statement reads
+ * the temporary. The loop nest as written would repeat the product's sums
+ * for every element, with every sum innermost. */
+
+typedef struct Around {
+  TirIndex *idx[MAXIDX];
+  int n;
+} Around;
+
+typedef struct Lift {
+  TirProgram *p;
+  TirFunc *f;
+  TirOp *op;                /* the statement */
+  const PassOptions *o;
+  TirBlock *out;
+  int lifted;
+} Lift;
+
+static void note_expr_pos(const TirExpr *x, void *ud) {
+  if (x->kind != TX_ACCESS) return;
+  for (int i = 0; i < x->var->type->rank; i++)
+    if (x->pos[i].kind == TP_EXPR) *(int *)ud = 0;
+}
+
+static void note_reads(const TirExpr *x, void *ud) {
+  const TirVar **v = ud;
+  if ((x->kind == TX_ACCESS || x->kind == TX_READ) && x->var == *v) *v = NULL;
+}
+
+static void note_int_div(const TirExpr *x, void *ud) {
+  if (x->kind == TX_BINARY && (x->op == OP_DIV || x->op == OP_MOD) && x->elem != ELEM_F32 && x->elem != ELEM_F64)
+    *(int *)ud = 0;
+}
+
+/* x may become a statement of its own, evaluated for every element even
+ * where a where(...) around it would not take it: movable, no computed
+ * positions (out of bounds where masked), no integer division (by zero
+ * where masked), and it does not read what an in-place statement writes. */
+static int may_lift(const Lift *l, const TirExpr *x) {
+  int ok = tir_expr_movable(x);
+  tir_expr_visit(x, note_expr_pos, &ok);
+  tir_expr_visit(x, note_int_div, &ok);
+  if (ok && (l->op->accumulate || l->op->partial)) {
+    const TirVar *v = l->op->out;
+    tir_expr_visit(x, note_reads, &v);
+    ok = v != NULL;
+  }
+  return ok;
+}
+
+static int product_like(const TirExpr *x) {
+  return (x->kind == TX_REDUCE && x->reduce == RED_SUM) || (x->kind == TX_BINARY && x->op == OP_MUL) ||
+         (x->kind == TX_BINARY && x->op == OP_DIV && !tir_expr_uses_index(x->b));
+}
+
+/* Candidate layouts of the temporary: the indices as bound around it
+ * (the rest then reads it in its own loop order), or, for two factors,
+ * one factor's kept indices then the other's (a single matrix product
+ * writes it without a batch). The first that gemm_match takes as one
+ * product over a genuine batch wins; ties go to the order around it. */
+static int lift_order(Lift *l, Core *c, uint64_t free, const Around *ar, TirIndex **order) {
+  int n = 0;
+  for (int i = 0; i < ar->n; i++)
+    if (free >> index_number(c, ar->idx[i]) & 1) order[n++] = ar->idx[i];
+  if (c->n != 2 || c->ncomputed) return n;
+  Operand x[2];
+  for (int k = 0; k < 2; k++) {
+    memset(&x[k], 0, sizeof x[k]);
+    x[k].access = c->factors[k];
+  }
+  uint64_t summed = (factor_mask(c, c->factors[0]) | factor_mask(c, c->factors[1])) & ~free;
+  int best = -1;
+  Operand cand[3];
+  for (int t = 0; t < 3; t++) {
+    Operand *r = &cand[t];
+    memset(r, 0, sizeof *r);
+    if (t == 0)
+      for (int i = 0; i < n; i++) push_index(r, order[i]);
+    else {
+      push_from(c, &x[t - 1], free, r);
+      push_from(c, &x[2 - t], free, r);
+    }
+    TirExpr *body = sum_over(l->p->arena, c, summed,
+                             tir_make_binary(l->p->arena, OP_MUL, c->elem, c->factors[0], c->factors[1], l->op->span));
+    Dim dims[MAXIDX];
+    for (int i = 0; i < r->n; i++) dims[i] = r->order[i]->range;
+    TirVar tv = {.id = -1, .type = type_tensor(l->p->arena, c->elem, r->n, dims)};   /* not in the function */
+    TirOp *trial = tir_make_einsum(l->p->arena, &tv, r->order, r->n, body, l->op->span);
+    GemmShape g;
+    int score = 0;
+    if (r->n == n && gemm_match(trial, &g)) score = g.a_batched && g.b_batched ? 2 : 1;
+    if (best < 0 || score > best) {
+      best = score;
+      if (t) memcpy(order, r->order, sizeof *order * (size_t)n);
+    }
+  }
+  return n;
+}
+
+static TirExpr *lift_walk(Lift *l, TirExpr *x, const Around *ar);
+
+/* x, a product-sum with two or more tensor factors that sums an index of
+ * its own, as the read of a temporary computed (and planned) before the
+ * statement; NULL when it is not one, or would not pay. */
+static TirExpr *lift_product(Lift *l, TirExpr *x, const Around *ar) {
+  Core c;
+  memset(&c, 0, sizeof c);
+  c.elem = x->elem;
+  if (!product_like(x) || !tir_expr_uses_index(x) || !may_lift(l, x) || !flatten(&c, x) || c.n < 2) return NULL;
+  uint64_t all = 0, used = expr_mask(&c, x), free = 0;
+  for (int i = 0; i < c.n; i++) {
+    uint64_t m = mask_of(&c, i);
+    if (m == UINT64_MAX) return NULL;
+    all |= m;
+  }
+  if (used == UINT64_MAX) return NULL;
+  for (int i = 0; i < ar->n; i++) {
+    int id = index_number(&c, ar->idx[i]);
+    if (id < 0) return NULL;
+    if (used >> id & 1) free |= (uint64_t)1 << id;
+  }
+  if (!(all & ~free) || (used & ~all)) return NULL;   /* nothing summed: elementwise */
+  for (int k = 0; k < c.ncomputed; k++)
+    if (expr_mask(&c, c.factors[c.at[k]]) == all) return NULL;
+  /* the loop nest needed no memory: a temporary larger than the result
+   * is made only up to --memory-limit, or LIFT_MAX without one */
+  double elems = mask_size(&c, free), result = 1;
+  for (int i = 0; i < l->op->noidx; i++) result *= mask_size(&c, (uint64_t)1 << index_number(&c, l->op->oidx[i]));
+  if (l->o->memory_limit > 0 && elems > l->o->memory_limit) return NULL;
+  if (l->o->memory_limit <= 0 && elems > result && elems > LIFT_MAX) return NULL;
+  TirIndex **order = arena_alloc(l->p->arena, sizeof(TirIndex *) * MAXIDX);
+  int n = lift_order(l, &c, free, ar, order);
+  Dim dims[MAXIDX];
+  for (int i = 0; i < n; i++) dims[i] = order[i]->range;
+  Type *ty = n ? type_tensor(l->p->arena, x->elem, n, dims) : type_scalar(l->p->arena, x->elem);
+  TirVar *t = tir_var_new(l->p->arena, l->f, NULL, ty);
+  TirOp *step = tir_make_einsum(l->p->arena, t, order, n, x, l->op->span);
+  int before = l->p->contracts.n;
+  if (!contract_op(l->p, l->f, step, l->o, l->out)) return NULL;
+  for (int i = before; i < l->p->contracts.n; i++) {
+    ContractInfo *ci = l->p->contracts.items[i];
+    ci->target = l->op->out->name ? l->op->out->name : "%tmp";
+    ci->lifted = 1;
+  }
+  l->lifted++;
+  return n ? tir_make_access(l->p->arena, t, tir_make_positions(l->p->arena, order, n), x->span)
+           : tir_make_read(l->p->arena, t, x->span);
+}
+
+/* Rewrites x and below; ar: the indices bound around x. */
+static TirExpr *lift_walk(Lift *l, TirExpr *x, const Around *ar) {
+  if (!x || x->kind == TX_ACCESS) return x;
+  TirExpr *t = lift_product(l, x, ar);
+  if (t) return t;
+  Around inner = *ar;
+  if (x->kind == TX_REDUCE)
+    for (int i = 0; i < x->n && inner.n < MAXIDX; i++) inner.idx[inner.n++] = x->idx[i];
+  x->a = lift_walk(l, x->a, &inner);
+  x->b = lift_walk(l, x->b, &inner);
+  x->c = lift_walk(l, x->c, &inner);
+  for (int i = 0; x->args && i < x->n; i++) x->args[i] = lift_walk(l, x->args[i], &inner);
+  return x;
+}
+
+/* An EINSUM that is not itself a product-sum: its product subterms lifted. */
+static void lift_op(TirProgram *p, TirFunc *f, TirOp *op, const PassOptions *o, TirBlock *out) {
+  if (op->kind != TO_EINSUM || !op->out || op->noidx > MAXIDX) return;
+  Lift l = {p, f, op, o, out, 0};
+  Around ar = {{0}, 0};
+  for (int i = 0; i < op->noidx; i++) ar.idx[ar.n++] = op->oidx[i];
+  op->body = lift_walk(&l, op->body, &ar);
+}
+
 static void contract_block(TirProgram *p, TirFunc *f, TirBlock *b, const PassOptions *o) {
   TirBlock nb = {0};
   for (int i = 0; i < b->n; i++) {
     TirOp *op = b->ops[i];
     contract_block(p, f, &op->body_ops, o);
     contract_block(p, f, &op->else_ops, o);
-    if (!contract_op(p, f, op, o, &nb)) tir_block_append(p->arena, &nb, op);
+    if (contract_op(p, f, op, o, &nb)) continue;
+    lift_op(p, f, op, o, &nb);
+    tir_block_append(p->arena, &nb, op);
   }
   *b = nb;
 }

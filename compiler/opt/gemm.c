@@ -112,6 +112,39 @@ static int try_broadcast(const Layout *o, const Layout *a, const Layout *b, Gemm
   return 0;
 }
 
+/* One position's indices, appended to idx (n so far): a single index, or
+ * a group (s, j) whose ranges multiply to exactly the dimension — a
+ * row-major split of it, the same memory as a view with one more axis. */
+static int flat_pos(const TirPos *p, Dim dim, TirIndex **idx, int n, int max) {
+  if (p->kind == TP_EXPR || n + p->n > max) return -1;
+  if (p->kind == TP_INDEX) {
+    if (p->idx[0]->prefix && dim_cmp(p->idx[0]->range, dim) != DIM_EQUAL) return -1;
+  } else {
+    Dim d = dim_const(1);
+    for (int k = 0; k < p->n; k++)
+      if (!dim_mul(d, p->idx[k]->range, &d)) return -1;
+    if (dim_cmp(d, dim) != DIM_EQUAL) return -1;
+  }
+  for (int k = 0; k < p->n; k++) {
+    for (int j = 0; j < n; j++)
+      if (idx[j] == p->idx[k]) return -1;   /* a diagonal */
+    idx[n++] = p->idx[k];
+  }
+  return n;
+}
+
+int gemm_flat_positions(const TirVar *v, const TirPos *pos, TirIndex **idx, int max) {
+  int n = 0;
+  if (v->type->rank == 0) return 0;
+  for (int i = 0; i < v->type->rank; i++)
+    if ((n = flat_pos(&pos[i], v->type->dims[i], idx, n, max)) < 0) return 0;
+  return n;
+}
+
+int gemm_flat_access(const TirExpr *x, TirIndex **idx, int max) {
+  return x->kind == TX_ACCESS ? gemm_flat_positions(x->var, x->pos, idx, max) : 0;
+}
+
 int gemm_match(const TirOp *op, GemmShape *g) {
   memset(g, 0, sizeof *g);
   const TirVar *out = op->out;
@@ -119,11 +152,8 @@ int gemm_match(const TirOp *op, GemmShape *g) {
   const TirExpr *prod;
   if (!product_core(op->body, &prod, &g->alpha, &g->alpha_divides)) return 0;
   Layout o = {0}, a, b;
-  for (int i = 0; i < out->type->rank; i++) {
-    if (op->opos[i].kind != TP_INDEX || o.n == MAXI) return 0;
-    o.idx[o.n++] = op->opos[i].idx[0];
-  }
-  if (!(a.n = tir_plain_access(prod->a, a.idx, MAXI)) || !(b.n = tir_plain_access(prod->b, b.idx, MAXI))) return 0;
+  if (out->type->rank && !(o.n = gemm_flat_positions(out, op->opos, o.idx, MAXI))) return 0;
+  if (!(a.n = gemm_flat_access(prod->a, a.idx, MAXI)) || !(b.n = gemm_flat_access(prod->b, b.idx, MAXI))) return 0;
   if (prod->a->elem != out->type->elem || prod->b->elem != out->type->elem) return 0;
   /* += into an operand would read what it writes */
   if (op->accumulate && (prod->a->var == out || prod->b->var == out)) return 0;
@@ -141,20 +171,16 @@ int gemm_match(const TirOp *op, GemmShape *g) {
 int gemm_permute_match(const TirOp *op, int *perm) {
   const TirVar *out = op->out;
   const TirExpr *x = op->body;
-  int r = out->type->rank;
-  if (op->accumulate || r < 2 || x->kind != TX_ACCESS || x->var == out || x->var->type->rank != r ||
-      x->elem != out->type->elem)
-    return 0;
-  TirIndex *xi[TNS_MAX_RANK];
-  if (tir_plain_access(x, xi, TNS_MAX_RANK) != r) return 0;   /* no diagonal, no prefix */
+  if (op->accumulate || x->kind != TX_ACCESS || x->var == out || x->elem != out->type->elem) return 0;
+  /* over the views: Y[z, (i1, i2)] = T[i2, z, i1] is a rank-3 reordering */
+  TirIndex *oi[TNS_MAX_RANK], *xi[TNS_MAX_RANK];
+  int r = gemm_flat_positions(out, op->opos, oi, TNS_MAX_RANK);
+  if (r < 2 || gemm_flat_access(x, xi, TNS_MAX_RANK) != r) return 0;   /* no diagonal, no prefix */
   for (int k = 0; k < r; k++) {
-    if (op->opos[k].kind != TP_INDEX) return 0;
     perm[k] = -1;
-  }
-  for (int k = 0; k < r; k++)
     for (int m = 0; m < r; m++)
-      if (x->pos[m].idx[0] == op->opos[k].idx[0]) perm[k] = m;
-  for (int k = 0; k < r; k++)
+      if (xi[m] == oi[k]) perm[k] = m;
     if (perm[k] < 0) return 0;
-  return 1;
+  }
+  return r;
 }

@@ -29,7 +29,7 @@ typedef struct Side {
 
 static int plain(TirExpr *x, Side *s) {
   s->access = x;
-  return (s->n = tir_plain_access(x, s->idx, MAXI)) > 0;
+  return (s->n = gemm_flat_access(x, s->idx, MAXI)) > 0;   /* groups read as views */
 }
 
 static int in(TirIndex *const *set, int n, const TirIndex *ix) {
@@ -139,8 +139,7 @@ static double volume(const Side *s) {
 static TirExpr *arranged(TirProgram *p, TirFunc *f, Side *s, TirIndex **want, int nb, int np, int n, TirBlock *out,
                          Span sp) {
   TirIndex **alt = arena_alloc(p->arena, sizeof(TirIndex *) * (size_t)(n + 1));
-  if (in_place(s, want, nb, np, n, alt))
-    return access(p->arena, s->access->var, same_order(s, want, n) ? want : alt, n, sp);
+  if (in_place(s, want, nb, np, n, alt)) return s->access;   /* read as it is stored */
   TirVar *t = temp(p, f, s->access->var->type->elem, want, n);
   tir_block_append(p->arena, out, tir_make_einsum(p->arena, t, want, n, s->access, sp));   /* a permuting copy */
   return access(p->arena, t, want, n, sp);
@@ -169,12 +168,12 @@ static int relayout(TirProgram *p, TirFunc *f, TirOp *op, TirBlock *out) {
   if (prod->kind != TX_BINARY || prod->op != OP_MUL) return 0;
   Side a, b;
   if (!plain(prod->a, &a) || !plain(prod->b, &b) || a.access->elem != elem || b.access->elem != elem) return 0;
-  if (op->noidx != op->out->type->rank || op->noidx > MAXI) return 0;
-  for (int i = 0; i < op->noidx; i++)
-    if (op->opos[i].kind != TP_INDEX) return 0;
+  TirIndex *oflat[MAXI];
+  int noflat = gemm_flat_positions(op->out, op->opos, oflat, MAXI);
+  if (!noflat || noflat != op->noidx) return 0;
   if (op->accumulate && (a.access->var == op->out || b.access->var == op->out)) return 0;
   Plan pl;
-  if (!classify(&a, &b, op->oidx, op->noidx, &pl)) return 0;
+  if (!classify(&a, &b, oflat, noflat, &pl)) return 0;
   choose_k_order(&a, &b, &pl);
   TirIndex **ao = concat(p->arena, pl.batch, pl.nb, pl.m, pl.nm, pl.k, pl.nk);
   TirIndex **bo = concat(p->arena, pl.batch, pl.nb, pl.k, pl.nk, pl.n, pl.nn);
@@ -192,8 +191,8 @@ static int relayout(TirProgram *p, TirFunc *f, TirOp *op, TirBlock *out) {
   }
   if (scale) body = tir_make_binary(p->arena, divides ? OP_DIV : OP_MUL, elem, body, scale, op->span);
   int copies = (ax->var != a.access->var) + (bx->var != b.access->var);
-  int direct = nc == op->noidx;
-  for (int i = 0; direct && i < nc; i++) direct = co[i] == op->oidx[i];
+  int direct = nc == noflat;
+  for (int i = 0; direct && i < nc; i++) direct = co[i] == oflat[i];
   /* op itself becomes the product (explain's step points at it) */
   TirOp *back = NULL;
   if (!direct) {   /* into C[batch, M, N], then copied to the output */
@@ -219,16 +218,16 @@ static int relayout(TirProgram *p, TirFunc *f, TirOp *op, TirBlock *out) {
  * (read by codegen and explain; no one matches the patterns again). */
 static void decide(TirProgram *p, TirOp *op) {
   GemmShape g;
-  int perm[TNS_MAX_RANK];
+  int perm[TNS_MAX_RANK], r;
   if (op->kind != TO_EINSUM || !op->out) return;
   if (gemm_match(op, &g)) {
     op->lowering = TL_GEMM;
     op->gemm = arena_alloc(p->arena, sizeof g);
     *op->gemm = g;
-  } else if (gemm_permute_match(op, perm)) {
+  } else if ((r = gemm_permute_match(op, perm)) > 0) {
     op->lowering = TL_PERMUTE;
-    op->perm = arena_alloc(p->arena, sizeof(int) * (size_t)op->out->type->rank);
-    memcpy(op->perm, perm, sizeof(int) * (size_t)op->out->type->rank);
+    op->perm = arena_alloc(p->arena, sizeof(int) * (size_t)r);
+    memcpy(op->perm, perm, sizeof(int) * (size_t)r);
   }
 }
 

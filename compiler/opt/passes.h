@@ -21,6 +21,8 @@ typedef struct PathStepInfo {
   char result[128];         /* index names of the result */
   char shape[128];          /* its shape, e.g. [n, 64] */
   int copies;               /* transposed copies the layout pass added */
+  int reused;               /* 1 + the earlier step whose result this one
+                               reads (the same product, renamed), else 0 */
 } PathStepInfo;
 
 typedef struct ContractInfo {
@@ -35,6 +37,8 @@ typedef struct ContractInfo {
   int symbolic;             /* some sizes were symbolic: bit 0 estimated
                                from a file read at compile time, bit 1
                                guessed (64) */
+  int lifted;               /* a product inside a larger statement, computed
+                               into a temporary first (the rest reads it) */
   int ncand;                /* candidate paths chosen among at run time */
   const char *cand_path[4], *cand_cost[4];
 } ContractInfo;
@@ -79,8 +83,12 @@ void pass_hoist(TirProgram *p, const PassOptions *o);
 /* passes/contract.c — contraction order of multi-operand product-sums.
  * Needs: TIR from tir_build. Guarantees: every EINSUM whose body is
  * sum(R: product of >= 3 tensor accesses and scalars) is replaced by
- * pairwise EINSUM steps in a cheapest order (by FLOPs), intermediates in
- * fresh temporaries; records a ContractInfo per statement in p->contracts. */
+ * pairwise EINSUM steps in a cheapest order (by FLOPs, then copies),
+ * intermediates in fresh temporaries, a step repeating an earlier one
+ * under other index names reading its result; a product-sum inside a
+ * larger body (an added term, gelu(...), max(...), where(...)) is first
+ * computed the same way into a temporary the body then reads; records a
+ * ContractInfo per contraction in p->contracts. */
 void pass_contract(TirProgram *p, const PassOptions *o);
 
 /* passes/layout.c — pairwise products into GEMM form with the fewest

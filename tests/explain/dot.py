@@ -136,6 +136,8 @@ def main():
         alone = run(tnsc, "explain", "--stmt", "2", path)
         both = run(tnsc, "explain", "--dot", "--json", path)
         bad = run(tnsc, "explain", "--dot", "--stmt", "two", path)
+        # a memory limit the lifted temporary would exceed keeps the loop nest
+        tight = run(tnsc, "explain", "--dot", "--memory-limit=100", path)
 
     check(whole.returncode == 0 and whole.stdout.startswith("digraph tns {"), f"whole program: {whole.stderr}")
     graphs = parse(whole.stdout)
@@ -193,11 +195,17 @@ def main():
     check(len(scal) == 1 and (scal[0], last[0] if last else None) in sc["edges"], f"scaled: scalar -> last step {sc}")
     tree_shape(sc, "scaled")
 
-    # a contraction inside where(...): one note, its loop iterations
+    # a product inside where(...) is lifted: two GEMMs, (y z) first
     wh = by_line(graphs, 24) or {"nodes": {}, "edges": [], "label": ""}
-    notes = list(wh["nodes"].values())
-    check(len(notes) == 1 and notes[0][0] == "contraction inside where(...)"
-          and notes[0][2] == "%d loop iterations" % (30 * 5 * 20 * 10), f"where: {wh}")
+    ws = sorted(steps(wh).values())
+    check([kind(l) for l in ws] == ["GEMM", "GEMM"] and sorted(flops(l) for l in ws) == [2000, 6000],
+          f"where: lifted product {wh}")
+    check("naive 90000 flops, chosen 8000 flops" in wh["label"], f"where: label {wh['label']}")
+    # under a tight memory limit it stays the loop nest: one note, its iterations
+    wt = by_line(parse(tight.stdout), 24) or {"nodes": {}, "edges": [], "label": ""}
+    notes = list(wt["nodes"].values())
+    check(tight.returncode == 0 and len(notes) == 1 and notes[0][0] == "contraction inside where(...)"
+          and notes[0][2] == "%d loop iterations" % (30 * 5 * 20 * 10), f"where under a memory limit: {wt}")
 
     # every statement draws the steps and copies --json lists
     for line, s in st.items():

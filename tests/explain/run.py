@@ -76,7 +76,7 @@ def main():
     check(ch["largest_intermediate"] == 600, f"chain largest {ch['largest_intermediate']}")
     check([s["shape"] for s in ch["steps"]] == ["[10, 5]", "[10, 60]"], f"chain shapes {ch['steps']}")
 
-    # a contraction inside where(...) is listed too, with its naive cost
+    # a contraction inside where(...) is lifted out: planned like the plain one
     with tempfile.TemporaryDirectory() as d:
         wpath = os.path.join(d, "where.tns")
         with open(wpath, "w") as f:
@@ -85,11 +85,32 @@ def main():
                                        text=True).stdout)
         wst = {s["line"]: s for s in js["statements"]}
         check(sorted(wst) == [4, 5], f"where: statement lines {sorted(wst)}")
+        w, e = wst.get(4, {}), wst.get(5, {})
+        check(w.get("target") == "D" and w.get("lifted") and not e.get("lifted") and w.get("path") == e.get("path")
+              and w.get("flops") == e.get("flops") == 2 * 20 * 10 * 5 + 2 * 30 * 20 * 5, f"where: {w} {e}")
+        wtxt = subprocess.run([tnsc, "explain", wpath], check=True, capture_output=True, text=True).stdout
+        check("computed first, into a temporary" in wtxt and "where.tns:4: D" in wtxt, f"where text: {wtxt}")
+        # a temporary over the memory limit is not made: listed with its naive cost
+        js = json.loads(subprocess.run([tnsc, "explain", "--json", "--memory-limit=100", wpath], check=True,
+                                       capture_output=True, text=True).stdout)
+        wst = {s["line"]: s for s in js["statements"]}
         w = wst.get(4, {})
         check(w.get("target") == "D" and w.get("inside_where") and w.get("naive_flops") == 30 * 5 * 20 * 10
-              and not w.get("symbolic"), f"where: {w}")
-        wtxt = subprocess.run([tnsc, "explain", wpath], check=True, capture_output=True, text=True).stdout
-        check("contraction inside where(...)" in wtxt and "where.tns:4: D" in wtxt, f"where text: {wtxt}")
+              and not w.get("symbolic"), f"where over the limit: {w}")
+        wtxt = subprocess.run([tnsc, "explain", "--memory-limit=100", wpath], check=True, capture_output=True,
+                              text=True).stdout
+        check("contraction inside where(...)" in wtxt, f"where text over the limit: {wtxt}")
+
+    # a repeated pairwise step reads the earlier result (4-cycles)
+    with tempfile.TemporaryDirectory() as d:
+        cpath = os.path.join(d, "cycles.tns")
+        with open(cpath, "w") as f:
+            f.write("A = randn(f64[40, 40], 1)\nw = A[i, j] * A[j, k] * A[k, l] * A[l, i]\nprint(w)\n")
+        js = json.loads(subprocess.run([tnsc, "explain", "--json", cpath], check=True, capture_output=True,
+                                       text=True).stdout)
+        kinds = [s["kind"] for s in js["statements"][0]["steps"]]
+        reuses = [s["reuses"] for s in js["statements"][0]["steps"]]
+        check(kinds == ["GEMM", "reused", "loop"] and reuses == [0, 1, 0], f"cycles: {kinds} {reuses}")
 
     # unannotated loads: the costs use the sizes in the files' headers
     with tempfile.TemporaryDirectory() as d:

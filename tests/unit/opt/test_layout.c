@@ -116,6 +116,37 @@ static const Case cases[] = {
    "def t(P: f64[6, 6], V: f64[6, 3]) -> f64[6, 3] {\n"
    "  O[i, x] = where(j <= i, P[i, j], 0.0) * V[j, x]\n  return O\n}\n",
    1, 1, 0, 0},
+  /* gallery gap 3: a product-sum inside a larger statement is lifted into
+   * a temporary the contract pass plans (docs/gallery-gaps.md) */
+  {"W R dW L inside W - ...: a chain of two GEMMs, not an O(d^4) nest",
+   "def t(W: f64[30, 20], R: f64[30, 30], D: f64[30, 20], L: f64[20, 20]) -> f64[30, 20] {\n"
+   "  W2[q, i] = W[q, i] - R[q, p] * D[p, j] * L[j, i]\n  return W2\n}\n",
+   3, 2, 0, 0},   /* the third "product" is W - T */
+  {"Chamfer: one GEMM written [a, z, b], then the max and the sum",
+   "def t(Q: f64[32, 64], P: f64[100, 32, 64]) -> f64[100] {\n"
+   "  s[z] = sum(a: max(b: Q[a, c] * P[z, b, c]))\n  return s\n}\n",
+   1, 1, 0, 0},
+  {"a masked product: a batched GEMM, then where(...)",
+   "def t(Q: f64[2, 10, 8], K: f64[2, 10, 8]) -> f64[2, 10, 10] {\n"
+   "  S[h, i, j] = where(j <= i, Q[h, i, c] * K[h, j, c], -1.0)\n  return S\n}\n",
+   1, 1, 0, 0},
+  {"a ridge added to a Gram tensor: GEMMs, then the sum",
+   "def t(W: f64[50, 40], V: f64[40, 6], lam: f64) -> f64[50, 6, 6] {\n"
+   "  G[i, p, q] = W[i, j] * V[j, p] * V[j, q] + lam * f64(p == q)\n  return G\n}\n",
+   2, -1, -1, 0},
+  /* gallery gap 9: a grouped position splitting a dimension is a view */
+  {"gelu(X A[i, (s, j)]): one GEMM on the view of A, no copy",
+   "def t(X: f64[12, 16], A: f64[16, 4*8]) -> f64[4, 12, 8] {\n"
+   "  Y[s, z, j] = gelu(sum(i: X[z, i] * A[i, (s: 4, j)]))\n  return Y\n}\n",
+   1, 1, 0, 0},
+  {"Y[s, z, j] B[(s, j), o]: Y copied to [z, s, j], B read as it is",
+   "def t(Y: f64[4, 12, 8], B: f64[4*8, 16]) -> f64[12, 16] {\n"
+   "  Z[z, o] = Y[s, z, j] * B[(s, j), o]\n  return Z\n}\n",
+   1, 1, 1, 0},
+  {"Kronecker GP: y[(i, j)] and t[(a, b)] are views",
+   "def t(Q1: f64[20, 20], Q2: f64[15, 15], y: f64[20*15]) -> f64[20*15] {\n"
+   "  u[(a, b)] = Q1[i, a] * Q2[j, b] * y[(i, j)]\n  return u\n}\n",
+   2, 2, -1, 0},
   /* over every index of the loops it would be as large as they are */
   {"exp(A) x stays a loop nest",
    "def t(A: f64[6, 7], x: f64[7]) -> f64[6] {\n"
