@@ -1,7 +1,8 @@
 /* cg_int.h — the code generator's state and helpers, shared by the cg
  * files only: cg.c (functions, ops, loops), cg_expr.c (expressions,
  * reductions, constants), cg_builtin.c (runtime calls), cg_gemm.c (GEMM
- * and transposed copies), cg_parallel.c (outlined parallel loops) and
+ * and transposed copies), cg_attention.c (the fused attention call),
+ * cg_parallel.c (outlined parallel loops) and
  * cg_abi.c (argument checks, `main`). Not for other modules. */
 #ifndef TNS_CG_INT_H
 #define TNS_CG_INT_H
