@@ -24,15 +24,17 @@ enum { MAXS = 16, MAXG = 8 };
 
 /* ---- the definition ---- */
 
-/* x is a product of reads at single indices (and scalars). */
-static int plain_product(const TirExpr *x) {
+/* x is a product of reads at single indices (and scalars); *n counts
+ * the reads. */
+static int plain_product(const TirExpr *x, int *n) {
   switch (x->kind) {
   case TX_CONST: case TX_READ: return 1;
-  case TX_CONVERT: return plain_product(x->a);
-  case TX_BINARY: return x->op == OP_MUL && plain_product(x->a) && plain_product(x->b);
+  case TX_CONVERT: return plain_product(x->a, n);
+  case TX_BINARY: return x->op == OP_MUL && plain_product(x->a, n) && plain_product(x->b, n);
   case TX_ACCESS:
     for (int i = 0; i < x->var->type->rank; i++)
       if (x->pos[i].kind != TP_INDEX) return 0;
+    (*n)++;
     return 1;
   default: return 0;
   }
@@ -46,7 +48,8 @@ static int structured_def(const TirOp *op) {
     if (op->opos[k].kind == TP_EXPR) return 0;
     grouped |= op->opos[k].kind == TP_GROUP && op->opos[k].n <= MAXG;
   }
-  return grouped && plain_product(op->body);
+  int n = 0;   /* two factors at least: one is a reshape (a copy), not a product */
+  return grouped && plain_product(op->body, &n) && n >= 2;
 }
 
 /* ---- reads and writes ---- */
