@@ -652,10 +652,77 @@ static const char *gen_each(Gen *g, const Form *fm) {
   return g->call->builtin == B_INV ? "kron of the factors' inverses" : "kron of the factors' Cholesky factors";
 }
 
+static TirExpr *i64c(Gen *g, int64_t v) {
+  TirExpr *x = tir_expr_new(g->a, TX_CONST, ELEM_I64, g->call->span);
+  x->ival = v;
+  return x;
+}
+
+/* eigh: the eigenvalues Λ (⊗Λ_t, ⊕Λ_t, + s) sorted ascending as the dense
+ * eigh gives them, by counting (rank[a] = how many come before a; O(N²),
+ * against the dense O(N³)), and the eigenvectors ⊗Q_t with their columns
+ * in the same order: V[(i..), q] = Π Q_t[i_t, digit t of perm[q]]. */
+static const char *gen_eigh(Gen *g, const Form *fm) {
+  TirVar *l[MAXK], *Q[MAXK];
+  eigh_factors(g, fm, l, Q);
+  Span sp = g->call->span;
+  TirVar *w = g->call->results[0], *V = g->call->results[1];
+  TirIndex **a = arena_alloc(g->a, sizeof(TirIndex *) * MAXK);
+  mode_indices(g, fm, "a", 0, a);
+  TirVar *lam = var(g, NULL, g->elem, 1, w->type->dims);
+  TirOp *op = einsum(g, lam, a, fm->k, eigenvalue(g, fm, l, a));
+  op->opos = arena_alloc(g->a, sizeof(TirPos));
+  op->opos[0] = group(g, a, fm->k);
+  Dim N = w->type->dims[0];
+  /* rank[b0] = sum(b1: lam[b1] < lam[b0] || (lam[b1] == lam[b0] && b1 < b0)) */
+  TirIndex *b0 = tir_index_new(g->a, g->c->f, "b", N), **b1 = arena_alloc(g->a, sizeof(TirIndex *));
+  b1[0] = tir_index_new(g->a, g->c->f, "c", N);
+  TirExpr *lt = tir_make_binary(g->a, OP_LT, ELEM_BOOL, at1(g, lam, b1[0]), at1(g, lam, b0), sp);
+  TirExpr *eq = tir_make_binary(g->a, OP_EQ, ELEM_BOOL, at1(g, lam, b1[0]), at1(g, lam, b0), sp);
+  TirExpr *before = tir_make_binary(g->a, OP_LT, ELEM_BOOL, index_value(g, b1[0]), index_value(g, b0), sp);
+  TirExpr *cond = tir_make_binary(g->a, OP_OR, ELEM_BOOL, lt, tir_make_binary(g->a, OP_AND, ELEM_BOOL, eq, before, sp), sp);
+  TirVar *rank = var(g, NULL, ELEM_I64, 1, &N);
+  einsum(g, rank, &b0, 1, tir_make_reduce(g->a, RED_SUM, b1, 1, tir_make_convert(g->a, cond, ELEM_I64, sp), sp));
+  /* perm[q] = sum(a: a * (rank[a] == q)): the a that comes q-th */
+  TirIndex *q = tir_index_new(g->a, g->c->f, "q", N), **r = arena_alloc(g->a, sizeof(TirIndex *));
+  r[0] = tir_index_new(g->a, g->c->f, "r", N);
+  TirExpr *hit = tir_make_convert(g->a, tir_make_binary(g->a, OP_EQ, ELEM_BOOL, at1(g, rank, r[0]), index_value(g, q), sp), ELEM_I64, sp);
+  TirVar *perm = var(g, NULL, ELEM_I64, 1, &N);
+  einsum(g, perm, &q, 1, tir_make_reduce(g->a, RED_SUM, r, 1, tir_make_binary(g->a, OP_MUL, ELEM_I64, index_value(g, r[0]), hit, sp), sp));
+  /* w[q] = lam[perm[q]] */
+  TirIndex *q2 = tir_index_new(g->a, g->c->f, "q", N);
+  TirPos *pp = arena_alloc(g->a, sizeof(TirPos));
+  pp[0].kind = TP_EXPR;
+  pp[0].e = at1(g, perm, q2);
+  einsum(g, w, &q2, 1, tir_make_access(g->a, lam, pp, sp));
+  /* V[(i..), q] = Π Q_t[i_t, (perm[q] / stride_t) % n_t] */
+  TirIndex *i[MAXK + 1];
+  mode_indices(g, fm, "v", 0, i);
+  i[fm->k] = tir_index_new(g->a, g->c->f, "q", N);
+  TirExpr *prod = NULL, *stride = i64c(g, 1);
+  for (int t = fm->k - 1; t >= 0; t--) {
+    TirExpr *digit = tir_make_binary(g->a, OP_MOD, ELEM_I64,
+                                     tir_make_binary(g->a, OP_DIV, ELEM_I64, at1(g, perm, i[fm->k]), copy_expr(g->a, stride), sp),
+                                     tir_make_dim(g->a, fm->rows[t], sp), sp);
+    TirPos *pos = arena_alloc(g->a, sizeof(TirPos) * 2);
+    pos[0] = one(g, i[t]);
+    pos[1].kind = TP_EXPR;
+    pos[1].e = digit;
+    TirExpr *x = tir_make_access(g->a, Q[t], pos, sp);
+    prod = prod ? tir_make_binary(g->a, OP_MUL, g->elem, x, prod, sp) : x;
+    stride = tir_make_binary(g->a, OP_MUL, ELEM_I64, stride, tir_make_dim(g->a, fm->rows[t], sp), sp);
+  }
+  op = einsum(g, V, i, fm->k + 1, prod);
+  op->opos = arena_alloc(g->a, sizeof(TirPos) * 2);
+  op->opos[0] = group(g, i, fm->k);
+  op->opos[1] = one(g, i[fm->k]);
+  return "eigh of each factor; the eigenvalues sorted by counting (O(N^2)), the eigenvectors the columns of Q1 x .. x Qk in that order";
+}
+
 /* ---- the pass ---- */
 
 static int handled(int id) {
-  return id == B_SOLVE || id == B_LOGDET || id == B_INV || id == B_CHOLESKY;
+  return id == B_SOLVE || id == B_LOGDET || id == B_INV || id == B_CHOLESKY || id == B_EIGH;
 }
 
 /* Drops the definition of v (and, in turn, of what only it read) when
@@ -711,15 +778,15 @@ static int rewrite_call(Ctx *c, TirBlock *b, int i) {
   TirVar *v = call->args[0];
   Form fm = recognise(c, v);
   if (fm.kind == F_NONE) return 1;
-  if (fm.kind != F_KRON && call->builtin != B_SOLVE && call->builtin != B_LOGDET) return 1;
+  if (fm.kind != F_KRON && call->builtin != B_SOLVE && call->builtin != B_LOGDET && call->builtin != B_EIGH) return 1;
   if (call->builtin == B_SOLVE && call->args[1]->type->rank > 2) return 1;
   Gen g = {c, c->p->arena, call, NULL, 0, 0, v->type->elem}, then = g, dense = g;
   const char *how;
-  if (fm.kind == F_KRON) {
+  if (fm.kind == F_KRON && call->builtin != B_EIGH) {
     how = call->builtin == B_SOLVE ? gen_solve(&g, &fm) : call->builtin == B_LOGDET ? gen_logdet(&g, &fm) : gen_each(&g, &fm);
   } else {   /* eigh reads one triangle: symmetric factors, or the dense call */
     TirVar *ok = all_symmetric(&g, &fm);
-    how = call->builtin == B_SOLVE ? gen_solve(&then, &fm) : gen_logdet(&then, &fm);
+    how = call->builtin == B_SOLVE ? gen_solve(&then, &fm) : call->builtin == B_LOGDET ? gen_logdet(&then, &fm) : gen_eigh(&then, &fm);
     dense_call(&dense, &fm);
     TirOp *op = tir_op_new(c->p->arena, TO_IF, call->span);
     op->body = tir_make_read(c->p->arena, ok, call->span);
