@@ -35,6 +35,7 @@ enum { MAXK = 8, MAXDEPTH = 64 };
 typedef struct Term {
   TirVar *f[MAXK];       /* NULL where the factor is eye */
   TirVar *v[MAXK];       /* the factors as read */
+  TirVar *kron;          /* the product itself (its definition's output) */
 } Term;
 
 typedef enum FormKind { F_NONE, F_KRON, F_SHIFTED, F_SUM } FormKind;
@@ -48,6 +49,7 @@ typedef struct Form {
   Dim rows[MAXK], cols[MAXK];
   TirVar *fac[MAXK];     /* F_SHIFTED, F_SUM: the factor of each mode */
   PtrVec defs;           /* the ops that define V, for dropping them */
+  int whole;             /* every summand of V's definition recognised */
 } Form;
 
 typedef struct Scope {
@@ -196,6 +198,7 @@ static int add_term(Ctx *c, const TirOp *d, Form *fm) {
   Term *t = &fm->terms[fm->nterms];
   memset(t, 0, sizeof *t);
   if (!kron_factors(c, d, fm, t)) return 0;
+  t->kron = d->out;
   fm->nterms++;
   ptrvec_push(c->p->arena, &fm->defs, (void *)d);
   return 1;
@@ -278,6 +281,7 @@ static Form recognise(Ctx *c, const TirVar *v) {
       return fm;
     ptrvec_push(c->p->arena, &fm.defs, d);
   }
+  fm.whole = 1;
   classify(&fm);
   return fm;
 }
@@ -719,6 +723,231 @@ static const char *gen_eigh(Gen *g, const Form *fm) {
   return "eigh of each factor; the eigenvalues sorted by counting (O(N^2)), the eigenvectors the columns of Q1 x .. x Qk in that order";
 }
 
+/* ---- a sum of Kronecker products read inside a contraction ---- */
+
+/* A copy of x with its own position and index arrays (the passes after
+ * this one rewrite positions in place). */
+static TirExpr *deep_copy(Arena *a, const TirExpr *x) {
+  if (!x) return NULL;
+  TirExpr *c = tir_expr_new(a, x->kind, x->elem, x->span);
+  *c = *x;
+  c->a = deep_copy(a, x->a);
+  c->b = deep_copy(a, x->b);
+  c->c = deep_copy(a, x->c);
+  if (x->args && x->kind != TX_REDUCE) {
+    c->args = arena_alloc(a, sizeof(TirExpr *) * (size_t)(x->n + 1));
+    for (int i = 0; i < x->n; i++) c->args[i] = deep_copy(a, x->args[i]);
+  }
+  if (x->idx) {
+    int n = x->kind == TX_REDUCE ? x->n : 1;
+    c->idx = arena_alloc(a, sizeof(TirIndex *) * (size_t)(n + 1));
+    memcpy(c->idx, x->idx, sizeof(TirIndex *) * (size_t)n);
+  }
+  if (x->kind == TX_ACCESS) {
+    int r = x->var->type->rank;
+    c->pos = arena_alloc(a, sizeof(TirPos) * (size_t)(r + 1));
+    for (int k = 0; k < r; k++) {
+      c->pos[k] = x->pos[k];
+      if (x->pos[k].kind == TP_EXPR) {
+        c->pos[k].e = deep_copy(a, x->pos[k].e);
+        continue;
+      }
+      c->pos[k].idx = arena_alloc(a, sizeof(TirIndex *) * (size_t)x->pos[k].n);
+      memcpy(c->pos[k].idx, x->pos[k].idx, sizeof(TirIndex *) * (size_t)x->pos[k].n);
+    }
+  }
+  return c;
+}
+
+/* The slot holding the read of v among the factors of product *x, looking
+ * inside one sum among them (*red, and the slot holding it, *redslot). */
+static TirExpr **factor_slot(TirExpr **x, const TirVar *v, TirExpr ***redslot) {
+  if ((*x)->kind == TX_ACCESS && (*x)->var == v) return x;
+  if ((*x)->kind == TX_REDUCE && (*x)->op == RED_SUM && !*redslot) {
+    *redslot = x;
+    TirExpr **s = factor_slot(&(*x)->a, v, redslot);
+    if (!s) *redslot = NULL;
+    return s;
+  }
+  if ((*x)->kind != TX_BINARY || (*x)->op != OP_MUL) return NULL;
+  TirExpr **s = factor_slot(&(*x)->a, v, redslot);
+  return s ? s : factor_slot(&(*x)->b, v, redslot);
+}
+
+/* Index `from` becomes `to` in x (positions and values). */
+static void rename_index(TirExpr *x, const TirIndex *from, TirIndex *to) {
+  if (!x) return;
+  if (x->kind == TX_INDEX && x->idx[0] == from) x->idx[0] = to;
+  if (x->kind == TX_ACCESS)
+    for (int k = 0; k < x->var->type->rank; k++) {
+      if (x->pos[k].kind == TP_EXPR) rename_index(x->pos[k].e, from, to);
+      else for (int t = 0; t < x->pos[k].n; t++)
+        if (x->pos[k].idx[t] == from) x->pos[k].idx[t] = to;
+    }
+  rename_index(x->a, from, to);
+  rename_index(x->b, from, to);
+  rename_index(x->c, from, to);
+  for (int i = 0; x->args && x->kind != TX_REDUCE && i < x->n; i++) rename_index(x->args[i], from, to);
+}
+
+static int reduces(const TirExpr *red, const TirIndex *i) {
+  for (int k = 0; red && k < red->n; k++)
+    if (red->idx[k] == i) return 1;
+  return 0;
+}
+
+static int reads_var(const TirExpr *x, const TirVar *v) {
+  Count n = {v, 0, 0};
+  tir_expr_visit(x, count_read, &n);
+  return n.reads;
+}
+
+/* The slot of the top-level summand of *x (through + and -) that reads v. */
+static TirExpr **summand(TirExpr **x, const TirVar *v) {
+  while ((*x)->kind == TX_BINARY && ((*x)->op == OP_ADD || (*x)->op == OP_SUB))
+    x = reads_var((*x)->b, v) ? &(*x)->b : &(*x)->a;
+  return x;
+}
+
+/* A copy of the consumer op; *slot: where its read of v is, *red: the
+ * slot of the sum around it (NULL: none). A later copy keeps only the
+ * summand reading v (negated under a minus): the other summands are in
+ * the first. */
+static TirOp *consumer_copy(Ctx *c, const TirOp *op, const TirVar *v, int later, TirExpr ***slot, TirExpr ***red) {
+  TirOp *n = tir_op_new(c->p->arena, TO_EINSUM, op->span);
+  *n = *op;
+  n->body = deep_copy(c->p->arena, op->body);
+  n->opos = arena_alloc(c->p->arena, sizeof(TirPos) * (size_t)(op->out->type->rank + 1));
+  for (int k = 0; k < op->out->type->rank; k++) {
+    n->opos[k] = op->opos[k];
+    if (op->opos[k].kind != TP_EXPR) {
+      n->opos[k].idx = arena_alloc(c->p->arena, sizeof(TirIndex *) * (size_t)op->opos[k].n);
+      memcpy(n->opos[k].idx, op->opos[k].idx, sizeof(TirIndex *) * (size_t)op->opos[k].n);
+    }
+  }
+  n->oidx = arena_alloc(c->p->arena, sizeof(TirIndex *) * (size_t)(op->noidx + 1));
+  memcpy(n->oidx, op->oidx, sizeof(TirIndex *) * (size_t)op->noidx);
+  if (later) {
+    int neg = 0;
+    for (TirExpr *x = n->body; x->kind == TX_BINARY && (x->op == OP_ADD || x->op == OP_SUB);) {
+      int inb = reads_var(x->b, v) > 0;
+      neg ^= inb && x->op == OP_SUB;
+      x = n->body = inb ? x->b : x->a;
+    }
+    if (neg) {
+      TirExpr *u = tir_expr_new(c->p->arena, TX_UNARY, n->body->elem, n->body->span);
+      u->op = OP_NEG;
+      u->a = n->body;
+      n->body = u;
+    }
+  }
+  *red = NULL;
+  *slot = factor_slot(summand(later && n->body->kind == TX_UNARY ? &n->body->a : &n->body, v), v, red);
+  return *slot ? n : NULL;
+}
+
+/* y = sum(R: V[r, c] * rest) with V a sum of Kronecker products (and
+ * s * eye) becomes one statement per term, the later ones +=:
+ *   y  = sum(R: K1[r, c] * rest)    (read through the factors by structure)
+ *   y += s * rest[c := r]           (the eye term: c summed away)
+ * Returns whether it did. */
+static int distribute(Ctx *c, TirBlock *b, int i) {
+  TirOp *op = b->ops[i];
+  if (op->kind != TO_EINSUM || op->partial || !op->body) return 0;
+  /* the read of V: the first access among the product's factors (inside
+   * a sum among them too) whose matrix is a sum of Kronecker products */
+  TirVar *v = NULL;
+  const TirExpr *stack[64];
+  int n = 0;
+  stack[n++] = op->body;
+  while (n && !v) {
+    const TirExpr *top = stack[n - 1];
+    if (top->kind == TX_BINARY && (top->op == OP_ADD || top->op == OP_SUB) && top == op->body) {
+      n--;   /* the top-level summands: + and - distribute too */
+      const TirExpr *sums[64];
+      int ns = 0;
+      sums[ns++] = top;
+      while (ns && n < 62) {
+        const TirExpr *x = sums[--ns];
+        if (x->kind == TX_BINARY && (x->op == OP_ADD || x->op == OP_SUB) && ns < 62) {
+          sums[ns++] = x->b;
+          sums[ns++] = x->a;
+        } else {
+          stack[n++] = x;
+        }
+      }
+      continue;
+    }
+    const TirExpr *x = stack[--n];
+    if (x->kind == TX_REDUCE && x->op == RED_SUM && n < 62) {
+      stack[n++] = x->a;
+    } else if (x->kind == TX_BINARY && x->op == OP_MUL && n < 62) {
+      stack[n++] = x->b;
+      stack[n++] = x->a;
+    } else if (x->kind == TX_ACCESS && x->var->type->rank == 2 && x->pos[0].kind == TP_INDEX &&
+               x->pos[1].kind == TP_INDEX && x->pos[0].idx[0] != x->pos[1].idx[0] && x->var != op->out) {
+      TirOp *d = find_def(c, x->var);
+      if (d && d->opos[0].kind == TP_INDEX) v = x->var;
+    }
+  }
+  /* y = K y would read y after the first statement wrote it */
+  if (!v || reads_var(op->body, op->out)) return 0;
+  Count cnt = {v, 0, 0};
+  tir_expr_visit(op->body, count_read, &cnt);
+  if (cnt.reads != 1) return 0;
+  Form fm = recognise(c, v);
+  if (!fm.whole || !fm.nterms) return 0;   /* any terms: square factors or not */
+  TirOp *ops[MAXK + 1];
+  int m = 0;
+  for (int t = 0; t < fm.nterms; t++) {
+    TirExpr **where, **red;
+    TirOp *cp = consumer_copy(c, op, v, m > 0, &where, &red);
+    if (!cp) return 0;
+    (*where)->var = fm.terms[t].kron;
+    cp->accumulate = op->accumulate || m > 0;
+    ops[m++] = cp;
+  }
+  if (fm.shift) {
+    TirExpr **where, **redslot;
+    TirOp *cp = consumer_copy(c, op, v, m > 0, &where, &redslot);
+    if (!cp) return 0;
+    TirExpr *red = redslot ? *redslot : NULL;
+    TirIndex *r = (*where)->pos[0].idx[0], *cc = (*where)->pos[1].idx[0];
+    Span sp = (*where)->span;
+    TirExpr *sc = tir_make_convert(c->p->arena, copy_expr(c->p->arena, fm.shift), v->type->elem, sp);
+    TirIndex *gone = reduces(red, cc) ? cc : reduces(red, r) ? r : NULL;
+    if (gone) {   /* δ(r, c) summed over one of them: that one becomes the other */
+      TirIndex *keep = gone == cc ? r : cc;
+      *where = sc;
+      rename_index(cp->body, gone, keep);
+      int k = 0;
+      for (int j = 0; j < red->n; j++)
+        if (red->idx[j] != gone) red->idx[k++] = red->idx[j];
+      red->n = k;
+      if (!k) *redslot = red->a;
+    } else {
+      Gen g = {c, c->p->arena, op, NULL, 0, 0, v->type->elem};
+      *where = tir_make_binary(c->p->arena, OP_MUL, v->type->elem, sc, delta_at(&g, r, cc), sp);
+    }
+    cp->accumulate = op->accumulate || m > 0;
+    ops[m++] = cp;
+  }
+  for (int k = 0; k < m; k++) tir_block_append(c->p->arena, b, ops[k]);
+  memmove(&b->ops[i + m], &b->ops[i + 1], sizeof(TirOp *) * (size_t)(b->n - m - i - 1));
+  memcpy(&b->ops[i], ops, sizeof(TirOp *) * (size_t)m);
+  b->n--;
+  ptrvec_push(c->p->arena, &c->replaced, v);
+  StructureInfo *si = arena_alloc(c->p->arena, sizeof *si);
+  si->span = op->span;
+  si->target = v->name;
+  si->algebra = arena_printf(c->p->arena, "%s read in a contraction: a sum of %d Kronecker product%s%s, one "
+                             "contraction per term (read through the factors)%s; the dense matrix is not needed here",
+                             v->name ? v->name : "a matrix", fm.nterms, fm.nterms == 1 ? "" : "s",
+                             fm.shift ? " and s*eye" : "", fm.shift ? ", the eye term as s times the other factors" : "");
+  ptrvec_push(c->p->arena, &c->p->structures, si);
+  return 1;
+}
+
 /* ---- the pass ---- */
 
 static int handled(int id) {
@@ -813,7 +1042,9 @@ static void walk(Ctx *c, TirBlock *b) {
     TirOp *op = b->ops[i];
     walk(c, &op->body_ops);
     walk(c, &op->else_ops);
-    i += rewrite_call(c, b, i);
+    int n = rewrite_call(c, b, i);
+    if (n == 1 && b->ops[i] == op && distribute(c, b, i)) continue;   /* the copies may read another sum */
+    i += n;
   }
   c->depth--;
 }

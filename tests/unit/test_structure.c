@@ -161,6 +161,9 @@ static const AlgebraCase algebra_cases[] = {
   {"eigh(kron): eigh of each factor, no 6x6 eigh",
    "def t(A: f64[2, 2], B: f64[3, 3]) -> (f64[6], f64[6, 6]) {\n  w, V = eigh(kron(A, B))\n  return w, V\n}\n",
    {0, 2, 0, 0, 0, 1, 0, 1}},
+  {"kron + s*I read in a contraction: one statement per term, no 6x6 matrix",
+   SIG "  K[r, c] = kron(A, B)[r, c] + s * f64(r == c)\n  z[r] = K[r, c] * y[c]\n  return z\n}\n",
+   {0, 0, 0, 0, 0, 0, 6, 1}},   /* 6: y and z unfolded to 2 x 3 for the mode products */
   {"non-square factors: the dense solve",
    "def t(A: f64[2, 3], B: f64[3, 2], y: f64[6]) -> f64[6] {\n  return solve(kron(A, B), y)\n}\n",
    {0, 0, 1, 0, 0, 0, 36, 0}},
