@@ -64,6 +64,11 @@ typedef struct AttentionInfo {
 } AttentionInfo;
 
 
+/* passes/kroninline.c — a call passed a Kronecker product (or a sum with
+ * one) is inlined, so that kronla and structure see the factors inside
+ * the callee; runs first. */
+void pass_kroninline(TirProgram *p, const PassOptions *o);
+
 /* passes/kronla.c — solve, logdet, inv and cholesky of Kronecker
  * products, of kron + s*eye and of Kronecker sums computed from the
  * factors (inverses, Cholesky factors, eigendecompositions); runs before

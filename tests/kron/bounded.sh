@@ -2,13 +2,18 @@
 # bounded.sh TNSC — Kronecker products read inside contractions are never
 # built (passes/structure.c): the issue's cases, whose dense products need
 # 512 GiB, 32 GiB and 128 MiB, and the structured solves and logdet of
-# passes/kronla.c (8 GiB and 512 GiB dense), run at -O2 under a 1.5 GiB address-space
+# passes/kronla.c (8 GiB and 512 GiB dense), and a product passed to a
+# function (passes/kroninline.c), run at -O2 under a 1.5 GiB address-space
 # limit and agree with the factor-by-factor form computed another way.
 set -u
 TNSC=${1:?usage: bounded.sh TNSC}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/tnskron.XXXXXX") || exit 2
 trap 'rm -rf "$TMP"' EXIT INT TERM
 cat >"$TMP/kron.tns" <<'TNS'
+def mv(M: f64[n, m], v: f64[m]) -> f64[n] {
+  z[r] = M[r, c] * v[c]
+  return z
+}
 A = randn(f64[64, 64], 1)
 B = randn(f64[64, 64], 2)
 C = randn(f64[64, 64], 3)
@@ -16,6 +21,8 @@ x = randn(f64[262144], 4)
 y[r] = kron(A, B, C)[r, c] * x[c]                    # (A x B x C) x: 512 GiB dense
 ref[(i, k, m)] = A[i, j] * B[k, l] * C[m, n] * x[(j, l, n)]
 e1 = max(r: abs(y[r] - ref[r])) / max(r: abs(ref[r]))
+yf = mv(kron(A, B, C), x)                            # passed to a function (inlined)
+e1 = e1 + max(r: abs(yf[r] - ref[r])) / max(r: abs(ref[r]))
 P = randn(f64[256, 256], 5)
 Q = randn(f64[256, 256], 6)
 K = kron(P, Q)                                       # 32 GiB dense

@@ -92,7 +92,7 @@ def block(p, s):
         K = f"M{s}"
     ops = ["solve", "solve_mat", "logdet", "eigh", "matvec"] + (["inv", "cholesky"] if form == "kron" else [])
     op = rng.choice(ops)
-    where = rng.choice(["top", "top", "loop", "function"]) if op.startswith("solve") else "top"
+    where = rng.choice(["top", "top", "loop", "function", "passed"]) if op.startswith("solve") else "top"
     if op == "solve_mat":
         p.lines.append(f"B{s} = randn({e}[{N}, 2], {p.fresh()})")
     else:
@@ -113,6 +113,11 @@ def block(p, s):
             p.lines.append(f"y{s} = g{s}({', '.join(names)}, {rhs}, {e}(0.5))")
             if form == "indexed":   # the function spells it with eye()
                 pass
+        elif where == "passed":   # the matrix passed to a function: inlined (passes/kroninline.c)
+            rshape = f"{e}[n, 2]" if op == "solve_mat" else f"{e}[n]"
+            p.lines.insert(0, f"def h{s}(K: {e}[n, n], b: {rshape}) -> {rshape} {{\n  return solve(K, b)\n}}")
+            p.lines.append(f"y{s} = h{s}({K}, {rhs})")
+            p.calls += 1   # the inlined call's record too
         else:
             p.lines.append(f"y{s} = solve({K}, {rhs})")
         p.outs.append((f"y{s}", 2 if op == "solve_mat" else 1))
@@ -169,7 +174,7 @@ def check(tnsc, path, p):
         if abs(x - y) > tol * max(1.0, abs(x)):
             return f"-O0 {x!r} and -O2 {y!r} differ by more than {tol}"
     ex = subprocess.run([tnsc, "explain", path], capture_output=True, text=True, timeout=120)
-    n = ex.stdout.count("the dense matrix is not")
+    n = ex.stdout.count("the dense matrix is not") + ex.stdout.count(" inlined: ")
     if n < p.calls:
         return f"explain lists {n} structured calls, expected {p.calls}:\n{ex.stdout}"
     return None
