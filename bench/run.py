@@ -183,7 +183,7 @@ def child(lib_path, threads, quick, only):
     def run_gp():
         if gp_fn(*gp_args) != 0:
             raise RuntimeError("kron_gp_solve failed")
-    if not only or only in "Kronecker GP solve":
+    if not only or only in f"Kronecker GP solve n={gn}^3":
         ms, nms = medians_ms([run_gp, np_gp], budget)
         ref = np_gp()
         ok = np.allclose(gp_out, ref, rtol=1e-6, atol=1e-6 * float(np.abs(ref).max()))
