@@ -72,6 +72,14 @@ static const Case cases[] = {
   {"an index used as a value: the read stays dense",
    "def t(A: f64[2, 2], B: f64[2, 2]) -> f64[4] {\n  K = kron(A, B)\n  R[r] = K[r, c] * f64(c)\n  return R\n}\n",
    {1, 1, 0, 1, 1}},
+  {"redefined in a loop as a factor changes: read through the factors",
+   "def t(A: f64[2, 2], B: f64[2, 2], x: f64[4]) -> f64[4] {\n  C[i, j] = A[i, j]\n  K = kron(C, B)\n  R = x\n"
+   "  for it in 0..2 {\n    R[r] = K[r, c] * x[c]\n    C[i, j] = C[i, j] * 2.0\n    K = kron(C, B)\n  }\n  return R\n}\n",
+   {0, 1, 0, 1, 0}},
+  {"a factor changed before a read of the old product: stays dense",
+   "def t(A: f64[2, 2], B: f64[2, 2], x: f64[4]) -> f64[4] {\n  C[i, j] = A[i, j]\n  K = kron(C, B)\n  R = x\n"
+   "  for it in 0..2 {\n    C[i, j] = C[i, j] * 2.0\n    R[r] = K[r, c] * x[c]\n    K = kron(C, B)\n  }\n  return R\n}\n",
+   {1, 1, 0, 0, 0}},
   {"an explicit range may be a prefix: stays dense",
    "def t(A: f64[2], B: f64[2]) -> f64[3] {\n  R[q: 3] = kron(A, B)[q] * 2.0\n  return R\n}\n", {1, 1, 0, 1, 1}},
 };
