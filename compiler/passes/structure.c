@@ -48,8 +48,8 @@ static int structured_def(const TirOp *op) {
     if (op->opos[k].kind == TP_EXPR) return 0;
     grouped |= op->opos[k].kind == TP_GROUP && op->opos[k].n <= MAXG;
   }
-  int n = 0;   /* two factors at least: one is a reshape (a copy), not a product */
-  return grouped && plain_product(op->body, &n) && n >= 2;
+  int n = 0;
+  return grouped && plain_product(op->body, &n);
 }
 
 /* ---- reads and writes ---- */
@@ -447,6 +447,8 @@ static const char *dense_use(const TirProgram *p, const TirBlock *b, const TirVa
 }
 
 static void record(TirProgram *p, const TirOp *def, int rewritten, const char *dense) {
+  int n = 0;   /* one factor: a reshape (a copy), not a Kronecker product */
+  if (plain_product(def->body, &n) && n < 2) return;
   StructureInfo *si = arena_alloc(p->arena, sizeof *si);
   si->span = def->span;
   si->target = def->out->name;
