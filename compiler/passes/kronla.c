@@ -648,6 +648,38 @@ static const char *gen_logdet(Gen *g, const Form *fm) {
   return "from the eigenvalues of the factors: sum of log(L + s)";
 }
 
+static TirExpr *power(Gen *g, TirExpr *x, TirExpr *y) {
+  TirExpr *e = tir_make_math1(g->a, B_POW, x, g->call->span);
+  e->n = 2;
+  TirExpr **args = arena_alloc(g->a, sizeof(TirExpr *) * 3);
+  args[0] = x;
+  args[1] = y;
+  e->args = args;
+  return e;
+}
+
+/* det(⊗A) = Π det(A_t)^(N/n_t); slogdet: the signs likewise, the logs
+ * Σ (N/n_t) log|det A_t| */
+static const char *gen_det(Gen *g, const Form *fm) {
+  Span sp = g->call->span;
+  TirExpr *sign = NULL, *logs = NULL;
+  for (int t = 0; t < fm->k; t++) {
+    TirVar *d = var(g, NULL, g->elem, 0, NULL), *l = NULL;
+    if (g->call->builtin == B_SLOGDET) l = var(g, NULL, g->elem, 0, NULL);
+    builtin(g, g->call->builtin, fm->fac[t], d, l);
+    TirExpr *p = power(g, tir_make_read(g->a, d, sp), others(g, fm, t));
+    sign = sign ? tir_make_binary(g->a, OP_MUL, g->elem, sign, p, sp) : p;
+    if (l) {
+      TirExpr *x = mul(g, others(g, fm, t), tir_make_read(g->a, l, sp));
+      logs = logs ? tir_make_binary(g->a, OP_ADD, g->elem, logs, x, sp) : x;
+    }
+  }
+  einsum(g, g->call->results[0], NULL, 0, sign);
+  if (logs) einsum(g, g->call->results[1], NULL, 0, logs);
+  return logs ? "from the factors: signs multiplied, sum of (N / n_t) log|det F_t|"
+              : "from the factors: product of det(F_t)^(N / n_t)";
+}
+
 /* inv, cholesky: the Kronecker product of the factors' results */
 static const char *gen_each(Gen *g, const Form *fm) {
   TirVar *m[MAXK];
@@ -951,7 +983,8 @@ static int distribute(Ctx *c, TirBlock *b, int i) {
 /* ---- the pass ---- */
 
 static int handled(int id) {
-  return id == B_SOLVE || id == B_LOGDET || id == B_INV || id == B_CHOLESKY || id == B_EIGH;
+  return id == B_SOLVE || id == B_LOGDET || id == B_INV || id == B_CHOLESKY || id == B_EIGH || id == B_DET ||
+         id == B_SLOGDET;
 }
 
 /* Drops the definition of v (and, in turn, of what only it read) when
@@ -1012,7 +1045,8 @@ static int rewrite_call(Ctx *c, TirBlock *b, int i) {
   Gen g = {c, c->p->arena, call, NULL, 0, 0, v->type->elem}, then = g, dense = g;
   const char *how;
   if (fm.kind == F_KRON && call->builtin != B_EIGH) {
-    how = call->builtin == B_SOLVE ? gen_solve(&g, &fm) : call->builtin == B_LOGDET ? gen_logdet(&g, &fm) : gen_each(&g, &fm);
+    how = call->builtin == B_SOLVE ? gen_solve(&g, &fm) : call->builtin == B_LOGDET ? gen_logdet(&g, &fm)
+        : call->builtin == B_DET || call->builtin == B_SLOGDET ? gen_det(&g, &fm) : gen_each(&g, &fm);
   } else {   /* eigh reads one triangle: symmetric factors, or the dense call */
     TirVar *ok = all_symmetric(&g, &fm);
     how = call->builtin == B_SOLVE ? gen_solve(&then, &fm) : call->builtin == B_LOGDET ? gen_logdet(&then, &fm) : gen_eigh(&then, &fm);

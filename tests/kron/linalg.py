@@ -5,7 +5,7 @@ usage: linalg.py TNSC [--programs N] [--seed S]
 
 Each random program draws 2-3 symmetric positive definite factors (sizes
 1-4, X X^T + n I, so that the condition numbers stay small) and calls
-solve / logdet / eigh / inv / cholesky on
+solve / logdet / det / slogdet / eigh / inv / cholesky on
   kron(F1, .., Fk)                                  written directly or named,
   kron(..) + s * eye(..)                            or K[r, c] = kron(..)[r, c] + s * f64(r == c),
   kron(F1, eye, ..) + kron(eye, F2, ..) + ..        a Kronecker sum (+ s * eye),
@@ -90,7 +90,7 @@ def block(p, s):
     if form != "indexed" and rng.random() < 0.4:
         p.lines.append(f"M{s} = {K}")
         K = f"M{s}"
-    ops = ["solve", "solve_mat", "logdet", "eigh", "matvec"] + (["inv", "cholesky"] if form == "kron" else [])
+    ops = ["solve", "solve_mat", "logdet", "eigh", "matvec"] + (["inv", "cholesky", "det", "slogdet"] if form == "kron" else [])
     op = rng.choice(ops)
     where = rng.choice(["top", "top", "loop", "function", "passed"]) if op.startswith("solve") else "top"
     if op == "solve_mat":
@@ -134,6 +134,13 @@ def block(p, s):
         p.lines.append(f"y{s}[r, c] = V{s}[r, a] * w{s}[a] * V{s}[c, a]")
         p.outs.append((f"w{s}", 1))
         p.outs.append((f"y{s}", 2))
+    elif op == "det":
+        p.lines.append(f"y{s} = det({K})")
+        p.outs.append((f"y{s}", 0))
+    elif op == "slogdet":
+        p.lines.append(f"ys{s}, y{s} = slogdet({K})")
+        p.outs.append((f"ys{s}", 0))
+        p.outs.append((f"y{s}", 0))
     elif op == "logdet":
         p.lines.append(f"y{s} = logdet({K})")
         p.outs.append((f"y{s}", 0))
