@@ -263,9 +263,22 @@ static TirBlock *inline_call(TirProgram *p, TirFunc *caller, const TirOp *op) {
   TirBlock body = f->body;
   body.n--;   /* the RETURN */
   map_block(&c, &body, b);
+  /* the results, through temporaries where a result is also an argument
+   * (x = f(K, x), or swapped results): all values first, then the copies */
   const TirOp *ret = f->body.ops[f->body.n - 1];
-  for (int i = 0; i < ret->nargs && i < op->nresults; i++)
-    if (op->results[i]) tir_block_append(p->arena, b, copy_into(&c, op->results[i], map_var(&c, ret->args[i]), op->span));
+  TirVar *tmp[64] = {0};
+  int n = ret->nargs < op->nresults ? ret->nargs : op->nresults;
+  if (n > 64) return NULL;
+  for (int i = 0; i < n; i++) {
+    if (!op->results[i]) continue;
+    TirVar *val = map_var(&c, ret->args[i]);
+    for (int a = 0; a < op->nargs; a++)
+      if (op->args[a] == op->results[i] || op->args[a] == val) tmp[i] = tir_var_new(p->arena, caller, NULL, op->results[i]->type);
+    if (tmp[i]) tir_block_append(p->arena, b, copy_into(&c, tmp[i], val, op->span));
+  }
+  for (int i = 0; i < n; i++)
+    if (op->results[i])
+      tir_block_append(p->arena, b, copy_into(&c, op->results[i], tmp[i] ? tmp[i] : map_var(&c, ret->args[i]), op->span));
   return c.ok ? b : NULL;
 }
 
