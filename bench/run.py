@@ -261,6 +261,32 @@ def child(lib_path, threads, quick, only):
     N1, N2, xn = r(nn, nn), r(nn, nn), r(nn * nn)
     bench(f"K = kron(A,B); K x n={nn}", "kron_named", [nn], [N1, N2, xn], (nn * nn,), 4 * nn ** 3,
           [("A X B^T", lambda: (N1 @ xn.reshape(nn, nn) @ N2.T).reshape(-1))])
+    gn = 32
+    gx = np.arange(gn) / (gn - 1)
+    G1, G2, G3 = (np.exp(-0.5 * (gx[:, None] - gx[None, :]) ** 2 / l ** 2) for l in (0.2, 0.3, 0.5))
+    gy, gs = r(gn ** 3), 0.1
+
+    def np_gp():   # eigh of each factor, rotate, divide, rotate back
+        (l1, Q1), (l2, Q2), (l3, Q3) = np.linalg.eigh(G1), np.linalg.eigh(G2), np.linalg.eigh(G3)
+        t = np.einsum("ia,jb,kc,ijk->abc", Q1, Q2, Q3, gy.reshape(gn, gn, gn), optimize=True)
+        t /= l1[:, None, None] * l2[None, :, None] * l3[None, None, :] + gs
+        return np.einsum("ia,jb,kc,abc->ijk", Q1, Q2, Q3, t, optimize=True).reshape(-1)
+    gp_fn = getattr(lib, "kron_gp_solve")
+    gp_out = np.empty(gn ** 3)
+    gp_s = ctypes.c_double(gs)   # scalars go by pointer (docs/c-api.md)
+    gp_args = [ctypes.c_int64(gn)] + [a.ctypes.data_as(ctypes.c_void_p) for a in (G1, G2, G3, gy)] + \
+              [ctypes.byref(gp_s), gp_out.ctypes.data_as(ctypes.c_void_p)]
+
+    def run_gp():
+        if gp_fn(*gp_args) != 0:
+            raise RuntimeError("kron_gp_solve failed")
+    if not only or only in f"Kronecker GP solve n={gn}^3":
+        ms, nms = medians_ms([run_gp, np_gp], budget)
+        ref = np_gp()
+        ok = np.allclose(gp_out, ref, rtol=1e-6, atol=1e-6 * float(np.abs(ref).max()))
+        print(f"Kronecker GP solve n={gn}^3\t{threads}\t{ms:.4f}\t{nms:.4f}\teigh + mode products\t"
+              f"{12 * gn ** 4 / ms / 1e6:.2f}\t{'ok' if ok else 'bad'}")
+        sys.stdout.flush()
     # attention: numpy's best hand form keeps the n x m scores
     an, ad = (1024 if quick else 4096), 64
     Qa, Ka, Va = (r(an, ad).astype(np.float32) for _ in range(3))

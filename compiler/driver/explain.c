@@ -141,6 +141,10 @@ static void unordered_json(FILE *f, const Unordered *u, int first) {
 
 /* file:3: K = kron(...): not materialised, 2 contractions read its factors */
 static void structure_text(FILE *f, const StructureInfo *si) {
+  if (si->algebra) {   /* file:7: solve(K) of a Kronecker product ..., how */
+    fprintf(f, "%s:%d: %s\n", si->span.src ? si->span.src->path : "?", si->span.line, si->algebra);
+    return;
+  }
   fprintf(f, "%s:%d: %s: Kronecker structure, %s", si->span.src ? si->span.src->path : "?", si->span.line,
           si->target ? si->target : "kron(...)", si->materialised ? "materialised" : "not materialised");
   if (si->materialised) fprintf(f, " (%s)", si->why);
@@ -152,6 +156,11 @@ static void structure_text(FILE *f, const StructureInfo *si) {
 }
 
 static void structure_json(FILE *f, const StructureInfo *si, int first) {
+  if (si->algebra) {
+    fprintf(f, "%s\n    {\"line\": %d, \"target\": \"%s\", \"algebra\": \"%s\"}", first ? "" : ",", si->span.line,
+            si->target ? si->target : "", si->algebra);
+    return;
+  }
   fprintf(f, "%s\n    {\"line\": %d, \"target\": \"%s\", \"materialised\": %s, \"why\": \"%s\", "
           "\"contractions\": %d, \"dense_bytes\": %.17g}",
           first ? "" : ",", si->span.line, si->target ? si->target : "", si->materialised ? "true" : "false",

@@ -9,6 +9,8 @@ typedef void (*PassFn)(TirProgram *p, const PassOptions *o);
 
 /* The TIR passes, in the order they run (architecture.md). */
 static const struct { const char *name; PassFn fn; } passes[] = {
+  {"kroninline", pass_kroninline},
+  {"kronla", pass_kronla},
   {"structure", pass_structure},
   {"attention", pass_attention},
   {"hoist", pass_hoist},

@@ -4,8 +4,9 @@
  *
  *   front    parse + sema: typed AST              (sema_check_file)
  *   tir      typed AST -> TIR                      (tir_build)
- *   passes   structure, attention, hoist, contract, layout, outslot
- *                                                  (passes/, -O1 and above)
+ *   passes   kroninline, kronla, structure, attention, hoist, contract,
+ *            layout, outslot
+ *                                                  (opt/, -O1 and above)
  *   lir      each EINSUM's loop nest, on the op    (lir_program)
  *   cg       TIR + LIR -> LLVM module              (cg_module)
  *   llvm     LLVM's own passes                     (cg_optimize)

@@ -51,6 +51,9 @@ typedef struct StructureInfo {
   int materialised;         /* still computed densely */
   const char *why;          /* the read that needs it, when materialised */
   double dense_bytes;       /* its size (0: unknown) */
+  const char *algebra;      /* passes/kronla.c: a solve/logdet/inv/cholesky
+                               computed from the factors, and how (NULL:
+                               a structure record as above) */
 } StructureInfo;
 
 /* One softmax attention, fused or not, for `tnsc explain`. */
@@ -64,6 +67,17 @@ typedef struct AttentionInfo {
   const char *why;          /* why not, when not fused */
 } AttentionInfo;
 
+
+/* passes/kroninline.c — a call passed a Kronecker product (or a sum with
+ * one) is inlined, so that kronla and structure see the factors inside
+ * the callee; runs first. */
+void pass_kroninline(TirProgram *p, const PassOptions *o);
+
+/* passes/kronla.c — solve, logdet, inv and cholesky of Kronecker
+ * products, of kron + s*eye and of Kronecker sums computed from the
+ * factors (inverses, Cholesky factors, eigendecompositions); runs before
+ * structure. */
+void pass_kronla(TirProgram *p, const PassOptions *o);
 
 /* passes/structure.c — reads of kron/khatri_rao results inside
  * contractions become products of the factors over split indices; the

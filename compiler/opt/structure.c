@@ -24,15 +24,17 @@ enum { MAXS = 16, MAXG = 8 };
 
 /* ---- the definition ---- */
 
-/* x is a product of reads at single indices (and scalars). */
-static int plain_product(const TirExpr *x) {
+/* x is a product of reads at single indices (and scalars); *n counts
+ * the reads. */
+static int plain_product(const TirExpr *x, int *n) {
   switch (x->kind) {
   case TX_CONST: case TX_READ: return 1;
-  case TX_CONVERT: return plain_product(x->a);
-  case TX_BINARY: return x->op == OP_MUL && plain_product(x->a) && plain_product(x->b);
+  case TX_CONVERT: return plain_product(x->a, n);
+  case TX_BINARY: return x->op == OP_MUL && plain_product(x->a, n) && plain_product(x->b, n);
   case TX_ACCESS:
     for (int i = 0; i < x->var->type->rank; i++)
       if (x->pos[i].kind != TP_INDEX) return 0;
+    (*n)++;
     return 1;
   default: return 0;
   }
@@ -46,7 +48,8 @@ static int structured_def(const TirOp *op) {
     if (op->opos[k].kind == TP_EXPR) return 0;
     grouped |= op->opos[k].kind == TP_GROUP && op->opos[k].n <= MAXG;
   }
-  return grouped && plain_product(op->body);
+  int n = 0;
+  return grouped && plain_product(op->body, &n);
 }
 
 /* ---- reads and writes ---- */
@@ -444,6 +447,8 @@ static const char *dense_use(const TirProgram *p, const TirBlock *b, const TirVa
 }
 
 static void record(TirProgram *p, const TirOp *def, int rewritten, const char *dense) {
+  int n = 0;   /* one factor: a reshape (a copy), not a Kronecker product */
+  if (plain_product(def->body, &n) && n < 2) return;
   StructureInfo *si = arena_alloc(p->arena, sizeof *si);
   si->span = def->span;
   si->target = def->out->name;
@@ -498,11 +503,134 @@ static void unfold_block(TirProgram *p, TirFunc *f, TirBlock *b) {
   }
 }
 
+/* ---- a product redefined as its factors change (loop-carried) ---- */
+
+/* The factors of a structured definition, in order. */
+static int factor_list(const TirExpr *x, const TirVar **out, int n) {
+  if (x->kind == TX_CONVERT) return factor_list(x->a, out, n);
+  if (x->kind == TX_BINARY) return factor_list(x->b, out, factor_list(x->a, out, n));
+  if ((x->kind == TX_ACCESS || x->kind == TX_READ) && n >= 0 && n < MAXS) out[n++] = x->var;
+  else if (x->kind != TX_CONST) return -1;
+  return n;
+}
+
+typedef struct Carried {
+  const TirVar *v;
+  TirOp *defs[MAXS];
+  int ndefs, ok;
+  const TirVar *fac[MAXS];
+  int nfac;
+} Carried;
+
+static int same_shape(const TirOp *a, const TirOp *b) {
+  for (int k = 0; k < a->out->type->rank; k++)
+    if (a->opos[k].kind != b->opos[k].kind || a->opos[k].n != b->opos[k].n) return 0;
+  return 1;
+}
+
+/* Every write of v is a structured definition over the same factors. */
+static void collect_defs(const TirBlock *b, Carried *c) {
+  for (int i = 0; i < b->n && c->ok; i++) {
+    TirOp *op = b->ops[i];
+    collect_defs(&op->body_ops, c);
+    collect_defs(&op->else_ops, c);
+    Scan s = {c->v, 0, 0};
+    Scan inner = s;
+    scan_block(&op->body_ops, 0, &inner);
+    scan_block(&op->else_ops, 0, &inner);
+    scan_op(op, &s);
+    if (s.writes == inner.writes) continue;   /* written inside, seen above */
+    const TirVar *fac[MAXS];
+    int n = structured_def(op) && op->out == c->v ? factor_list(op->body, fac, 0) : -1;
+    if (n < 0 || c->ndefs == MAXS || (c->ndefs && (n != c->nfac || !same_shape(c->defs[0], op)))) {
+      c->ok = 0;
+      return;
+    }
+    for (int t = 0; c->ndefs && t < n; t++) c->ok &= fac[t] == c->fac[t];
+    memcpy(c->fac, fac, sizeof(TirVar *) * (size_t)n);
+    c->nfac = n;
+    c->defs[c->ndefs++] = op;
+  }
+}
+
+/* op itself writes a factor (writes inside its regions are checked there) */
+static int writes_factor(const Carried *c, const TirOp *op) {
+  for (int t = 0; t < c->nfac; t++) {
+    if (op->out == c->fac[t]) return 1;
+    for (int r = 0; r < op->nresults; r++)
+      if (op->results[r] == c->fac[t]) return 1;
+  }
+  return 0;
+}
+
+static int is_def(const Carried *c, const TirOp *op) {
+  for (int d = 0; d < c->ndefs; d++)
+    if (c->defs[d] == op) return 1;
+  return 0;
+}
+
+/* A factor written at ops[i] is followed in the same block by a new
+ * definition of v before anything reads v (op i itself included), or, in
+ * the function's own block, by no read at all: every read of v then sees
+ * the product of the factors' current values. */
+static void check_sync(const TirBlock *b, Carried *c, int top) {
+  for (int i = 0; i < b->n && c->ok; i++) {
+    const TirOp *op = b->ops[i];
+    if (is_def(c, op) || !writes_factor(c, op)) continue;
+    Scan s = {c->v, 0, 0};
+    scan_op(op, &s);
+    int j = i + 1, synced = !s.reads;
+    for (; synced && j < b->n && !is_def(c, b->ops[j]); j++) {
+      Scan r = {c->v, 0, 0};
+      scan_op(b->ops[j], &r);
+      synced = !r.reads;
+    }
+    c->ok = synced && (j < b->n || top);   /* at the end of the function nothing reads v again */
+  }
+  for (int i = 0; i < b->n && c->ok; i++) {
+    check_sync(&b->ops[i]->body_ops, c, 0);
+    check_sync(&b->ops[i]->else_ops, c, 0);
+  }
+}
+
+static void remove_op(TirBlock *b, const TirOp *op) {
+  for (int i = 0; i < b->n; i++) {
+    if (b->ops[i] == op) {
+      memmove(&b->ops[i], &b->ops[i + 1], sizeof(TirOp *) * (size_t)(b->n - i - 1));
+      b->n--;
+      return;
+    }
+    remove_op(&b->ops[i]->body_ops, op);
+    remove_op(&b->ops[i]->else_ops, op);
+  }
+}
+
+static void carried_vars(TirProgram *p, TirFunc *f) {
+  for (int i = 0; i < f->vars.n; i++) {
+    TirVar *v = f->vars.items[i];
+    if (v->param || v->out_slot) continue;
+    Scan all = scan_func(f, v);
+    if (all.writes < 2 || !all.reads) continue;
+    Carried c = {v, {0}, 0, 1, {0}, 0};
+    collect_defs(&f->body, &c);
+    if (!c.ok || c.ndefs != all.writes) continue;
+    check_sync(&f->body, &c, 1);
+    if (!c.ok) continue;
+    int done = 0;
+    rewrite_block(p, f, c.defs[0], &f->body, 0, &done);
+    const char *dense = scan_func(f, v).reads ? dense_use(p, &f->body, v) : NULL;
+    if (!dense)
+      for (int d = 0; d < c.ndefs; d++) remove_op(&f->body, c.defs[d]);
+    record(p, c.defs[0], done, dense);
+  }
+}
+
 void pass_structure(TirProgram *p, const PassOptions *o) {
   (void)o;
   for (int i = 0; i < p->funcs.n; i++) {
     TirFunc *f = p->funcs.items[i];
     rewritten = (PtrVec){0};
+    carried_vars(p, f);
     structure_block(p, f, &f->body);
     unfold_block(p, f, &f->body);
   }

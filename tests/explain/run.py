@@ -145,6 +145,19 @@ def main():
         check(st.get("P", {}).get("materialised") is True and "print" in st["P"]["why"], f"kron P: {st}")
         ktxt = subprocess.run([tnsc, "explain", kpath], check=True, capture_output=True, text=True).stdout
         check("K: Kronecker structure, not materialised" in ktxt, f"kron text: {ktxt}")
+        # structured linear algebra (passes/kronla.c): one record per call
+        with open(kpath, "w") as f:
+            f.write("A = [[4.0, 1.0], [1.0, 3.0]]\nB = [[2.0, 0.5], [0.5, 2.0]]\ny = [1.0, 2.0, 3.0, 4.0]\n"
+                    "S[r, c] = kron(A, B)[r, c] + 0.5 * f64(r == c)\nprint(solve(S, y), logdet(S))\n"
+                    "print(solve(kron(A, B), y))\n")
+        js = json.loads(subprocess.run([tnsc, "explain", "--json", kpath], check=True, capture_output=True,
+                                       text=True).stdout)
+        alg = [s_["algebra"] for s_ in js.get("structures", []) if "algebra" in s_]
+        check(len(alg) == 3 and alg[0].startswith("solve(S): a Kronecker product plus s*eye")
+              and "eigh of each factor" in alg[0] and alg[1].startswith("logdet(S)")
+              and "factor by factor" in alg[2], f"kron algebra: {alg}")
+        ktxt = subprocess.run([tnsc, "explain", kpath], check=True, capture_output=True, text=True).stdout
+        check("kron.tns:5: solve(S): a Kronecker product plus s*eye of 2 factors" in ktxt, f"kron algebra text: {ktxt}")
 
     for f_ in failures:
         print("FAIL:", f_)

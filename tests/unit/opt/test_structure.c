@@ -72,6 +72,14 @@ static const Case cases[] = {
   {"an index used as a value: the read stays dense",
    "def t(A: f64[2, 2], B: f64[2, 2]) -> f64[4] {\n  K = kron(A, B)\n  R[r] = K[r, c] * f64(c)\n  return R\n}\n",
    {1, 1, 0, 1, 1}},
+  {"redefined in a loop as a factor changes: read through the factors",
+   "def t(A: f64[2, 2], B: f64[2, 2], x: f64[4]) -> f64[4] {\n  C[i, j] = A[i, j]\n  K = kron(C, B)\n  R = x\n"
+   "  for it in 0..2 {\n    R[r] = K[r, c] * x[c]\n    C[i, j] = C[i, j] * 2.0\n    K = kron(C, B)\n  }\n  return R\n}\n",
+   {0, 1, 0, 1, 0}},
+  {"a factor changed before a read of the old product: stays dense",
+   "def t(A: f64[2, 2], B: f64[2, 2], x: f64[4]) -> f64[4] {\n  C[i, j] = A[i, j]\n  K = kron(C, B)\n  R = x\n"
+   "  for it in 0..2 {\n    C[i, j] = C[i, j] * 2.0\n    R[r] = K[r, c] * x[c]\n    K = kron(C, B)\n  }\n  return R\n}\n",
+   {1, 1, 0, 0, 0}},
   {"an explicit range may be a prefix: stays dense",
    "def t(A: f64[2], B: f64[2]) -> f64[3] {\n  R[q: 3] = kron(A, B)[q] * 2.0\n  return R\n}\n", {1, 1, 0, 1, 1}},
 };
@@ -86,5 +94,113 @@ Test(structure, kronecker_reads_become_factor_reads) {
     cr_expect_eq(s.records, k->want.records, "%s: %d records, expected %d", k->what, s.records, k->want.records);
     cr_expect_eq(s.materialised, k->want.materialised, "%s: %d materialised, expected %d", k->what, s.materialised,
                  k->want.materialised);
+  }
+}
+
+/* ---- passes/kronla.c: solve, logdet, inv, cholesky from the factors ---- */
+
+typedef struct Algebra {
+  int inv, eigh, solve, logdet, cholesky;   /* builtins at the top level */
+  int ifs;                                  /* eigh forms: symmetric, or the dense call */
+  int largest;                              /* elements of the largest matrix computed at the top level */
+  int records;                              /* decisions for explain */
+  int calls;                                /* calls left at the top level */
+} Algebra;
+
+static int elements(const Type *t) {
+  int n = 1;
+  for (int k = 0; k < t->rank; k++) n *= t->dims[k].n ? -1 : (int)t->dims[k].k;
+  return n;
+}
+
+static Algebra algebra(const char *text) {
+  Compiler *c = compiler_new(NULL);
+  TirProgram *p = tir_of(c, text, 0);
+  PassOptions o = {0};
+  pass_kroninline(p, &o);
+  cr_assert_eq(tir_verify(p, stderr), 0);
+  pass_kronla(p, &o);
+  cr_assert_eq(tir_verify(p, stderr), 0);
+  pass_structure(p, &o);
+  cr_assert_eq(tir_verify(p, stderr), 0);
+  Algebra a = {0};
+  TirFunc *f = NULL;
+  for (int i = 0; i < p->funcs.n; i++)
+    if (strcmp(((TirFunc *)p->funcs.items[i])->source_name, "t") == 0) f = p->funcs.items[i];
+  cr_assert_not_null(f);
+  for (int i = 0; i < f->body.n; i++) {
+    const TirOp *op = f->body.ops[i];
+    a.ifs += op->kind == TO_IF;
+    a.calls += op->kind == TO_CALL;
+    if (op->kind == TO_IF)   /* the structured branch */
+      for (int j = 0; j < op->body_ops.n; j++) a.eigh += op->body_ops.ops[j]->kind == TO_BUILTIN && op->body_ops.ops[j]->builtin == B_EIGH;
+    const TirVar *out[3] = {op->kind == TO_EINSUM ? op->out : NULL, NULL, NULL};
+    if (op->kind == TO_BUILTIN) {
+      a.inv += op->builtin == B_INV;
+      a.solve += op->builtin == B_SOLVE;
+      a.logdet += op->builtin == B_LOGDET;
+      a.cholesky += op->builtin == B_CHOLESKY;
+      for (int r = 0; r < op->nresults && r < 3; r++) out[r] = op->results[r];
+    }
+    for (int r = 0; r < 3; r++)
+      if (out[r] && out[r]->type->rank == 2 && elements(out[r]->type) > a.largest) a.largest = elements(out[r]->type);
+  }
+  for (int i = 0; i < p->structures.n; i++) a.records += ((StructureInfo *)p->structures.items[i])->algebra != NULL;
+  compiler_free(c);
+  return a;
+}
+
+typedef struct AlgebraCase {
+  const char *what, *text;
+  Algebra want;
+} AlgebraCase;
+
+#define SIG "def t(A: f64[2, 2], B: f64[3, 3], y: f64[6], s: f64) -> f64[6] {\n"
+static const AlgebraCase algebra_cases[] = {
+  {"solve(kron): one inverse per factor, no 6x6 matrix", SIG "  return solve(kron(A, B), y)\n}\n",
+   {2, 0, 0, 0, 0, 0, 9, 1, 0}},
+  {"a bound name", SIG "  K = kron(A, B)\n  return solve(K, y)\n}\n", {2, 0, 0, 0, 0, 0, 9, 1, 0}},
+  {"the index spelling + s * f64(r == c): eigh of each factor",
+   SIG "  K[r, c] = kron(A, B)[r, c] + s * f64(r == c)\n  return solve(K, y)\n}\n", {0, 2, 0, 0, 0, 1, 0, 1, 0}},
+  {"kron + s * eye", SIG "  return solve(kron(A, B) + s * eye(f64[6, 6]), y)\n}\n", {0, 2, 0, 0, 0, 1, 0, 1, 0}},
+  {"a Kronecker sum", SIG "  return solve(kron(A, eye(f64[3, 3])) + kron(eye(f64[2, 2]), B), y)\n}\n",
+   {0, 2, 0, 0, 0, 1, 0, 1, 0}},
+  {"logdet(kron): one logdet per factor",
+   "def t(A: f64[2, 2], B: f64[3, 3]) -> f64 {\n  return logdet(kron(A, B))\n}\n", {0, 0, 0, 2, 0, 0, 0, 1, 0}},
+  {"cholesky(kron): the factors' Cholesky factors",
+   "def t(A: f64[2, 2], B: f64[3, 3], y: f64[6]) -> f64[6] {\n  L = cholesky(kron(A, B))\n  z[r] = L[r, c] * y[c]\n  return z\n}\n",
+   {0, 0, 0, 0, 2, 0, 9, 1, 0}},
+  {"eigh(kron): eigh of each factor, no 6x6 eigh",
+   "def t(A: f64[2, 2], B: f64[3, 3]) -> (f64[6], f64[6, 6]) {\n  w, V = eigh(kron(A, B))\n  return w, V\n}\n",
+   {0, 2, 0, 0, 0, 1, 0, 1, 0}},
+  {"kron + s*I read in a contraction: one statement per term, no 6x6 matrix",
+   SIG "  K[r, c] = kron(A, B)[r, c] + s * f64(r == c)\n  z[r] = K[r, c] * y[c]\n  return z\n}\n",
+   {0, 0, 0, 0, 0, 0, 6, 1, 0}},   /* 6: y and z unfolded to 2 x 3 for the mode products */
+  {"passed to a function: inlined, then solved from the factors",
+   "def g(M: f64[n, n], b: f64[n]) -> f64[n] {\n  return solve(M, b)\n}\n"
+   "def t(A: f64[2, 2], B: f64[3, 3], y: f64[6]) -> f64[6] {\n  return g(kron(A, B), y)\n}\n",
+   {2, 0, 0, 0, 0, 0, 9, 2, 0}},
+  {"a plain matrix passed: the call stays",
+   "def g(M: f64[n, n], b: f64[n]) -> f64[n] {\n  return solve(M, b)\n}\n"
+   "def t(A: f64[6, 6], y: f64[6]) -> f64[6] {\n  return g(A, y)\n}\n",
+   {0, 0, 0, 0, 0, 0, 0, 0, 1}},
+  {"non-square factors: the dense solve",
+   "def t(A: f64[2, 3], B: f64[3, 2], y: f64[6]) -> f64[6] {\n  return solve(kron(A, B), y)\n}\n",
+   {0, 0, 1, 0, 0, 0, 36, 0, 0}},
+  {"a factor written after the product: the dense solve",
+   SIG "  C[i, j] = A[i, j]\n  K = kron(C, B)\n  x = y\n  for it in 0..2 {\n    x = solve(K, x)\n    C[i, j] = C[i, j] * 2.0\n  }\n"
+   "  return x\n}\n", {0, 0, 0, 0, 0, 0, 36, 0, 0}},
+  {"printed as well: built for print, the solve still from the factors",
+   SIG "  K = kron(A, B)\n  print(K)\n  return solve(K, y)\n}\n", {2, 0, 0, 0, 0, 0, 36, 1, 0}},
+};
+
+Test(structure, kronecker_linear_algebra_from_the_factors) {
+  for (size_t i = 0; i < sizeof algebra_cases / sizeof algebra_cases[0]; i++) {
+    const AlgebraCase *k = &algebra_cases[i];
+    Algebra a = algebra(k->text);
+    const int *got = &a.inv, *want = &k->want.inv;
+    static const char *what[] = {"inv", "eigh", "solve", "logdet", "cholesky", "if", "largest matrix", "records", "calls"};
+    for (int j = 0; j < 9; j++)
+      cr_expect_eq(got[j], want[j], "%s: %s %d, expected %d", k->what, what[j], got[j], want[j]);
   }
 }
