@@ -382,6 +382,7 @@ typedef struct Renaming {
 } Renaming;
 
 static int rename_pair(Renaming *m, TirIndex *a, TirIndex *b) {
+  if (dim_cmp(a->range, b->range) != DIM_EQUAL) return 0;   /* a prefix range reads less */
   for (int k = 0; k < m->n; k++) {
     if (m->from[k] == a || m->to[k] == b) return m->from[k] == a && m->to[k] == b;
   }
