@@ -173,3 +173,14 @@ Test(contract, run_time_costs_count_copies) {
   for (int k = 0; k < a.info->ncand; k++) priced += strstr(a.info->cand_cost[k], "4*i1*i2*i3") != NULL;
   cr_expect_eq(priced, 1, "one candidate copies X: %s | %s", a.info->cand_cost[0], a.info->cand_cost[1]);
 }
+
+/* ALS's right-hand side W[i, j] M[i, j] V[j, p]: the elementwise step
+ * writes [i, j] as its sources hold it (GEMM then reads it as [M, K]),
+ * not [j, i], which would transpose 3M elements on the way */
+Test(contract, elementwise_step_keeps_its_sources_order) {
+  After a = contracted("def t(W: f64[200, 150], M: f64[200, 150], V: f64[150, 16]) -> f64[200, 16] {\n"
+                       "  R[i, p] = W[i, j] * M[i, j] * V[j, p]\n  return R\n}\n", 0);
+  cr_assert_not_null(a.first_temp);
+  cr_expect_eq(a.first_temp->type->dims[0].k, 200);
+  cr_expect_eq(a.first_temp->type->dims[1].k, 150);
+}
