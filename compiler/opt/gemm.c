@@ -69,6 +69,9 @@ static int try_order(const Layout *o, const Layout *a, const Layout *b, GemmShap
     }
   for (int i = 0; i < b->n; i++)
     if (!has(o, b->idx[i]) && !has(a, b->idx[i])) return 0;
+  /* nothing summed: an elementwise or outer product, one multiply per
+   * element, which a loop does without a library call per 1 x 1 product */
+  if (k.n == 0) return 0;
   /* out must be [batch, M, N] */
   if (!same_seq(o, 0, &batch) || !same_seq(o, batch.n, &m) || !same_seq(o, batch.n + m.n, &n)) return 0;
   Layout kb;

@@ -11,6 +11,7 @@ typedef struct After {
   int reused;             /* steps that read an earlier step's result */
   int nsteps;             /* steps of the first ContractInfo */
   int first[2];           /* the operands of its first step */
+  const ContractInfo *info; /* the first ContractInfo */
   const TirOp *last;      /* the statement writing the result */
   const TirVar *first_temp;
 } After;
@@ -53,6 +54,7 @@ static After contracted(const char *text, double memory_limit) {
   }
   if (p->contracts.n) {
     const ContractInfo *ci = p->contracts.items[0];
+    a.info = ci;
     a.nsteps = ci->nsteps;
     a.first[0] = ci->steps[0].args[0];
     a.first[1] = ci->steps[0].args[1];
@@ -157,4 +159,28 @@ Test(contract, equal_flops_fewer_copies) {
                  "  R[b, q] = A[a, q] * C[c, q] * X[a, b, c]\n  return R\n}\n", 0);
   cr_expect((a.first[0] == 0 || a.first[1] == 2) && !(a.first[0] == 0 && a.first[1] == 1),
             "first step %d, %d", a.first[0], a.first[1]);
+}
+
+/* With symbolic sizes the candidates are chosen at run time: the one that
+ * copies X pays for the copy in its cost, and X A comes first. */
+Test(contract, run_time_costs_count_copies) {
+  After a = contracted("def t(X: f64[i1, i2, i3], A: f64[i1, r], C: f64[i3, r]) -> f64[i2, r] {\n"
+                       "  R[b, q] = X[a, b, c] * A[a, q] * C[c, q]\n  return R\n}\n", 0);
+  cr_assert_not_null(a.info);
+  cr_assert_gt(a.info->ncand, 1);
+  cr_expect(a.first[0] == 0 && a.first[1] == 1, "first step %d, %d", a.first[0], a.first[1]);
+  int priced = 0;
+  for (int k = 0; k < a.info->ncand; k++) priced += strstr(a.info->cand_cost[k], "4*i1*i2*i3") != NULL;
+  cr_expect_eq(priced, 1, "one candidate copies X: %s | %s", a.info->cand_cost[0], a.info->cand_cost[1]);
+}
+
+/* ALS's right-hand side W[i, j] M[i, j] V[j, p]: the elementwise step
+ * writes [i, j] as its sources hold it (GEMM then reads it as [M, K]),
+ * not [j, i], which would transpose 3M elements on the way */
+Test(contract, elementwise_step_keeps_its_sources_order) {
+  After a = contracted("def t(W: f64[200, 150], M: f64[200, 150], V: f64[150, 16]) -> f64[200, 16] {\n"
+                       "  R[i, p] = W[i, j] * M[i, j] * V[j, p]\n  return R\n}\n", 0);
+  cr_assert_not_null(a.first_temp);
+  cr_expect_eq(a.first_temp->type->dims[0].k, 200);
+  cr_expect_eq(a.first_temp->type->dims[1].k, 150);
 }

@@ -120,3 +120,11 @@ Test(gemm, a_computed_position_is_no_permutation) {
   Got r = matched("def t(X: f64[3, 4]) -> f64[4, 3] {\n  Y[b, a: 3] = X[2 - a, b]\n  return Y\n}\n", "Y");
   cr_expect(!r.permute);
 }
+
+/* nothing summed: a loop, not a batch of 1 x 1 x 1 library products */
+Test(gemm, elementwise_and_outer_products_are_no_gemm) {
+  Got r = matched("def t(A: f64[30, 20], B: f64[30, 20]) -> f64[30, 20] {\n  R[i, j] = A[i, j] * B[i, j]\n  return R\n}\n", "R");
+  cr_expect(!r.gemm);
+  r = matched("def t(a: f64[30], b: f64[20]) -> f64[30, 20] {\n  R[i, j] = a[i] * b[j]\n  return R\n}\n", "R");
+  cr_expect(!r.gemm);
+}
