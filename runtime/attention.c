@@ -34,9 +34,21 @@ enum { RI, RJ, RC, RX, RB };        /* roles; batch roles from RB */
 
 typedef struct Attn {
   int64_t nb, bext[4], n, m, d, e, nqb;
-  int64_t st[5][8];
-  int ncond;
+  int64_t st[5][8], div[5][8];
+  int ncond, npad;
   int64_t ca[MAXCOND], cb[MAXCOND], cc[MAXCOND];
+  const void *pad[2];
+  int pdtype[2], pcmp[2];
+  int64_t pst[2][4];
+  double poff[2];
+  int capped;                 /* softcap: s = cap * tanh(s) */
+  double cap;
+  int alibi;
+  int64_t aa, ab, ak, sst[4];
+  const void *slope;          /* NULL: the scalar slope0 */
+  double slope0, asign;
+  void *lse;
+  int64_t lst[5];             /* i, then batch */
   const void *q, *k, *v, *bias;
   void *o;
   double scale;
@@ -46,9 +58,10 @@ typedef struct Attn {
 
 static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-/* The keys row i may see: [*lo, *hi), empty when *lo == *hi. */
-static void key_range(const Attn *a, int64_t i, int64_t *lo, int64_t *hi) {
-  int64_t l = 0, h = a->m;
+/* The keys row i may see: [*lo, *hi) within [plo, phi) (the padding
+ * bounds of its batch element), empty when *lo == *hi. */
+static void key_range(const Attn *a, int64_t i, int64_t plo, int64_t phi, int64_t *lo, int64_t *hi) {
+  int64_t l = plo, h = phi;
   for (int t = 0; t < a->ncond; t++) {
     int64_t s = a->ca[t] * i + a->cc[t], b = a->cb[t];   /* b*j + s >= 0 */
     if (b > 0) {
@@ -66,14 +79,71 @@ static void key_range(const Attn *a, int64_t i, int64_t *lo, int64_t *hi) {
   *hi = h;
 }
 
+/* The coordinate of batch role r of element bi. */
+static void batch_coords(const Attn *a, int64_t bi, int64_t c[4]) {
+  for (int r = (int)a->nb - 1; r >= 0; r--) {
+    c[r] = bi % a->bext[r];
+    bi /= a->bext[r];
+  }
+}
+
 /* Offsets of batch element bi in each operand. */
 static void batch_offsets(const Attn *a, int64_t bi, int64_t off[5]) {
-  for (int o = 0; o < 5; o++) off[o] = 0;
-  for (int r = a->nb - 1; r >= 0; r--) {
-    int64_t c = bi % a->bext[r];
-    bi /= a->bext[r];
-    for (int o = 0; o < 5; o++) off[o] += c * a->st[o][RB + r];
+  int64_t c[4];
+  batch_coords(a, bi, c);
+  for (int o = 0; o < 5; o++) {
+    off[o] = 0;
+    for (int r = 0; r < a->nb; r++) off[o] += (a->div[o][RB + r] > 1 ? c[r] / a->div[o][RB + r] : c[r]) * a->st[o][RB + r];
   }
+}
+
+static double f64_bits(int64_t b) {
+  double x;
+  memcpy(&x, &b, sizeof x);
+  return x;
+}
+
+/* A value of an integer or float tensor as a double. */
+static double load_num(const void *p, int dtype, int64_t at) {
+  switch (dtype) {
+  case TNS_I32: return ((const int32_t *)p)[at];
+  case TNS_I64: return (double)((const int64_t *)p)[at];
+  case TNS_F32: return ((const float *)p)[at];
+  default: return ((const double *)p)[at];
+  }
+}
+
+/* The key-padding bounds [*lo, *hi) of batch element bi. */
+static void pad_range(const Attn *a, int64_t bi, int64_t *lo, int64_t *hi) {
+  int64_t c[4], l = 0, h = a->m;
+  batch_coords(a, bi, c);
+  for (int t = 0; t < a->npad; t++) {
+    int64_t at = 0;
+    for (int r = 0; r < a->nb; r++) at += c[r] * a->pst[t][r];
+    double x = load_num(a->pad[t], a->pdtype[t], at) + a->poff[t], b;
+    if (x != x) {   /* every comparison with NaN is false */
+      h = 0;
+      continue;
+    }
+    switch (a->pcmp[t]) {
+    case 0: b = ceil(x); if (b < (double)h) h = b < 0 ? 0 : (int64_t)b; break;              /* j < x */
+    case 1: b = floor(x) + 1; if (b < (double)h) h = b < 0 ? 0 : (int64_t)b; break;         /* j <= x */
+    case 2: b = floor(x) + 1; if (b > (double)l) l = b > (double)a->m ? a->m : (int64_t)b; break; /* j > x */
+    default: b = ceil(x); if (b > (double)l) l = b > (double)a->m ? a->m : (int64_t)b; break;     /* j >= x */
+    }
+  }
+  if (h < l) h = l;
+  *lo = l;
+  *hi = h;
+}
+
+/* The ALiBi slope of batch element bi. */
+static double slope_of(const Attn *a, int64_t bi, int dtype) {
+  if (!a->slope) return a->slope0;
+  int64_t c[4], at = 0;
+  batch_coords(a, bi, c);
+  for (int r = 0; r < a->nb; r++) at += c[r] * a->sst[r];
+  return load_num(a->slope, dtype, at);
 }
 
 /* Cephes expf: exp(x) for a vector loop (no calls, no branches). */
@@ -114,17 +184,70 @@ static void gemm_d(int tb, int64_t m, int64_t n, int64_t k, double alpha, const 
 #define SUF f32
 #define GEMM gemm_s
 #define EXP exp_f32
+#define TANH tanhf
 #include "attention_impl.h"
 #undef REAL
 #undef SUF
 #undef GEMM
 #undef EXP
+#undef TANH
 
 #define REAL double
 #define SUF f64
 #define GEMM gemm_d
 #define EXP exp_f64
+#define TANH tanh
 #include "attention_impl.h"
+
+/* Grouped-query reads stay inside their operand (-O0 checks each read). */
+static int check_divs(const Attn *a, const int64_t *desc) {
+  for (int o = 0; o < 5; o++)
+    for (int r = 0; r < a->nb; r++) {
+      int64_t dv = a->div[o][RB + r], lim = desc[TNS_ATTN_LIM + 8 * o + RB + r];
+      if (dv > 1 && a->bext[r] > 0 && (a->bext[r] - 1) / dv >= lim)
+        return tns_error(TNS_ERR_BOUNDS, "attention: index %lld is out of range for a grouped operand (size %lld)",
+                         (long long)((a->bext[r] - 1) / dv), (long long)lim);
+    }
+  return TNS_OK;
+}
+
+static void read_desc(Attn *a, const int64_t *desc) {
+  a->n = desc[TNS_ATTN_N];
+  a->m = desc[TNS_ATTN_M];
+  a->d = desc[TNS_ATTN_D];
+  a->e = desc[TNS_ATTN_E];
+  for (int op = 0; op < 5; op++)
+    for (int r = 0; r < 8; r++) {
+      a->st[op][r] = desc[TNS_ATTN_STRIDES + 8 * op + r];
+      a->div[op][r] = desc[TNS_ATTN_DIV + 8 * op + r];
+    }
+  for (int t = 0; t < a->ncond; t++) {
+    a->ca[t] = desc[TNS_ATTN_CONDS + 3 * t];
+    a->cb[t] = desc[TNS_ATTN_CONDS + 3 * t + 1];
+    a->cc[t] = desc[TNS_ATTN_CONDS + 3 * t + 2];
+  }
+  for (int t = 0; t < 2; t++) {
+    const int64_t *p = desc + TNS_ATTN_PAD + 8 * t;
+    if (!p[0]) continue;
+    a->pad[a->npad] = (const void *)(intptr_t)p[0];
+    a->pdtype[a->npad] = (int)p[1];
+    a->pcmp[a->npad] = (int)p[2];
+    for (int r = 0; r < 4; r++) a->pst[a->npad][r] = p[3 + r];
+    a->poff[a->npad] = f64_bits(p[7]);
+    a->npad++;
+  }
+  a->capped = (int)desc[TNS_ATTN_CAP];
+  a->cap = f64_bits(desc[TNS_ATTN_CAP + 1]);
+  const int64_t *al = desc + TNS_ATTN_ALIBI;
+  a->alibi = (int)al[0];
+  a->aa = al[1], a->ab = al[2], a->ak = al[3];
+  a->slope = (const void *)(intptr_t)al[4];
+  a->slope0 = f64_bits(al[5]);
+  for (int r = 0; r < 4; r++) a->sst[r] = al[6 + r];
+  a->asign = (double)al[10];
+  a->lse = (void *)(intptr_t)desc[TNS_ATTN_LSE];
+  for (int r = 0; r < 5; r++) a->lst[r] = desc[TNS_ATTN_LSE + 1 + r];
+}
 
 int tns_attention(TnsDtype dtype, const int64_t *desc, const void *q, const void *k, const void *v,
                   const void *bias, void *o, double scale) {
@@ -138,21 +261,13 @@ int tns_attention(TnsDtype dtype, const int64_t *desc, const void *q, const void
     return tns_error(TNS_ERR_INTERNAL, "attention: bad descriptor");
   int64_t batch = 1;
   for (int r = 0; r < a.nb; r++) batch *= a.bext[r] = desc[TNS_ATTN_BATCH + r];
-  a.n = desc[TNS_ATTN_N];
-  a.m = desc[TNS_ATTN_M];
-  a.d = desc[TNS_ATTN_D];
-  a.e = desc[TNS_ATTN_E];
-  for (int op = 0; op < 5; op++)
-    for (int r = 0; r < 8; r++) a.st[op][r] = desc[TNS_ATTN_STRIDES + 8 * op + r];
-  for (int t = 0; t < a.ncond; t++) {
-    a.ca[t] = desc[TNS_ATTN_CONDS + 3 * t];
-    a.cb[t] = desc[TNS_ATTN_CONDS + 3 * t + 1];
-    a.cc[t] = desc[TNS_ATTN_CONDS + 3 * t + 2];
-  }
+  read_desc(&a, desc);
   a.q = q, a.k = k, a.v = v, a.bias = bias, a.o = o, a.scale = scale;
-  if (batch <= 0 || a.n <= 0 || a.e <= 0) return TNS_OK;
+  if (batch <= 0 || a.n <= 0) return TNS_OK;
+  int st = check_divs(&a, desc);
+  if (st != TNS_OK) return st;
   a.nqb = (a.n + BQ - 1) / BQ;
-  int st = dtype == TNS_F32 ? find_bad_f32(&a, batch) : find_bad_f64(&a, batch);
+  st = dtype == TNS_F32 ? find_bad_f32(&a, batch) : find_bad_f64(&a, batch);
   if (st != TNS_OK) return st;
   tnsi_blas_single_threaded(1);
   st = tns_parallel_for(batch * a.nqb, BQ * (a.m * (a.d + a.e) + 1), dtype == TNS_F32 ? piece_f32 : piece_f64, &a);

@@ -11,7 +11,7 @@
  * NaN when v[j, x] is not finite. Records, per batch and column, the first
  * and last such key (only when there are masks and such values). */
 static int FN(find_bad)(Attn *a, int64_t batch) {
-  if (!a->ncond || a->m == 0) return TNS_OK;
+  if ((!a->ncond && !a->npad) || a->m == 0 || a->e == 0) return TNS_OK;
   const REAL *v = a->v;
   int64_t sj = a->st[OV][RJ], sx = a->st[OV][RX], any = 0;
   for (int64_t bi = 0; bi < batch && !any; bi++) {
@@ -52,15 +52,31 @@ static const REAL *FN(block)(const REAL *base, int64_t s_row, int64_t s_col, int
   return buf;
 }
 
-/* Softmax bookkeeping of one row of a score block: scale, bias, mask,
- * then p = exp(s - shift) in place; returns the row's sum and sets the
- * factor its earlier output is rescaled by. */
-static REAL FN(row)(REAL *s, int64_t nk, int64_t j0, int64_t lo, int64_t hi, REAL post,
-                    const REAL *bias, int64_t sbj, REAL *mx, REAL *shift, REAL *alpha) {
+/* The per-score transforms of one row before the softmax, in -O0's
+ * order: scale (when not folded into the GEMM), softcap, bias, ALiBi. */
+static void FN(transform)(const Attn *a, REAL *s, int64_t nk, int64_t i, int64_t j0, REAL post, const REAL *bias,
+                          int64_t sbj, REAL slope) {
   if (post != 1)
     for (int64_t jj = 0; jj < nk; jj++) s[jj] *= post;
+  if (a->capped) {
+    REAL c = (REAL)a->cap;
+    for (int64_t jj = 0; jj < nk; jj++) s[jj] = c * TANH(s[jj]);
+  }
   if (bias)
     for (int64_t jj = 0; jj < nk; jj++) s[jj] += bias[(j0 + jj) * sbj];
+  if (a->alibi) {
+    int64_t base = a->aa * i + a->ab * j0 + a->ak;
+    if (a->asign > 0)
+      for (int64_t jj = 0; jj < nk; jj++) s[jj] += slope * (REAL)(base + a->ab * jj);
+    else
+      for (int64_t jj = 0; jj < nk; jj++) s[jj] -= slope * (REAL)(base + a->ab * jj);
+  }
+}
+
+/* Softmax bookkeeping of one row of a score block: mask, then p =
+ * exp(s - shift) in place; returns the row's sum and sets the factor its
+ * earlier output is rescaled by. */
+static REAL FN(row)(REAL *s, int64_t nk, int64_t j0, int64_t lo, int64_t hi, REAL *mx, REAL *shift, REAL *alpha) {
   for (int64_t jj = 0; jj < nk && j0 + jj < lo; jj++) s[jj] = -INFINITY;
   for (int64_t jj = hi - j0 < 0 ? 0 : hi - j0; jj < nk; jj++) s[jj] = -INFINITY;
   /* eight lanes, so that the max and the sum vectorise */
@@ -72,7 +88,9 @@ static REAL FN(row)(REAL *s, int64_t nk, int64_t j0, int64_t lo, int64_t hi, REA
   for (int64_t jj = n8; jj < nk; jj++) m = s[jj] > m ? s[jj] : m;
   for (int k = 0; k < 8; k++) m = lane[k] > m ? lane[k] : m;
   REAL sh = isinf(m) ? 0 : m;
-  *alpha = sh == *shift ? 1 : (REAL)exp((double)(*shift - sh));
+  /* nothing seen yet (the max was -inf): the shift 0 it had is no scale,
+     and exp(0 - sh) could overflow */
+  *alpha = sh == *shift ? 1 : *mx == -INFINITY ? 0 : (REAL)exp((double)(*shift - sh));
   *mx = m;
   *shift = sh;
   for (int64_t jj = 0; jj < nk; jj++) s[jj] = EXP(s[jj] - sh);
@@ -85,11 +103,32 @@ static REAL FN(row)(REAL *s, int64_t nk, int64_t j0, int64_t lo, int64_t hi, REA
   return sum;
 }
 
+/* Writes the finished rows of a query block: O = acc / l, NaN columns
+ * where a masked key has a non-finite value, and the log-sum-exp. */
+static void FN(finish)(const Attn *a, int64_t bi, int64_t i0, int64_t nq, const int64_t off[5], const REAL *acc,
+                       const REAL *l, const REAL *shift, const int64_t *rlo, const int64_t *rhi) {
+  const int64_t e = a->e;
+  REAL *O = (REAL *)a->o + off[OO] + i0 * a->st[OO][RI];
+  const int64_t *bad = a->bad ? a->bad + 2 * bi * e : NULL;
+  for (int64_t r = 0; r < nq; r++)
+    for (int64_t x = 0; x < e; x++) {
+      REAL y = a->m == 0 ? 0 : acc[r * e + x] / l[r];
+      if (bad && bad[2 * x] >= 0 && (bad[2 * x] < rlo[r] || bad[2 * x + 1] >= rhi[r])) y = NAN;
+      O[r * a->st[OO][RI] + x * a->st[OO][RX]] = y;
+    }
+  if (!a->lse) return;
+  int64_t c[4], at = 0;
+  batch_coords(a, bi, c);
+  for (int r = 0; r < a->nb; r++) at += c[r] * a->lst[1 + r];
+  REAL *L = (REAL *)a->lse + at;
+  for (int64_t r = 0; r < nq; r++) L[(i0 + r) * a->lst[0]] = shift[r] + (REAL)log((double)l[r]);
+}
+
 static int FN(piece)(void *env, int64_t lo, int64_t hi) {
   const Attn *a = env;
   const int64_t d = a->d, e = a->e;
   const int64_t (*st)[8] = a->st;
-  REAL *S = malloc(sizeof(REAL) * BQ * BK), *acc = malloc(sizeof(REAL) * (size_t)(BQ * e));
+  REAL *S = malloc(sizeof(REAL) * BQ * BK), *acc = malloc(sizeof(REAL) * (size_t)(BQ * e + 1));
   REAL *pq = malloc(sizeof(REAL) * (size_t)(BQ * d + 1)), *pk = malloc(sizeof(REAL) * (size_t)(BK * d + 1));
   REAL *pv = malloc(sizeof(REAL) * (size_t)(BK * e + 1));
   int st_ok = S && acc && pq && pk && pv;
@@ -98,11 +137,13 @@ static int FN(piece)(void *env, int64_t lo, int64_t hi) {
   REAL post = in_gemm ? 1 : (REAL)a->scale;
   for (int64_t t = lo; t < hi && st_ok; t++) {
     int64_t bi = t / a->nqb, i0 = t % a->nqb * BQ, nq = a->n - i0 < BQ ? a->n - i0 : BQ;
-    int64_t off[5], rlo[BQ], rhi[BQ], jlo = a->m, jhi = 0, ld_q;
+    int64_t off[5], rlo[BQ], rhi[BQ], jlo = a->m, jhi = 0, ld_q, plo, phi;
     REAL mx[BQ], shift[BQ], l[BQ];
     batch_offsets(a, bi, off);
+    pad_range(a, bi, &plo, &phi);
+    REAL slope = a->alibi ? (REAL)slope_of(a, bi, sizeof(REAL) == 4 ? TNS_F32 : TNS_F64) : 0;
     for (int64_t r = 0; r < nq; r++) {
-      key_range(a, i0 + r, &rlo[r], &rhi[r]);
+      key_range(a, i0 + r, plo, phi, &rlo[r], &rhi[r]);
       if (rlo[r] < rhi[r]) {
         jlo = rlo[r] < jlo ? rlo[r] : jlo;
         jhi = rhi[r] > jhi ? rhi[r] : jhi;
@@ -123,22 +164,15 @@ static int FN(piece)(void *env, int64_t lo, int64_t hi) {
       for (int64_t r = 0; r < nq; r++) {
         const REAL *brow = a->bias ? (const REAL *)a->bias + off[OB] + (i0 + r) * st[OB][RI] : NULL;
         REAL alpha;
-        REAL sum = FN(row)(S + r * BK, nk, j0, rlo[r], rhi[r], post, brow, st[OB][RJ],
-                           &mx[r], &shift[r], &alpha);
+        FN(transform)(a, S + r * BK, nk, i0 + r, j0, post, brow, st[OB][RJ], slope);
+        REAL sum = FN(row)(S + r * BK, nk, j0, rlo[r], rhi[r], &mx[r], &shift[r], &alpha);
         l[r] = l[r] * alpha + sum;
         if (alpha != 1)
           for (int64_t x = 0; x < e; x++) acc[r * e + x] *= alpha;
       }
-      GEMM(0, nq, e, nk, 1.0, S, BK, V, ld_v, 1.0, acc, e);
+      if (e > 0) GEMM(0, nq, e, nk, 1.0, S, BK, V, ld_v, 1.0, acc, e);
     }
-    REAL *O = (REAL *)a->o + off[OO] + i0 * st[OO][RI];
-    const int64_t *bad = a->bad ? a->bad + 2 * bi * e : NULL;
-    for (int64_t r = 0; r < nq; r++)
-      for (int64_t x = 0; x < e; x++) {
-        REAL y = a->m == 0 ? 0 : acc[r * e + x] / l[r];
-        if (bad && bad[2 * x] >= 0 && (bad[2 * x] < rlo[r] || bad[2 * x + 1] >= rhi[r])) y = NAN;
-        O[r * st[OO][RI] + x * st[OO][RX]] = y;
-      }
+    FN(finish)(a, bi, i0, nq, off, acc, l, shift, rlo, rhi);
   }
   free(S), free(acc), free(pq), free(pk), free(pv);
   return st_ok ? TNS_OK : tns_error(TNS_ERR_OOM, "attention: out of memory");
