@@ -67,6 +67,25 @@ static void extras(Cg *g, const TirAttention *a, LLVMValueRef desc) {
   put(g, desc, al + 10, i64c(g, a->asign));
 }
 
+/* Order R >= 2: the further keys and values (runtime/tns_runtime.h). */
+static void higher_order(Cg *g, const TirAttention *a, LLVMValueRef desc) {
+  put(g, desc, TNS_ATTN_ORDER, i64c(g, a->order > 1 ? a->order : 1));
+  for (int r = 0; r + 1 < a->order; r++) {
+    int at = TNS_ATTN_ORDER + 1 + 15 * r;
+    static const int kroles[] = {TIR_ATTN_J, TIR_ATTN_C}, vroles[] = {TIR_ATTN_J, TIR_ATTN_X};
+    put(g, desc, at, as_i64(g, cg_buffer(g, a->kx[r])));
+    put(g, desc, at + 1, as_i64(g, cg_buffer(g, a->vx[r])));
+    put(g, desc, at + 2, cg_dim(g, a->mx[r]));
+    for (int t = 0; t < 2; t++) {
+      int kk = a->kxpos[r][kroles[t]], vk = a->vxpos[r][vroles[t]];
+      put(g, desc, at + 3 + t, kk >= 0 ? stride(g, a->kx[r]->type, kk) : i64c(g, 0));
+      put(g, desc, at + 9 + t, vk >= 0 ? stride(g, a->vx[r]->type, vk) : i64c(g, 0));
+    }
+    batch_strides(g, desc, at + 5, a->kx[r], a->kxpos[r]);
+    batch_strides(g, desc, at + 11, a->vx[r], a->vxpos[r]);
+  }
+}
+
 void cg_attention(Cg *g, const TirOp *op) {
   const TirAttention *a = op->attn;
   const TirVar *operands[5] = {a->q, a->k, a->v, op->out, a->bias};
@@ -97,6 +116,7 @@ void cg_attention(Cg *g, const TirOp *op) {
       put(g, desc, TNS_ATTN_LIM + TIR_ATTN_ROLES * o + r, dv ? cg_dim(g, a->lim[o][r]) : i64c(g, 0));
     }
   extras(g, a, desc);
+  higher_order(g, a, desc);
   LLVMValueRef scale = LLVMConstReal(g->f64, 1.0);
   for (int i = 0; i < a->nscale; i++) {
     LLVMValueRef s = cg_convert(g, cg_expr(g, a->scale[i]), a->scale[i]->elem, ELEM_F64);

@@ -156,6 +156,13 @@ typedef struct TirAttention {
   signed char spos[TIR_ATTN_ROLES];
   int64_t aa, ab, ak;
   int asign, alibi;
+  /* order R >= 2 (softmax over R key indices j1..jR): k, v hold j1; key r
+     (1..R-1) is kx[r-1][.., jr, c], its values vx[r-1][.., jr, x], jr of
+     range mx[r-1]; positions with role J meaning jr */
+  int order;
+  struct TirVar *kx[3], *vx[3];
+  signed char kxpos[3][TIR_ATTN_ROLES], vxpos[3][TIR_ATTN_ROLES];
+  Dim mx[3];
   /* the row log-sum-exp as a second result lse[b.., i] (NULL: none) */
   struct TirVar *lse;
   signed char lpos[TIR_ATTN_ROLES];

@@ -49,6 +49,10 @@ typedef struct Attn {
   double slope0, asign;
   void *lse;
   int64_t lst[5];             /* i, then batch */
+  int order;                  /* R: keys j1..jR; mk[r] the count of j(r+1) */
+  int64_t mk[4];
+  const void *kx[3], *vx[3];  /* keys and values 2..R */
+  int64_t kst[3][6], vst[3][6]; /* j, c (x), then batch */
   const void *q, *k, *v, *bias;
   void *o;
   double scale;
@@ -246,6 +250,15 @@ static void read_desc(Attn *a, const int64_t *desc) {
   for (int r = 0; r < 4; r++) a->sst[r] = al[6 + r];
   a->asign = (double)al[10];
   a->lse = (void *)(intptr_t)desc[TNS_ATTN_LSE];
+  a->order = (int)desc[TNS_ATTN_ORDER];
+  a->mk[0] = a->m;
+  for (int r = 0; r + 1 < a->order && r < 3; r++) {
+    const int64_t *p = desc + TNS_ATTN_ORDER + 1 + 15 * r;
+    a->kx[r] = (const void *)(intptr_t)p[0];
+    a->vx[r] = (const void *)(intptr_t)p[1];
+    a->mk[r + 1] = p[2];
+    for (int t = 0; t < 6; t++) a->kst[r][t] = p[3 + t], a->vst[r][t] = p[9 + t];
+  }
   for (int r = 0; r < 5; r++) a->lst[r] = desc[TNS_ATTN_LSE + 1 + r];
 }
 
@@ -257,7 +270,7 @@ int tns_attention(TnsDtype dtype, const int64_t *desc, const void *q, const void
   memset(&a, 0, sizeof a);
   a.nb = desc[TNS_ATTN_NBATCH];
   a.ncond = (int)desc[TNS_ATTN_NCOND];
-  if (a.nb < 0 || a.nb > 4 || a.ncond < 0 || a.ncond > MAXCOND)
+  if (a.nb < 0 || a.nb > 4 || a.ncond < 0 || a.ncond > MAXCOND || desc[TNS_ATTN_ORDER] < 1 || desc[TNS_ATTN_ORDER] > 4)
     return tns_error(TNS_ERR_INTERNAL, "attention: bad descriptor");
   int64_t batch = 1;
   for (int r = 0; r < a.nb; r++) batch *= a.bext[r] = desc[TNS_ATTN_BATCH + r];
@@ -266,6 +279,14 @@ int tns_attention(TnsDtype dtype, const int64_t *desc, const void *q, const void
   if (batch <= 0 || a.n <= 0) return TNS_OK;
   int st = check_divs(&a, desc);
   if (st != TNS_OK) return st;
+  if (a.order > 1) {   /* no masks: every key tuple counts */
+    int64_t tuples = 1;
+    for (int r = 0; r < a.order; r++) tuples *= a.mk[r];
+    tnsi_blas_single_threaded(1);
+    st = tns_parallel_for(batch * a.n, tuples * (a.d + a.e) + 1, dtype == TNS_F32 ? piece_n_f32 : piece_n_f64, &a);
+    tnsi_blas_single_threaded(0);
+    return st;
+  }
   a.nqb = (a.n + BQ - 1) / BQ;
   st = dtype == TNS_F32 ? find_bad_f32(&a, batch) : find_bad_f64(&a, batch);
   if (st != TNS_OK) return st;

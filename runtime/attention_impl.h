@@ -178,6 +178,93 @@ static int FN(piece)(void *env, int64_t lo, int64_t hi) {
   return st_ok ? TNS_OK : tns_error(TNS_ERR_OOM, "attention: out of memory");
 }
 
+
+/* Order R >= 2, per query: the key tuples (j1..j(R-1)) in chunks of ch
+ * rows; A = q * k1[j1] * .. (ch x d), S = A KRᵀ one GEMM (ch x mR, in
+ * L1/L2), the online softmax over the whole chunk as one row, W = P VR a
+ * second GEMM, then acc += W * v1[j1] * .. per tuple. */
+static int FN(piece_n)(void *env, int64_t lo, int64_t hi) {
+  const Attn *a = env;
+  const int R = a->order;
+  const int64_t d = a->d, e = a->e, mR = a->mk[R - 1];
+  int64_t T = 1;
+  for (int r = 0; r + 1 < R; r++) T *= a->mk[r];
+  int64_t ch = mR > 0 ? 8192 / mR : 64;
+  ch = ch < 1 ? 1 : ch > 64 ? 64 : ch;
+  REAL *A = malloc(sizeof(REAL) * (size_t)(ch * d + 1)), *S = malloc(sizeof(REAL) * (size_t)(ch * mR + 1));
+  REAL *W = malloc(sizeof(REAL) * (size_t)(ch * e + 1)), *acc = malloc(sizeof(REAL) * (size_t)(e + 1));
+  REAL *pk = malloc(sizeof(REAL) * (size_t)(mR * d + 1)), *pv = malloc(sizeof(REAL) * (size_t)(mR * e + 1));
+  int st_ok = A && S && W && acc && pk && pv;
+  int64_t cur = -1, ld_k = 1, ld_v = 1, off[5], ko[4], vo[4];
+  const REAL *KR = NULL, *VR = NULL;
+  const REAL *kbase[4], *vbase[4];
+  int64_t ksj[4], ksc[4], vsj[4], vsx[4];
+  for (int64_t t = lo; t < hi && st_ok; t++) {
+    int64_t bi = t / a->n, i = t % a->n;
+    if (bi != cur) {   /* this batch element's operands; KR and VR packed once */
+      int64_t c[4];
+      cur = bi;
+      batch_offsets(a, bi, off);
+      batch_coords(a, bi, c);
+      for (int r = 0; r + 1 < R; r++) {
+        ko[r] = vo[r] = 0;
+        for (int b = 0; b < a->nb; b++) ko[r] += c[b] * a->kst[r][2 + b], vo[r] += c[b] * a->vst[r][2 + b];
+      }
+      kbase[0] = (const REAL *)a->k + off[OK], vbase[0] = (const REAL *)a->v + off[OV];
+      ksj[0] = a->st[OK][RJ], ksc[0] = a->st[OK][RC], vsj[0] = a->st[OV][RJ], vsx[0] = a->st[OV][RX];
+      for (int r = 1; r < R; r++) {
+        kbase[r] = (const REAL *)a->kx[r - 1] + ko[r - 1], vbase[r] = (const REAL *)a->vx[r - 1] + vo[r - 1];
+        ksj[r] = a->kst[r - 1][0], ksc[r] = a->kst[r - 1][1], vsj[r] = a->vst[r - 1][0], vsx[r] = a->vst[r - 1][1];
+      }
+      KR = FN(block)(kbase[R - 1], ksj[R - 1], ksc[R - 1], mR, d, pk, &ld_k);
+      VR = FN(block)(vbase[R - 1], vsj[R - 1], vsx[R - 1], mR, e, pv, &ld_v);
+    }
+    const REAL *q = (const REAL *)a->q + off[OQ] + i * a->st[OQ][RI];
+    REAL mx = -INFINITY, sh = 0, l = 0;
+    for (int64_t x = 0; x < e; x++) acc[x] = 0;
+    for (int64_t t0 = 0; t0 < T && mR > 0; t0 += ch) {
+      int64_t nt = T - t0 < ch ? T - t0 : ch;
+      for (int64_t r = 0; r < nt; r++) {   /* A[r] = q * k1[j1] * .. for tuple t0 + r */
+        REAL *ar = A + r * d;
+        for (int64_t cc = 0; cc < d; cc++) ar[cc] = q[cc * a->st[OQ][RC]];
+        int64_t rest = t0 + r;
+        for (int k = R - 2; k >= 0; k--) {
+          int64_t jk = rest % a->mk[k];
+          rest /= a->mk[k];
+          const REAL *kr = kbase[k] + jk * ksj[k];
+          for (int64_t cc = 0; cc < d; cc++) ar[cc] *= kr[cc * ksc[k]];
+        }
+      }
+      if (d > 0) GEMM(1, nt, mR, d, 1.0, A, d, KR, ld_k, 0.0, S, mR);
+      else memset(S, 0, sizeof(REAL) * (size_t)(nt * mR));
+      if (a->scale != 1)
+        for (int64_t k = 0; k < nt * mR; k++) S[k] *= (REAL)a->scale;
+      REAL alpha;
+      REAL sum = FN(row)(S, nt * mR, 0, 0, nt * mR, &mx, &sh, &alpha);
+      l = l * alpha + sum;
+      if (alpha != 1)
+        for (int64_t x = 0; x < e; x++) acc[x] *= alpha;
+      if (e == 0) continue;
+      GEMM(0, nt, e, mR, 1.0, S, mR, VR, ld_v, 0.0, W, e);
+      for (int64_t r = 0; r < nt; r++) {   /* acc += W[r] * v1[j1] * .. */
+        REAL *wr = W + r * e;
+        int64_t rest = t0 + r;
+        for (int k = R - 2; k >= 0; k--) {
+          int64_t jk = rest % a->mk[k];
+          rest /= a->mk[k];
+          const REAL *vr = vbase[k] + jk * vsj[k];
+          for (int64_t x = 0; x < e; x++) wr[x] *= vr[x * vsx[k]];
+        }
+        for (int64_t x = 0; x < e; x++) acc[x] += wr[x];
+      }
+    }
+    REAL *o = (REAL *)a->o + off[OO] + i * a->st[OO][RI];
+    for (int64_t x = 0; x < e; x++) o[x * a->st[OO][RX]] = T * mR == 0 ? 0 : acc[x] / l;
+  }
+  free(A), free(S), free(W), free(acc), free(pk), free(pv);
+  return st_ok ? TNS_OK : tns_error(TNS_ERR_OOM, "attention: out of memory");
+}
+
 #undef FN
 #undef AT_CAT
 #undef AT_CAT2

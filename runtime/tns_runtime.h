@@ -308,7 +308,11 @@ enum {
   TNS_ATTN_ALIBI = 172,
   /* row log-sum-exp: pointer (0: none), stride of i, 4 batch strides */
   TNS_ATTN_LSE = 183,
-  TNS_ATTN_DESC = 189
+  /* order R >= 2: R, then per further key r (up to 3): K pointer, V
+     pointer, its key count, K strides (j, c, 4 batch), V strides (j, x,
+     4 batch): o = sum(j1..jR: softmax(scale * sum(c: q k1 .. kR)) v1 .. vR) */
+  TNS_ATTN_ORDER = 189,
+  TNS_ATTN_DESC = 235
 };
 int tns_attention(TnsDtype dtype, const int64_t *desc, const void *q, const void *k,
                   const void *v, const void *bias, void *o, double scale);

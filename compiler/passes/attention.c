@@ -55,11 +55,13 @@ typedef struct Fuse {
   TirBlock *b;
   int at;
   TirOp *op;
-  TirIndex *j;
+  TirIndex *j, *js[4];   /* the key indices (j = js[0]); nj: the order */
+  int nj;
+  Acc vs[4];             /* the values, vs[r] read at js[r] */
   int order;
   TirOp *defs[2];
   int ndefs, from;
-  Acc acc[2];
+  Acc acc[5];
   int nacc, nsum;
   Acc bias;
   int has_bias;
@@ -396,7 +398,7 @@ static int factors(Fuse *u, TirExpr *x, const Env *env, int divide, int in_sum) 
     if (x->n != 1 || u->nsum++) return fail(u, "the scores are not one sum over a feature index");
     return factors(u, x->a, env, 0, 1);
   }
-  if (x->kind == TX_ACCESS && in_sum && u->nacc < 2) {
+  if (x->kind == TX_ACCESS && in_sum && u->nacc < 5) {
     if (!plain_div(x, env, &u->acc[u->nacc], 1)) return fail(u, "a query or key is read at computed positions");
     u->nacc++;
     return 1;
@@ -630,15 +632,17 @@ static int extras(Fuse *u, TirIndex *const *role, int nrole, TirAttention *a) {
 
 /* Works out the roles and fills the descriptor; 0 (with why) if the
  * match does not fit the kernel. */
-static int describe(Fuse *u, const Acc *out, const Acc *v, TirAttention *a) {
+static int describe(Fuse *u, const Acc *out, TirAttention *a) {
   TirIndex *role[TIR_ATTN_ROLES] = {0};
-  int nb = 0;
+  int nb = 0, R = u->nj;
   TirIndex *query[MAXA];
   int nquery = 0;
   role[TIR_ATTN_J] = u->j;
   for (int k = 0; k < out->rank; k++) {
     TirIndex *ix = out->ix[k];
-    int in_v = acc_has(v, ix), in_s = acc_has(&u->acc[0], ix) || acc_has(&u->acc[1], ix);
+    int in_v = 0, in_s = 0;
+    for (int r = 0; r < R; r++) in_v |= acc_has(&u->vs[r], ix) > 0;
+    for (int t = 0; t < u->nacc; t++) in_s |= acc_has(&u->acc[t], ix) > 0;
     if (in_s && !in_v) {   /* the query index, or a head index V lacks */
       query[nquery++] = ix;
       continue;
@@ -660,8 +664,15 @@ static int describe(Fuse *u, const Acc *out, const Acc *v, TirAttention *a) {
     else return fail(u, "more than 4 batch indices");
   }
   if (!role[TIR_ATTN_I] || !role[TIR_ATTN_X]) return fail(u, "no query or no value index");
-  int qa = acc_has(&u->acc[0], role[TIR_ATTN_I]) ? 0 : 1;
-  const Acc *Q = &u->acc[qa], *K = &u->acc[1 - qa];
+  const Acc *Q = NULL, *Ks[4] = {0};
+  for (int t = 0; t < u->nacc; t++)
+    if (acc_has(&u->acc[t], role[TIR_ATTN_I])) Q = Q ? NULL : &u->acc[t];
+  for (int r = 0; r < R; r++)
+    for (int t = 0; t < u->nacc; t++)
+      if (&u->acc[t] != Q && acc_has(&u->acc[t], u->js[r])) Ks[r] = Ks[r] ? NULL : &u->acc[t];
+  for (int r = 0; r < R; r++)
+    if (!Q || !Ks[r]) return fail(u, "the scores are not query[.., i, c] * key[.., j, c]");
+  const Acc *K = Ks[0], *v = &u->vs[0];
   /* the feature index: the one Q and K share that has no other role */
   for (int k = 0; k < Q->rank; k++)
     if (acc_has(K, Q->ix[k]) && role_of(role, TIR_ATTN_ROLES, Q->ix[k]) < 0) role[TIR_ATTN_C] = Q->ix[k];
@@ -673,12 +684,29 @@ static int describe(Fuse *u, const Acc *out, const Acc *v, TirAttention *a) {
     return fail(u, "the scores are not query[.., i, c] * key[.., j, c]");
   if (!positions(v, role, nrole, need_v, a->pos[2]) || a->pos[2][TIR_ATTN_I] >= 0 || a->pos[2][TIR_ATTN_C] >= 0)
     return fail(u, "the values are not read as V[.., j, x]");
+  int elem = u->op->out->type->elem;
+  for (int r = 1; r < R; r++) {   /* further keys and values, role J meaning their own key index */
+    TirIndex *rr[TIR_ATTN_ROLES];
+    memcpy(rr, role, sizeof rr);
+    rr[TIR_ATTN_J] = u->js[r];
+    signed char *kp = a->kxpos[r - 1], *vp = a->vxpos[r - 1];
+    if (!positions(Ks[r], rr, nrole, need_k, kp) || kp[TIR_ATTN_I] >= 0 || kp[TIR_ATTN_X] >= 0)
+      return fail(u, "the scores are not query[.., i, c] * key1[.., j, c] * key2[.., k, c]");
+    if (!positions(&u->vs[r], rr, nrole, need_v, vp) || vp[TIR_ATTN_I] >= 0 || vp[TIR_ATTN_C] >= 0)
+      return fail(u, "the values are not read as V1[.., j, x] * V2[.., k, x]");
+    if (Ks[r]->var->type->elem != elem || u->vs[r].var->type->elem != elem)
+      return fail(u, "the operands' element types differ");
+    for (int k = 0; k < Ks[r]->rank; k++)
+      if (Ks[r]->div[k] > 1) return fail(u, "grouped-query reads in order 2+ are not fused yet");
+    a->kx[r - 1] = Ks[r]->var, a->vx[r - 1] = u->vs[r].var;
+    a->mx[r - 1] = Ks[r]->var->type->dims[kp[TIR_ATTN_J]];
+  }
+  a->order = R;
   positions(out, role, nrole, need_o, a->pos[3]);
   for (int r = 0; r < TIR_ATTN_ROLES; r++) a->pos[4][r] = -1;
   if (u->has_bias &&
       (!positions(&u->bias, role, nrole, none, a->pos[4]) || a->pos[4][TIR_ATTN_C] >= 0 || a->pos[4][TIR_ATTN_X] >= 0))
     return fail(u, "the bias is not indexed by batch, query and key indices");
-  int elem = u->op->out->type->elem;
   if (Q->var->type->elem != elem || K->var->type->elem != elem || v->var->type->elem != elem ||
       (u->has_bias && u->bias.var->type->elem != elem))
     return fail(u, "the operands' element types differ");
@@ -746,28 +774,58 @@ static const TirExpr *softmax_factor(Fuse *u, const TirExpr *x) {
   return def && def->body && def->body->kind == TX_REDUCE && def->body->op == RED_SOFTMAX ? def->body : NULL;
 }
 
-static int attention_like(Fuse *u, TirExpr **sm, TirExpr **vx, Env *env, const TirOp **reader) {
-  TirExpr *x = u->op->body;
-  env->n = 0;
-  if (!x || x->kind != TX_REDUCE || x->op != RED_SUM) return 0;
-  const TirExpr *s = softmax_factor(u, x->a);
-  if (s && s->n >= 2) {   /* order 2+: sum(k: sum(j: P * V1) * V2) and the like */
-    u->order = s->n;
-    return fail(u, arena_printf(u->p->arena, "order %d (softmax over %d indices) is not fused yet", s->n, s->n)) + 1;
+/* The factors of a product, left to right, a nested sum's taken in
+ * (sum(k: sum(j: P * V1) * V2) is sum(j, k: P * V1 * V2)), its indices
+ * added to ix; 0 if more than max. */
+static int product_factors(TirExpr *x, TirExpr **f, int n, int max, TirIndex **ix, int *nix) {
+  if (x->kind == TX_BINARY && x->op == OP_MUL) {
+    n = product_factors(x->a, f, n, max, ix, nix);
+    return n ? product_factors(x->b, f, n, max, ix, nix) : 0;
   }
-  if (x->n > 1 || x->a->kind != TX_BINARY || x->a->op != OP_MUL) return 0;
-  u->j = x->idx[0];
-  for (int side = 0; side < 2; side++) {
-    TirExpr *px = side ? x->a->b : x->a->a;
-    *vx = side ? x->a->a : x->a->b;
+  if (x->kind == TX_REDUCE && x->op == RED_SUM && *nix + x->n <= 4) {
+    for (int k = 0; k < x->n; k++) ix[(*nix)++] = x->idx[k];
+    return product_factors(x->a, f, n, max, ix, nix);
+  }
+  if (n == max) return 0;
+  f[n] = x;
+  return n + 1;
+}
+
+/* O = sum(j1..jR: P * V1 * .. * VR): the softmax (sm, read by reader,
+ * its indices as O's through env) and the value factors vx[0..R). */
+static int attention_like(Fuse *u, TirExpr **sm, TirExpr **vx, int *nvx, Env *env, const TirOp **reader) {
+  TirExpr *x = u->op->body, *f[6];
+  env->n = 0;
+  if (!x || x->kind != TX_REDUCE || x->op != RED_SUM || x->n > 4) return 0;
+  TirIndex *ix[4];
+  int nix = x->n;
+  memcpy(ix, x->idx, sizeof(TirIndex *) * (size_t)x->n);
+  int n = product_factors(x->a, f, 0, 6, ix, &nix);
+  if (n < 2) {
+    const TirExpr *s = softmax_factor(u, x->a);
+    if (s && s->n >= 2) u->order = s->n;
+    return s ? fail(u, "the softmax is not multiplied by values summed over its indices") + 1 : 0;
+  }
+  for (int t = 0; t < n; t++) {
+    TirExpr *px = f[t];
+    int k = 0;
+    TirOp *def = NULL;
+    if (!(px->kind == TX_REDUCE && px->op == RED_SOFTMAX)) {
+      def = definition(u, px, &k);
+      if (!def || !def->body || def->body->kind != TX_REDUCE || def->body->op != RED_SOFTMAX) continue;
+    }
+    *nvx = 0;
+    for (int r = 0; r < n; r++)
+      if (r != t) vx[(*nvx)++] = f[r];
     *reader = u->op;
-    if (px->kind == TX_REDUCE && px->op == RED_SOFTMAX) {
+    u->order = def ? def->body->n : px->n;
+    u->nj = nix;
+    for (int r = 0; r < nix; r++) u->js[r] = ix[r];
+    u->j = u->js[0];
+    if (!def) {
       *sm = px;
       return 1;
     }
-    int k;
-    TirOp *def = definition(u, px, &k);
-    if (!def || !def->body || def->body->kind != TX_REDUCE || def->body->op != RED_SOFTMAX) continue;
     Env none = {.n = 0};
     *sm = def->body;
     *reader = def;
@@ -776,7 +834,9 @@ static int attention_like(Fuse *u, TirExpr **sm, TirExpr **vx, Env *env, const T
     add_def(u, def, k);
     return 1;
   }
-  return 0;
+  const TirExpr *s = softmax_factor(u, x->a);
+  if (s && s->n >= 2) u->order = s->n;
+  return s ? fail(u, "the softmax is not a factor of the sum with the values") + 1 : 0;
 }
 
 static void record(Fuse *u, const TirAttention *a) {
@@ -808,32 +868,57 @@ static int fuse_op(TirProgram *p, TirFunc *f, TirBlock *b, int at) {
   Fuse u;
   memset(&u, 0, sizeof u);
   u.p = p, u.f = f, u.b = b, u.at = at, u.op = op, u.from = at, u.order = 1;
-  TirExpr *sm = NULL, *vx = NULL;
+  TirExpr *sm = NULL, *vx[6];
+  int nvx = 0;
   Env env, none = {.n = 0};
   const TirOp *reader = op;
-  if (!attention_like(&u, &sm, &vx, &env, &reader)) return 0;
-  if (sm) u.order = sm->n, u.top = sm->a;
-  Acc out, v;
+  if (!attention_like(&u, &sm, vx, &nvx, &env, &reader)) return 0;
+  if (sm) u.top = sm->a;
+  Acc out;
   TirAttention *a = arena_alloc(p->arena, sizeof *a);
   memset(a, 0, sizeof *a);
   if (u.why) {
   } else if (op->accumulate || op->partial) {
     fail(&u, "the output is accumulated into");
-  } else if (sm->n != 1) {
-    fail(&u, arena_printf(p->arena, "order %d (softmax over %d indices) is not fused yet", sm->n, sm->n));
-  } else if (resolve(&env, sm->idx[0]) != u.j) {
-    fail(&u, "the softmax is over another index than the sum with the values");
-  } else if (!plain_div(vx, &none, &v, 1) || op->noidx != op->out->type->rank) {
-    fail(&u, "the values are not a plain read");
+  } else if (sm->n != u.nj || nvx != u.nj) {
+    fail(&u, "the softmax's indices are not those summed with the values, one value factor each");
+  } else if (u.nj > 4) {
+    fail(&u, "order 5+ is not fused");
+  } else if (op->noidx != op->out->type->rank) {
+    fail(&u, "the output has computed positions");
   } else {
+    /* js in the softmax's order; value r the factor read at js[r] */
+    TirIndex *sj[4];
+    for (int r = 0; r < u.nj; r++) {
+      sj[r] = resolve(&env, sm->idx[r]);
+      int found = 0;
+      for (int t = 0; t < u.nj; t++) found |= u.js[t] == sj[r];
+      if (!found) fail(&u, "the softmax is over another index than the sum with the values");
+    }
+    memcpy(u.js, sj, sizeof(TirIndex *) * (size_t)u.nj);
+    u.j = u.js[0];
+    for (int r = 0; r < u.nj && !u.why; r++) {
+      int got = 0;
+      for (int t = 0; t < nvx; t++) {
+        Acc v;
+        if (plain_div(vx[t], &none, &v, u.nj == 1) && acc_has(&v, u.js[r])) u.vs[r] = v, got++;
+      }
+      if (got != 1) fail(&u, "the values are not a plain read");
+    }
     out.var = op->out;
     out.rank = op->noidx;
     for (int k = 0; k < out.rank; k++) {
       if (op->opos[k].kind != TP_INDEX || op->opos[k].n != 1) fail(&u, "the output has computed positions");
       out.ix[k] = op->opos[k].kind == TP_INDEX ? op->opos[k].idx[0] : NULL;
     }
-    if (!u.why && scores(&u, sm->a, &env, reader) && u.nsum == 1 && u.nacc == 2) describe(&u, &out, &v, a);
-    else if (!u.why) fail(&u, "the scores are not a contraction of a query and a key");
+    if (!u.why && scores(&u, sm->a, &env, reader) && u.nsum == 1 && u.nacc == u.nj + 1) {
+      if (u.nj > 1 && (u.ncond || u.npad || u.has_bias || u.capped || u.alibi || u.lse_op))
+        fail(&u, "masks, biases and transforms of order 2+ scores are not fused yet");
+      else
+        describe(&u, &out, a);
+    } else if (!u.why) {
+      fail(&u, "the scores are not a contraction of a query and a key");
+    }
   }
   if (!u.why) {
     tir_expr_visit(op->body, note_var, &u);
@@ -847,7 +932,7 @@ static int fuse_op(TirProgram *p, TirFunc *f, TirBlock *b, int at) {
   op->attn = a;
   op->body = NULL;
   /* every variable the kernel reads, for liveness and the other passes */
-  TirVar *reads[] = {a->q, a->k, a->v, a->bias, a->pad[0], a->pad[1], a->slope};
+  TirVar *reads[] = {a->q, a->k, a->v, a->bias, a->pad[0], a->pad[1], a->slope, a->kx[0], a->vx[0], a->kx[1], a->vx[1], a->kx[2], a->vx[2]};
   op->args = arena_alloc(p->arena, sizeof reads);
   op->nargs = 0;
   for (size_t r = 0; r < sizeof reads / sizeof *reads; r++)
@@ -868,7 +953,91 @@ static int fuse_op(TirProgram *p, TirFunc *f, TirBlock *b, int at) {
   return removed;
 }
 
+/* ---- the Khatri-Rao form ---- */
+
+/* The op of b that writes v, and how many ops read it (regions too). */
+static TirOp *sole_def(const TirFunc *f, const TirBlock *b, const TirVar *v, int *at) {
+  TirOp *def = NULL;
+  for (int i = 0; i < b->n; i++)
+    if (op_writes(b->ops[i], v)) def = def ? NULL : b->ops[i], *at = i;
+  if (!def || v->param || block_uses(&f->body, v, NULL, 1, NULL) != 1 || def->kind != TO_EINSUM || def->accumulate ||
+      def->partial)
+    return NULL;
+  return def;
+}
+
+static int read_once(const TirFunc *f, const TirVar *v) { return block_uses(&f->body, v, NULL, 0, NULL) == 1; }
+
+/* The structure pass turns softmax(t: Q . khatri_rao(K1, K2)[t]) into
+ *   S[i, a, b] = Q . K1[a] * K2[b];  G[i, (a, b)] = S[i, a, b]
+ *   P[i, t] = softmax(t: G[i, t]);   X[i, a, b] = P[i, (a, b)]
+ * and X times khatri_rao(V1, V2) into sum(a, b: X * V1[a] * V2[b]). X is
+ * then P[i, a, b] = softmax(a, b: S[i, a, b]): written so, the G and P
+ * copies go and the order-2 attention is the index form's. */
+static int ungroup_softmax(TirProgram *p, TirFunc *f, TirBlock *b, int xi) {
+  TirOp *X = b->ops[xi];
+  TirExpr *xr = X->body;
+  if (X->kind != TO_EINSUM || X->accumulate || X->partial || !xr || xr->kind != TX_ACCESS || xr->var->param) return 0;
+  int rank = xr->var->type->rank, grp = -1, pi, gi;
+  for (int k = 0; k < rank; k++) {
+    if (xr->pos[k].kind == TP_GROUP && xr->pos[k].n == 2 && grp < 0) grp = k;
+    else if (xr->pos[k].kind != TP_INDEX) return 0;
+  }
+  TirOp *P = grp >= 0 ? sole_def(f, b, xr->var, &pi) : NULL;
+  if (!P || pi >= xi || P->noidx != rank || !read_once(f, xr->var) || !P->body || P->body->kind != TX_REDUCE || P->body->op != RED_SOFTMAX ||
+      P->body->n != 1 || P->body->a->kind != TX_ACCESS || P->opos[grp].kind != TP_INDEX || P->opos[grp].idx[0] != P->body->idx[0])
+    return 0;
+  TirExpr *gr = P->body->a;
+  TirOp *G = sole_def(f, b, gr->var, &gi);
+  if (!G || gi >= pi || !read_once(f, gr->var) || !G->body || G->body->kind != TX_ACCESS) return 0;
+  TirExpr *sr = G->body;
+  TirIndex *sidx[MAXA];
+  int sn = tir_plain_access(sr, sidx, MAXA);
+  if (!sn) return 0;
+  /* X's index at each index of G's output: through P's output and its read of G */
+  TirIndex *from[MAXA], *to[MAXA];
+  int nmap = 0;
+  for (int m = 0; m < gr->var->type->rank; m++) {
+    if (gr->pos[m].kind != TP_INDEX) return 0;
+    TirIndex *u = gr->pos[m].idx[0];
+    int k = 0;
+    while (k < rank && !(P->opos[k].kind == TP_INDEX && P->opos[k].idx[0] == u)) k++;
+    if (k == rank) return 0;
+    const TirPos *gp = &G->opos[m], *xp = &xr->pos[k];
+    if (gp->kind != xp->kind || gp->n != xp->n || nmap + gp->n > MAXA) return 0;
+    for (int t = 0; t < gp->n; t++) {
+      if (dim_cmp(gp->idx[t]->range, xp->idx[t]->range) != DIM_EQUAL) return 0;
+      from[nmap] = gp->idx[t], to[nmap++] = xp->idx[t];
+    }
+  }
+  TirExpr *acc = tir_expr_new(p->arena, TX_ACCESS, sr->elem, sr->span);
+  acc->var = sr->var;
+  acc->pos = arena_alloc(p->arena, sizeof(TirPos) * (size_t)sn);
+  for (int k = 0; k < sn; k++) {
+    int t = 0;
+    while (t < nmap && from[t] != sidx[k]) t++;
+    if (t == nmap) return 0;
+    acc->pos[k] = sr->pos[k];
+    acc->pos[k].idx = arena_alloc(p->arena, sizeof(TirIndex *));
+    acc->pos[k].idx[0] = to[t];
+  }
+  TirExpr *sm = tir_expr_new(p->arena, TX_REDUCE, P->body->elem, P->body->span);
+  sm->op = RED_SOFTMAX;
+  sm->n = 2;
+  sm->idx = arena_alloc(p->arena, sizeof(TirIndex *) * 2);
+  sm->idx[0] = xr->pos[grp].idx[0], sm->idx[1] = xr->pos[grp].idx[1];
+  sm->a = acc;
+  X->body = sm;
+  /* drop P and G (G before P) */
+  memmove(&b->ops[pi], &b->ops[pi + 1], sizeof(TirOp *) * (size_t)(b->n - pi - 1));
+  b->n--;
+  memmove(&b->ops[gi], &b->ops[gi + 1], sizeof(TirOp *) * (size_t)(b->n - gi - 1));
+  b->n--;
+  return 2;
+}
+
 static void attention_block(TirProgram *p, TirFunc *f, TirBlock *b) {
+  for (int i = 0; i < b->n; i++) i -= ungroup_softmax(p, f, b, i);
   for (int i = 0; i < b->n; i++) {
     attention_block(p, f, &b->ops[i]->body_ops);
     attention_block(p, f, &b->ops[i]->else_ops);

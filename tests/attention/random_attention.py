@@ -129,11 +129,57 @@ def statement(rng, s, seed):
     return lines, outs
 
 
+def higher(rng, s, seed):
+    """An order-2 or -3 statement (softmax over key pairs or triples), in
+    index form or (order 2, no batch) through khatri_rao."""
+    el = rng.choice(["f32", "f64"])
+    R = rng.choice([2, 2, 3])
+    n = rng.choice([1, 5, 17, 33])
+    ms = [rng.choice([1, 3, 7, 12]) if R == 3 else rng.choice([1, 5, 16, 40, 129]) for _ in range(R)]
+    d = rng.choice([1, 4, 8])
+    e = rng.choice([1, 3, 4])
+    nb = rng.choice([0, 0, 1, 2])
+    bat = [("b", rng.randint(1, 2)), ("h", rng.randint(1, 3))][:nb]
+    bi = [b for b, _ in bat]
+    bs = [z for _, z in bat]
+    keys = ["j", "k", "l"][:R]
+    lines = [f"d{s} = {d}"]
+
+    def tensor(name, idx, sizes):
+        seed[0] += 1
+        lines.append(f"{name}{s} = randn({el}[{', '.join(map(str, sizes))}], {seed[0]})")
+        return f"{name}{s}[{', '.join(idx)}]"
+
+    q = tensor("Q", bi + ["i", "c"], bs + [n, d])
+    ks = [tensor(f"K{r + 1}_", bi + [keys[r], "c"], bs + [ms[r], d]) for r in range(R)]
+    vs = [tensor(f"V{r + 1}_", bi + [keys[r], "x"], bs + [ms[r], e]) for r in range(R)]
+    scale = rng.choice(["", f" / sqrt({el}(d{s}))", " * 0.5"])
+    out = ", ".join(bi + ["i", "x"])
+    if R == 2 and nb == 0 and rng.random() < 0.4:   # Alman-Song: khatri_rao(K1, K2), khatri_rao(V1, V2)
+        lines.append(f"KK{s} = khatri_rao(K1_{s}, K2_{s})")
+        lines.append(f"VV{s} = khatri_rao(V1_{s}, V2_{s})")
+        lines.append(f"S{s}[i, t] = Q{s}[i, c] * KK{s}[t, c]{scale}")
+        lines.append(f"P{s}[i, t] = softmax(t: S{s}[i, t])")
+        lines.append(f"O{s}[{out}] = P{s}[i, t] * VV{s}[t, x]")
+    else:
+        sk = ", ".join(bi + ["i"] + keys)
+        lines.append(f"S{s}[{sk}] = {q} * {' * '.join(ks)}{scale}")
+        if rng.random() < 0.5:
+            lines.append(f"P{s}[{sk}] = softmax({', '.join(keys)}: S{s}[{sk}])")
+            lines.append(f"O{s}[{out}] = P{s}[{sk}] * {' * '.join(vs)}")
+        else:
+            lines.append(f"O{s}[{out}] = softmax({', '.join(keys)}: S{s}[{sk}]) * {' * '.join(vs)}")
+    red = d
+    for mm in ms:
+        red *= mm
+    return lines, [(f"O{s}", red, el)]
+
+
 def program(rng):
     seed = [100]
     lines, outs = [], []
     for s in range(rng.randint(2, 4)):
-        ls, os_ = statement(rng, s, seed)
+        ls, os_ = (higher if rng.random() < 0.3 else statement)(rng, s, seed)
         lines += ls
         outs += os_
     return lines, outs

@@ -56,10 +56,21 @@ static const Case cases[] = {
   {"masked with another value than -inf: not fused",
    ATT("  O[i, x] = softmax(j: where(j <= i, sum(c: Q[i, c] * K[j, c]), 0.0)) * V[j, x]\n"),
    {0, 1, 0, 0, 0, 0, "another value than -inf"}},
-  {"order 2 (tensor attention): recorded, not fused yet",
+  {"order 2 (tensor attention)",
    "def t(Q: f64[n, d], K1: f64[m, d], K2: f64[p, d], V1: f64[m, e], V2: f64[p, e]) -> f64[n, e] {\n"
    "  S[i, j, k] = Q[i, c] * K1[j, c] * K2[k, c]\n  P[i, j, k] = softmax(j, k: S[i, j, k])\n"
-   "  O[i, x] = P[i, j, k] * V1[j, x] * V2[k, x]\n  return O\n}\n", {0, 3, 0, 0, 0, 0, NULL}},
+   "  O[i, x] = P[i, j, k] * V1[j, x] * V2[k, x]\n  return O\n}\n", {1, 0, 0, 0, 0, 0, NULL}},
+  {"order 2, the Alman-Song form through khatri_rao: the same kernel",
+   "def t(Q: f64[n, d], K1: f64[m, d], K2: f64[p, d], V1: f64[m, e], V2: f64[p, e]) -> f64[n, e] {\n"
+   "  S[i, t] = Q[i, c] * khatri_rao(K1, K2)[t, c] / 8.0\n  P[i, t] = softmax(t: S[i, t])\n"
+   "  O[i, x] = P[i, t] * khatri_rao(V1, V2)[t, x]\n  return O\n}\n", {1, 0, 0, 0, 0, 1, NULL}},
+  {"order 3", "def t(Q: f64[n, d], K1: f64[m, d], K2: f64[p, d], K3: f64[q, d], V1: f64[m, e], V2: f64[p, e], V3: f64[q, e]) -> f64[n, e] {\n"
+   "  O[i, x] = softmax(j, k, l: sum(c: Q[i, c] * K1[j, c] * K2[k, c] * K3[l, c])) * V1[j, x] * V2[k, x] * V3[l, x]\n  return O\n}\n",
+   {1, 0, 0, 0, 0, 0, NULL}},
+  {"order 2 with a mask: not fused yet",
+   "def t(Q: f64[n, d], K1: f64[m, d], K2: f64[p, d], V1: f64[m, e], V2: f64[p, e]) -> f64[n, e] {\n"
+   "  O[i, x] = softmax(j, k: where(j <= i, sum(c: Q[i, c] * K1[j, c] * K2[k, c]), -inf)) * V1[j, x] * V2[k, x]\n  return O\n}\n",
+   {0, 1, 0, 0, 0, 0, "order 2+ scores are not fused yet"}},
 };
 
 static const TirFunc *func_t(const TirProgram *p) {
