@@ -1,7 +1,8 @@
-/* attention_impl.h — the body of attention.c for one element type.
- * Included twice by attention.c with REAL (float/double), SUF (f32/f64),
- * GEMM (gemm_s/gemm_d) and EXP (exp_f32/exp_f64) defined. Not a public
- * header. */
+/* attention_impl.h — the body of attention.c for one element type and
+ * one instruction set. Included by attention.c with REAL (float/double),
+ * SUF (the name suffix), GEMM (gemm_s/gemm_d), EXP (exp_f32/exp_f64),
+ * TANH and ATTR (a target attribute: AVX-512, AVX2+FMA or none)
+ * defined. Not a public header. */
 
 #define AT_CAT2(a, b) a##_##b
 #define AT_CAT(a, b) AT_CAT2(a, b)
@@ -10,7 +11,7 @@
 /* Where a mask hides keys, the unfused softmax still adds 0 * v[j, x]:
  * NaN when v[j, x] is not finite. Records, per batch and column, the first
  * and last such key (only when there are masks and such values). */
-static int FN(find_bad)(Attn *a, int64_t batch) {
+__attribute__((unused)) static ATTR int FN(find_bad)(Attn *a, int64_t batch) {
   if ((!a->ncond && !a->npad) || a->m == 0 || a->e == 0) return TNS_OK;
   const REAL *v = a->v;
   int64_t sj = a->st[OV][RJ], sx = a->st[OV][RX], any = 0;
@@ -54,7 +55,7 @@ static const REAL *FN(block)(const REAL *base, int64_t s_row, int64_t s_col, int
 
 /* The per-score transforms of one row before the softmax, in -O0's
  * order: scale (when not folded into the GEMM), softcap, bias, ALiBi. */
-static void FN(transform)(const Attn *a, REAL *s, int64_t nk, int64_t i, int64_t j0, REAL post, const REAL *bias,
+static ATTR void FN(transform)(const Attn *a, REAL *s, int64_t nk, int64_t i, int64_t j0, REAL post, const REAL *bias,
                           int64_t sbj, REAL slope) {
   if (post != 1)
     for (int64_t jj = 0; jj < nk; jj++) s[jj] *= post;
@@ -76,17 +77,19 @@ static void FN(transform)(const Attn *a, REAL *s, int64_t nk, int64_t i, int64_t
 /* Softmax bookkeeping of one row of a score block: mask, then p =
  * exp(s - shift) in place; returns the row's sum and sets the factor its
  * earlier output is rescaled by. */
-static REAL FN(row)(REAL *s, int64_t nk, int64_t j0, int64_t lo, int64_t hi, REAL *mx, REAL *shift, REAL *alpha) {
+static ATTR REAL FN(row)(REAL *s, int64_t nk, int64_t j0, int64_t lo, int64_t hi, REAL *mx, REAL *shift, REAL *alpha) {
   for (int64_t jj = 0; jj < nk && j0 + jj < lo; jj++) s[jj] = -INFINITY;
   for (int64_t jj = hi - j0 < 0 ? 0 : hi - j0; jj < nk; jj++) s[jj] = -INFINITY;
-  /* eight lanes, so that the max and the sum vectorise */
-  REAL lane[8], m = *mx;
-  for (int k = 0; k < 8; k++) lane[k] = -INFINITY;
-  int64_t n8 = nk / 8 * 8;
-  for (int64_t jj = 0; jj < n8; jj += 8)
-    for (int k = 0; k < 8; k++) lane[k] = s[jj + k] > lane[k] ? s[jj + k] : lane[k];
+  /* sixteen lanes, so that the max and the sum vectorise (a NaN is
+     skipped by the max but makes the row NaN through exp and the sum, as
+     at -O0) */
+  REAL lane[16], m = *mx;
+  for (int k = 0; k < 16; k++) lane[k] = -INFINITY;
+  int64_t n8 = nk / 16 * 16;
+  for (int64_t jj = 0; jj < n8; jj += 16)
+    for (int k = 0; k < 16; k++) lane[k] = lane[k] < s[jj + k] ? s[jj + k] : lane[k];
   for (int64_t jj = n8; jj < nk; jj++) m = s[jj] > m ? s[jj] : m;
-  for (int k = 0; k < 8; k++) m = lane[k] > m ? lane[k] : m;
+  for (int k = 0; k < 16; k++) m = lane[k] > m ? lane[k] : m;
   REAL sh = isinf(m) ? 0 : m;
   /* nothing seen yet (the max was -inf): the shift 0 it had is no scale,
      and exp(0 - sh) could overflow */
@@ -95,17 +98,17 @@ static REAL FN(row)(REAL *s, int64_t nk, int64_t j0, int64_t lo, int64_t hi, REA
   *shift = sh;
   for (int64_t jj = 0; jj < nk; jj++) s[jj] = EXP(s[jj] - sh);
   REAL sum = 0;
-  for (int k = 0; k < 8; k++) lane[k] = 0;
-  for (int64_t jj = 0; jj < n8; jj += 8)
-    for (int k = 0; k < 8; k++) lane[k] += s[jj + k];
+  for (int k = 0; k < 16; k++) lane[k] = 0;
+  for (int64_t jj = 0; jj < n8; jj += 16)
+    for (int k = 0; k < 16; k++) lane[k] += s[jj + k];
   for (int64_t jj = n8; jj < nk; jj++) sum += s[jj];
-  for (int k = 0; k < 8; k++) sum += lane[k];
+  for (int k = 0; k < 16; k++) sum += lane[k];
   return sum;
 }
 
 /* Writes the finished rows of a query block: O = acc / l, NaN columns
  * where a masked key has a non-finite value, and the log-sum-exp. */
-static void FN(finish)(const Attn *a, int64_t bi, int64_t i0, int64_t nq, const int64_t off[5], const REAL *acc,
+static ATTR void FN(finish)(const Attn *a, int64_t bi, int64_t i0, int64_t nq, const int64_t off[5], const REAL *acc,
                        const REAL *l, const REAL *shift, const int64_t *rlo, const int64_t *rhi) {
   const int64_t e = a->e;
   REAL *O = (REAL *)a->o + off[OO] + i0 * a->st[OO][RI];
@@ -124,7 +127,7 @@ static void FN(finish)(const Attn *a, int64_t bi, int64_t i0, int64_t nq, const 
   for (int64_t r = 0; r < nq; r++) L[(i0 + r) * a->lst[0]] = shift[r] + (REAL)log((double)l[r]);
 }
 
-static int FN(piece)(void *env, int64_t lo, int64_t hi) {
+static ATTR int FN(piece)(void *env, int64_t lo, int64_t hi) {
   const Attn *a = env;
   const int64_t d = a->d, e = a->e;
   const int64_t (*st)[8] = a->st;
@@ -183,7 +186,7 @@ static int FN(piece)(void *env, int64_t lo, int64_t hi) {
  * rows; A = q * k1[j1] * .. (ch x d), S = A KRᵀ one GEMM (ch x mR, in
  * L1/L2), the online softmax over the whole chunk as one row, W = P VR a
  * second GEMM, then acc += W * v1[j1] * .. per tuple. */
-static int FN(piece_n)(void *env, int64_t lo, int64_t hi) {
+static ATTR int FN(piece_n)(void *env, int64_t lo, int64_t hi) {
   const Attn *a = env;
   const int R = a->order;
   const int64_t d = a->d, e = a->e, mR = a->mk[R - 1];
