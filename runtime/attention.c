@@ -56,6 +56,8 @@ typedef struct Attn {
   const void *q, *k, *v, *bias;
   void *o;
   double scale;
+  int64_t nsplit, splitlen;  /* keys split over the pool (decoding) */
+  void *part;                 /* the splits' partial rows */
   int64_t *bad;   /* per batch and column x: first and last key whose value
                      is not finite (-1: none); NULL when there are none */
 } Attn;
@@ -85,6 +87,7 @@ static void key_range(const Attn *a, int64_t i, int64_t plo, int64_t phi, int64_
 
 /* The coordinate of batch role r of element bi. */
 static void batch_coords(const Attn *a, int64_t bi, int64_t c[4]) {
+  c[0] = c[1] = c[2] = c[3] = 0;
   for (int r = (int)a->nb - 1; r >= 0; r--) {
     c[r] = bi % a->bext[r];
     bi /= a->bext[r];
@@ -340,9 +343,27 @@ int tns_attention(TnsDtype dtype, const int64_t *desc, const void *q, const void
   a.nqb = (a.n + BQ - 1) / BQ;
   st = dtype == TNS_F32 ? find_bad_f32(&a, batch) : find_bad_f64(&a, batch);
   if (st != TNS_OK) return st;
+  /* few query blocks (decoding: n = 1) and many keys: the keys are split
+     over the pool too, the partial rows merged after */
+  int64_t items = batch * a.nqb, threads = tns_num_threads();
+  a.nsplit = 1, a.splitlen = a.m;
+  if (threads > 1 && items < 2 * threads && a.m >= 4 * BK) {
+    int64_t want = (4 * threads + items - 1) / items, most = a.m / (2 * BK);
+    a.nsplit = want < most ? want : most;
+    a.splitlen = (a.m + a.nsplit - 1) / a.nsplit;
+    a.splitlen = (a.splitlen + BK - 1) / BK * BK;
+    a.nsplit = (a.m + a.splitlen - 1) / a.splitlen;
+    a.part = malloc(sizeof(double) * (size_t)(items * a.nsplit * BQ * (a.e + 3)));
+    if (!a.part) {
+      free(a.bad);
+      return tns_error(TNS_ERR_OOM, "attention: out of memory");
+    }
+  }
   tnsi_blas_single_threaded(1);
-  st = tns_parallel_for(batch * a.nqb, BQ * (a.m * (a.d + a.e) + 1), kern[dtype != TNS_F32][0], &a);
+  st = tns_parallel_for(items * a.nsplit, BQ * (a.splitlen * (a.d + a.e) + 1), kern[dtype != TNS_F32][0], &a);
   tnsi_blas_single_threaded(0);
+  if (st == TNS_OK && a.nsplit > 1) st = dtype == TNS_F32 ? combine_f32(&a, items) : combine_f64(&a, items);
+  free(a.part);
   free(a.bad);
   return st;
 }

@@ -139,7 +139,9 @@ static ATTR int FN(piece)(void *env, int64_t lo, int64_t hi) {
   int in_gemm = isfinite(a->scale) && a->scale != 0;
   REAL post = in_gemm ? 1 : (REAL)a->scale;
   for (int64_t t = lo; t < hi && st_ok; t++) {
-    int64_t bi = t / a->nqb, i0 = t % a->nqb * BQ, nq = a->n - i0 < BQ ? a->n - i0 : BQ;
+    /* split keys (decoding): item t / nsplit, keys [s0, s1) */
+    int64_t item = t / a->nsplit, sp = t % a->nsplit, s0 = sp * a->splitlen, s1 = s0 + a->splitlen;
+    int64_t bi = item / a->nqb, i0 = item % a->nqb * BQ, nq = a->n - i0 < BQ ? a->n - i0 : BQ;
     int64_t off[5], rlo[BQ], rhi[BQ], jlo = a->m, jhi = 0, ld_q, plo, phi;
     REAL mx[BQ], shift[BQ], l[BQ];
     batch_offsets(a, bi, off);
@@ -156,6 +158,10 @@ static ATTR int FN(piece)(void *env, int64_t lo, int64_t hi) {
       l[r] = 0;
     }
     memset(acc, 0, sizeof(REAL) * (size_t)(nq * e));
+    if (a->nsplit > 1) {
+      jlo = jlo > s0 ? jlo : s0;
+      jhi = jhi < s1 ? jhi : s1;
+    }
     const REAL *Q = FN(block)((const REAL *)a->q + off[OQ] + i0 * st[OQ][RI], st[OQ][RI], st[OQ][RC], nq, d, pq, &ld_q);
     for (int64_t j0 = jlo; j0 < jhi; j0 += BK) {
       int64_t nk = jhi - j0 < BK ? jhi - j0 : BK, ld_k, ld_v;
@@ -175,12 +181,59 @@ static ATTR int FN(piece)(void *env, int64_t lo, int64_t hi) {
       }
       if (e > 0) GEMM(0, nq, e, nk, 1.0, S, BK, V, ld_v, 1.0, acc, e);
     }
-    FN(finish)(a, bi, i0, nq, off, acc, l, shift, rlo, rhi);
+    if (a->nsplit == 1) {
+      FN(finish)(a, bi, i0, nq, off, acc, l, shift, rlo, rhi);
+      continue;
+    }
+    REAL *part = (REAL *)a->part + t * BQ * (e + 3);   /* per row: max, shift, sum, acc */
+    for (int64_t r = 0; r < nq; r++) {
+      REAL *pr = part + r * (e + 3);
+      pr[0] = mx[r], pr[1] = shift[r], pr[2] = l[r];
+      memcpy(pr + 3, acc + r * e, sizeof(REAL) * (size_t)e);
+    }
   }
   free(S), free(acc), free(pq), free(pk), free(pv);
   return st_ok ? TNS_OK : tns_error(TNS_ERR_OOM, "attention: out of memory");
 }
 
+
+/* The key splits' partial rows merged: the shift of the overall max (0
+ * when infinite), each split's sum and output rescaled to it; then the
+ * rows are finished as unsplit ones. */
+__attribute__((unused)) static ATTR int FN(combine)(const Attn *a, int64_t items) {
+  const int64_t e = a->e;
+  REAL *acc = malloc(sizeof(REAL) * (size_t)(BQ * e + 1));
+  if (!acc) return tns_error(TNS_ERR_OOM, "attention: out of memory");
+  for (int64_t item = 0; item < items; item++) {
+    int64_t bi = item / a->nqb, i0 = item % a->nqb * BQ, nq = a->n - i0 < BQ ? a->n - i0 : BQ;
+    int64_t off[5], rlo[BQ], rhi[BQ], plo, phi;
+    REAL l[BQ], shift[BQ];
+    batch_offsets(a, bi, off);
+    pad_range(a, bi, &plo, &phi);
+    const REAL *part = (const REAL *)a->part + item * a->nsplit * BQ * (e + 3);
+    for (int64_t r = 0; r < nq; r++) {
+      key_range(a, i0 + r, plo, phi, &rlo[r], &rhi[r]);
+      REAL m = -INFINITY;
+      for (int64_t sp = 0; sp < a->nsplit; sp++) {
+        REAL pm = part[(sp * BQ + r) * (e + 3)];
+        m = pm > m || pm != pm ? pm : m;
+      }
+      REAL sh = isinf(m) ? 0 : m, sum = 0, *ar = acc + r * e;
+      for (int64_t x = 0; x < e; x++) ar[x] = 0;
+      for (int64_t sp = 0; sp < a->nsplit; sp++) {
+        const REAL *pr = part + (sp * BQ + r) * (e + 3);
+        REAL w = pr[1] == sh ? 1 : pr[0] == -INFINITY ? 0 : (REAL)exp((double)(pr[1] - sh));
+        sum += w * pr[2];
+        for (int64_t x = 0; x < e; x++) ar[x] += w * pr[3 + x];
+      }
+      l[r] = sum;
+      shift[r] = sh;
+    }
+    FN(finish)(a, bi, i0, nq, off, acc, l, shift, rlo, rhi);
+  }
+  free(acc);
+  return TNS_OK;
+}
 
 /* Order R >= 2, per query: the key tuples (j1..j(R-1)) in chunks of ch
  * rows; A = q * k1[j1] * .. (ch x d), S = A KRᵀ one GEMM (ch x mR, in

@@ -45,6 +45,8 @@ def statement(rng, s, seed):
     el = rng.choice(["f32", "f64"])
     n = rng.choice([1, 2, 5, 17, 64, 65, 130])
     m = n if rng.random() < 0.5 else rng.choice([1, 3, 64, 129, 200])
+    if n == 1 and rng.random() < 0.5:   # decoding: one query, many keys (split over the pool)
+        m = rng.choice([1100, 1500])
     d = rng.choice([1, 3, 8, 16])
     e = rng.choice([1, 2, 5, 7])
     nb = rng.choice([0, 0, 1, 2])
