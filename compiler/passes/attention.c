@@ -801,11 +801,7 @@ static int attention_like(Fuse *u, TirExpr **sm, TirExpr **vx, int *nvx, Env *en
   int nix = x->n;
   memcpy(ix, x->idx, sizeof(TirIndex *) * (size_t)x->n);
   int n = product_factors(x->a, f, 0, 6, ix, &nix);
-  if (n < 2) {
-    const TirExpr *s = softmax_factor(u, x->a);
-    if (s && s->n >= 2) u->order = s->n;
-    return s ? fail(u, "the softmax is not multiplied by values summed over its indices") + 1 : 0;
-  }
+  if (n < 2) return 0;   /* sum(j: P) alone: no values, not attention */
   for (int t = 0; t < n; t++) {
     TirExpr *px = f[t];
     int k = 0;
