@@ -153,11 +153,16 @@ def higher(rng, s, seed):
         return f"{name}{s}[{', '.join(idx)}]"
 
     q = tensor("Q", bi + ["i", "c"], bs + [n, d])
+    if rng.random() < 0.2:   # an infinity or NaN in the first query row
+        val = rng.choice(["inf", "-inf", "nan"])
+        ix = bi + ["i", "c"]
+        lines.append(f"Q{s}x[{', '.join(ix)}] = where({' && '.join(f'{x} == 0' for x in ix)}, {val}, {q})")
+        q = f"Q{s}x[{', '.join(ix)}]"
     ks = [tensor(f"K{r + 1}_", bi + [keys[r], "c"], bs + [ms[r], d]) for r in range(R)]
     vs = [tensor(f"V{r + 1}_", bi + [keys[r], "x"], bs + [ms[r], e]) for r in range(R)]
     scale = rng.choice(["", f" / sqrt({el}(d{s}))", " * 0.5"])
     out = ", ".join(bi + ["i", "x"])
-    if R == 2 and nb == 0 and rng.random() < 0.4:   # Alman-Song: khatri_rao(K1, K2), khatri_rao(V1, V2)
+    if R == 2 and nb == 0 and "Q{s}x".format(s=s) not in q and rng.random() < 0.4:   # Alman-Song: khatri_rao(K1, K2), khatri_rao(V1, V2)
         lines.append(f"KK{s} = khatri_rao(K1_{s}, K2_{s})")
         lines.append(f"VV{s} = khatri_rao(V1_{s}, V2_{s})")
         lines.append(f"S{s}[i, t] = Q{s}[i, c] * KK{s}[t, c]{scale}")
