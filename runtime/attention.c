@@ -28,6 +28,11 @@
 #include <string.h>
 #include "rt_internal.h"
 
+/* No floating-point traps are observed: lets GCC turn the exponential's
+ * and the mask's selects into blends, so that they vectorise without
+ * AVX-512's masks too. */
+#pragma GCC optimize("no-trapping-math")
+
 enum { BQ = 64, BK = 256, MAXCOND = 8 };
 enum { OQ, OK, OV, OO, OB };        /* operands */
 enum { RI, RJ, RC, RX, RB };        /* roles; batch roles from RB */
