@@ -245,7 +245,7 @@ static ATTR int FN(piece_n)(void *env, int64_t lo, int64_t hi) {
   const int64_t d = a->d, e = a->e, mR = a->mk[R - 1];
   int64_t T = 1;
   for (int r = 0; r + 1 < R; r++) T *= a->mk[r];
-  int64_t ch = mR > 0 ? 8192 / mR : 64;
+  int64_t ch = mR > 0 ? 16384 / mR : 64;
   ch = ch < 1 ? 1 : ch > 64 ? 64 : ch;
   REAL *A = malloc(sizeof(REAL) * (size_t)(ch * d + 1)), *S = malloc(sizeof(REAL) * (size_t)(ch * mR + 1));
   REAL *W = malloc(sizeof(REAL) * (size_t)(ch * e + 1)), *acc = malloc(sizeof(REAL) * (size_t)(e + 1));
