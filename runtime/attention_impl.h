@@ -1,7 +1,8 @@
-/* attention_impl.h — the body of attention.c for one element type.
- * Included twice by attention.c with REAL (float/double), SUF (f32/f64),
- * GEMM (gemm_s/gemm_d) and EXP (exp_f32/exp_f64) defined. Not a public
- * header. */
+/* attention_impl.h — the body of attention.c for one element type and
+ * one instruction set. Included by attention.c with REAL (float/double),
+ * SUF (the name suffix), GEMM (gemm_s/gemm_d), EXP (exp_f32/exp_f64),
+ * TANH and ATTR (a target attribute: AVX-512, AVX2+FMA or none)
+ * defined. Not a public header. */
 
 #define AT_CAT2(a, b) a##_##b
 #define AT_CAT(a, b) AT_CAT2(a, b)
@@ -10,8 +11,8 @@
 /* Where a mask hides keys, the unfused softmax still adds 0 * v[j, x]:
  * NaN when v[j, x] is not finite. Records, per batch and column, the first
  * and last such key (only when there are masks and such values). */
-static int FN(find_bad)(Attn *a, int64_t batch) {
-  if (!a->ncond || a->m == 0) return TNS_OK;
+__attribute__((unused)) static ATTR int FN(find_bad)(Attn *a, int64_t batch) {
+  if ((!a->ncond && !a->npad) || a->m == 0 || a->e == 0) return TNS_OK;
   const REAL *v = a->v;
   int64_t sj = a->st[OV][RJ], sx = a->st[OV][RX], any = 0;
   for (int64_t bi = 0; bi < batch && !any; bi++) {
@@ -52,44 +53,85 @@ static const REAL *FN(block)(const REAL *base, int64_t s_row, int64_t s_col, int
   return buf;
 }
 
-/* Softmax bookkeeping of one row of a score block: scale, bias, mask,
- * then p = exp(s - shift) in place; returns the row's sum and sets the
- * factor its earlier output is rescaled by. */
-static REAL FN(row)(REAL *s, int64_t nk, int64_t j0, int64_t lo, int64_t hi, REAL post,
-                    const REAL *bias, int64_t sbj, REAL *mx, REAL *shift, REAL *alpha) {
+/* The per-score transforms of one row before the softmax, in -O0's
+ * order: scale (when not folded into the GEMM), softcap, bias, ALiBi. */
+static ATTR void FN(transform)(const Attn *a, REAL *s, int64_t nk, int64_t i, int64_t j0, REAL post, const REAL *bias,
+                          int64_t sbj, REAL slope) {
   if (post != 1)
     for (int64_t jj = 0; jj < nk; jj++) s[jj] *= post;
+  if (a->capped) {
+    REAL c = (REAL)a->cap;
+    for (int64_t jj = 0; jj < nk; jj++) s[jj] = c * TANH(s[jj]);
+  }
   if (bias)
     for (int64_t jj = 0; jj < nk; jj++) s[jj] += bias[(j0 + jj) * sbj];
+  if (a->alibi) {
+    int64_t base = a->aa * i + a->ab * j0 + a->ak;
+    if (a->asign > 0)
+      for (int64_t jj = 0; jj < nk; jj++) s[jj] += slope * (REAL)(base + a->ab * jj);
+    else
+      for (int64_t jj = 0; jj < nk; jj++) s[jj] -= slope * (REAL)(base + a->ab * jj);
+  }
+}
+
+/* Softmax bookkeeping of one row of a score block: mask, then p =
+ * exp(s - shift) in place; returns the row's sum and sets the factor its
+ * earlier output is rescaled by. */
+static ATTR REAL FN(row)(REAL *s, int64_t nk, int64_t j0, int64_t lo, int64_t hi, REAL *mx, REAL *shift, REAL *alpha) {
   for (int64_t jj = 0; jj < nk && j0 + jj < lo; jj++) s[jj] = -INFINITY;
   for (int64_t jj = hi - j0 < 0 ? 0 : hi - j0; jj < nk; jj++) s[jj] = -INFINITY;
-  /* eight lanes, so that the max and the sum vectorise */
-  REAL lane[8], m = *mx;
-  for (int k = 0; k < 8; k++) lane[k] = -INFINITY;
-  int64_t n8 = nk / 8 * 8;
-  for (int64_t jj = 0; jj < n8; jj += 8)
-    for (int k = 0; k < 8; k++) lane[k] = s[jj + k] > lane[k] ? s[jj + k] : lane[k];
+  /* sixteen lanes, so that the max and the sum vectorise (a NaN is
+     skipped by the max but makes the row NaN through exp and the sum, as
+     at -O0) */
+  REAL lane[16], m = *mx;
+  for (int k = 0; k < 16; k++) lane[k] = -INFINITY;
+  int64_t n8 = nk / 16 * 16;
+  for (int64_t jj = 0; jj < n8; jj += 16)
+    for (int k = 0; k < 16; k++) lane[k] = lane[k] < s[jj + k] ? s[jj + k] : lane[k];
   for (int64_t jj = n8; jj < nk; jj++) m = s[jj] > m ? s[jj] : m;
-  for (int k = 0; k < 8; k++) m = lane[k] > m ? lane[k] : m;
+  for (int k = 0; k < 16; k++) m = lane[k] > m ? lane[k] : m;
   REAL sh = isinf(m) ? 0 : m;
-  *alpha = sh == *shift ? 1 : (REAL)exp((double)(*shift - sh));
+  /* nothing seen yet (the max was -inf): the shift 0 it had is no scale,
+     and exp(0 - sh) could overflow */
+  *alpha = sh == *shift ? 1 : *mx == -INFINITY ? 0 : (REAL)exp((double)(*shift - sh));
   *mx = m;
   *shift = sh;
   for (int64_t jj = 0; jj < nk; jj++) s[jj] = EXP(s[jj] - sh);
   REAL sum = 0;
-  for (int k = 0; k < 8; k++) lane[k] = 0;
-  for (int64_t jj = 0; jj < n8; jj += 8)
-    for (int k = 0; k < 8; k++) lane[k] += s[jj + k];
+  for (int k = 0; k < 16; k++) lane[k] = 0;
+  for (int64_t jj = 0; jj < n8; jj += 16)
+    for (int k = 0; k < 16; k++) lane[k] += s[jj + k];
   for (int64_t jj = n8; jj < nk; jj++) sum += s[jj];
-  for (int k = 0; k < 8; k++) sum += lane[k];
+  for (int k = 0; k < 16; k++) sum += lane[k];
   return sum;
 }
 
-static int FN(piece)(void *env, int64_t lo, int64_t hi) {
+/* Writes the finished rows of a query block: O = acc / l, NaN columns
+ * where a masked key has a non-finite value, and the log-sum-exp. */
+static ATTR void FN(finish)(const Attn *a, int64_t bi, int64_t i0, int64_t nq, const int64_t off[5], const REAL *acc,
+                       const REAL *l, const REAL *shift, const int64_t *rlo, const int64_t *rhi) {
+  const int64_t e = a->e;
+  REAL *O = (REAL *)a->o + off[OO] + i0 * a->st[OO][RI];
+  const int64_t *bad = a->bad ? a->bad + 2 * bi * e : NULL;
+  for (int64_t r = 0; r < nq; r++)
+    for (int64_t x = 0; x < e; x++) {
+      REAL y = a->m == 0 ? 0 : acc[r * e + x] / l[r];
+      if (bad && bad[2 * x] >= 0 && (bad[2 * x] < rlo[r] || bad[2 * x + 1] >= rhi[r])) y = NAN;
+      O[r * a->st[OO][RI] + x * a->st[OO][RX]] = y;
+    }
+  if (!a->lse) return;
+  int64_t c[4], at = 0;
+  batch_coords(a, bi, c);
+  for (int r = 0; r < a->nb; r++) at += c[r] * a->lst[1 + r];
+  REAL *L = (REAL *)a->lse + at;
+  for (int64_t r = 0; r < nq; r++) L[(i0 + r) * a->lst[0]] = shift[r] + (REAL)log((double)l[r]);
+}
+
+static ATTR int FN(piece)(void *env, int64_t lo, int64_t hi) {
   const Attn *a = env;
   const int64_t d = a->d, e = a->e;
   const int64_t (*st)[8] = a->st;
-  REAL *S = malloc(sizeof(REAL) * BQ * BK), *acc = malloc(sizeof(REAL) * (size_t)(BQ * e));
+  REAL *S = malloc(sizeof(REAL) * BQ * BK), *acc = malloc(sizeof(REAL) * (size_t)(BQ * e + 1));
   REAL *pq = malloc(sizeof(REAL) * (size_t)(BQ * d + 1)), *pk = malloc(sizeof(REAL) * (size_t)(BK * d + 1));
   REAL *pv = malloc(sizeof(REAL) * (size_t)(BK * e + 1));
   int st_ok = S && acc && pq && pk && pv;
@@ -97,12 +139,16 @@ static int FN(piece)(void *env, int64_t lo, int64_t hi) {
   int in_gemm = isfinite(a->scale) && a->scale != 0;
   REAL post = in_gemm ? 1 : (REAL)a->scale;
   for (int64_t t = lo; t < hi && st_ok; t++) {
-    int64_t bi = t / a->nqb, i0 = t % a->nqb * BQ, nq = a->n - i0 < BQ ? a->n - i0 : BQ;
-    int64_t off[5], rlo[BQ], rhi[BQ], jlo = a->m, jhi = 0, ld_q;
+    /* split keys (decoding): item t / nsplit, keys [s0, s1) */
+    int64_t item = t / a->nsplit, sp = t % a->nsplit, s0 = sp * a->splitlen, s1 = s0 + a->splitlen;
+    int64_t bi = item / a->nqb, i0 = item % a->nqb * BQ, nq = a->n - i0 < BQ ? a->n - i0 : BQ;
+    int64_t off[5], rlo[BQ], rhi[BQ], jlo = a->m, jhi = 0, ld_q, plo, phi;
     REAL mx[BQ], shift[BQ], l[BQ];
     batch_offsets(a, bi, off);
+    pad_range(a, bi, &plo, &phi);
+    REAL slope = a->alibi ? (REAL)slope_of(a, bi, sizeof(REAL) == 4 ? TNS_F32 : TNS_F64) : 0;
     for (int64_t r = 0; r < nq; r++) {
-      key_range(a, i0 + r, &rlo[r], &rhi[r]);
+      key_range(a, i0 + r, plo, phi, &rlo[r], &rhi[r]);
       if (rlo[r] < rhi[r]) {
         jlo = rlo[r] < jlo ? rlo[r] : jlo;
         jhi = rhi[r] > jhi ? rhi[r] : jhi;
@@ -112,6 +158,10 @@ static int FN(piece)(void *env, int64_t lo, int64_t hi) {
       l[r] = 0;
     }
     memset(acc, 0, sizeof(REAL) * (size_t)(nq * e));
+    if (a->nsplit > 1) {
+      jlo = jlo > s0 ? jlo : s0;
+      jhi = jhi < s1 ? jhi : s1;
+    }
     const REAL *Q = FN(block)((const REAL *)a->q + off[OQ] + i0 * st[OQ][RI], st[OQ][RI], st[OQ][RC], nq, d, pq, &ld_q);
     for (int64_t j0 = jlo; j0 < jhi; j0 += BK) {
       int64_t nk = jhi - j0 < BK ? jhi - j0 : BK, ld_k, ld_v;
@@ -123,24 +173,151 @@ static int FN(piece)(void *env, int64_t lo, int64_t hi) {
       for (int64_t r = 0; r < nq; r++) {
         const REAL *brow = a->bias ? (const REAL *)a->bias + off[OB] + (i0 + r) * st[OB][RI] : NULL;
         REAL alpha;
-        REAL sum = FN(row)(S + r * BK, nk, j0, rlo[r], rhi[r], post, brow, st[OB][RJ],
-                           &mx[r], &shift[r], &alpha);
+        FN(transform)(a, S + r * BK, nk, i0 + r, j0, post, brow, st[OB][RJ], slope);
+        REAL sum = FN(row)(S + r * BK, nk, j0, rlo[r], rhi[r], &mx[r], &shift[r], &alpha);
         l[r] = l[r] * alpha + sum;
         if (alpha != 1)
           for (int64_t x = 0; x < e; x++) acc[r * e + x] *= alpha;
       }
-      GEMM(0, nq, e, nk, 1.0, S, BK, V, ld_v, 1.0, acc, e);
+      if (e > 0) GEMM(0, nq, e, nk, 1.0, S, BK, V, ld_v, 1.0, acc, e);
     }
-    REAL *O = (REAL *)a->o + off[OO] + i0 * st[OO][RI];
-    const int64_t *bad = a->bad ? a->bad + 2 * bi * e : NULL;
-    for (int64_t r = 0; r < nq; r++)
-      for (int64_t x = 0; x < e; x++) {
-        REAL y = a->m == 0 ? 0 : acc[r * e + x] / l[r];
-        if (bad && bad[2 * x] >= 0 && (bad[2 * x] < rlo[r] || bad[2 * x + 1] >= rhi[r])) y = NAN;
-        O[r * st[OO][RI] + x * st[OO][RX]] = y;
-      }
+    if (a->nsplit == 1) {
+      FN(finish)(a, bi, i0, nq, off, acc, l, shift, rlo, rhi);
+      continue;
+    }
+    REAL *part = (REAL *)a->part + t * BQ * (e + 3);   /* per row: max, shift, sum, acc */
+    for (int64_t r = 0; r < nq; r++) {
+      REAL *pr = part + r * (e + 3);
+      pr[0] = mx[r], pr[1] = shift[r], pr[2] = l[r];
+      memcpy(pr + 3, acc + r * e, sizeof(REAL) * (size_t)e);
+    }
   }
   free(S), free(acc), free(pq), free(pk), free(pv);
+  return st_ok ? TNS_OK : tns_error(TNS_ERR_OOM, "attention: out of memory");
+}
+
+
+/* The key splits' partial rows merged: the shift of the overall max (0
+ * when infinite), each split's sum and output rescaled to it; then the
+ * rows are finished as unsplit ones. */
+__attribute__((unused)) static ATTR int FN(combine)(const Attn *a, int64_t items) {
+  const int64_t e = a->e;
+  REAL *acc = malloc(sizeof(REAL) * (size_t)(BQ * e + 1));
+  if (!acc) return tns_error(TNS_ERR_OOM, "attention: out of memory");
+  for (int64_t item = 0; item < items; item++) {
+    int64_t bi = item / a->nqb, i0 = item % a->nqb * BQ, nq = a->n - i0 < BQ ? a->n - i0 : BQ;
+    int64_t off[5], rlo[BQ], rhi[BQ], plo, phi;
+    REAL l[BQ], shift[BQ];
+    batch_offsets(a, bi, off);
+    pad_range(a, bi, &plo, &phi);
+    const REAL *part = (const REAL *)a->part + item * a->nsplit * BQ * (e + 3);
+    for (int64_t r = 0; r < nq; r++) {
+      key_range(a, i0 + r, plo, phi, &rlo[r], &rhi[r]);
+      REAL m = -INFINITY;
+      for (int64_t sp = 0; sp < a->nsplit; sp++) {
+        REAL pm = part[(sp * BQ + r) * (e + 3)];
+        m = pm > m || pm != pm ? pm : m;
+      }
+      REAL sh = isinf(m) ? 0 : m, sum = 0, *ar = acc + r * e;
+      for (int64_t x = 0; x < e; x++) ar[x] = 0;
+      for (int64_t sp = 0; sp < a->nsplit; sp++) {
+        const REAL *pr = part + (sp * BQ + r) * (e + 3);
+        REAL w = pr[1] == sh ? 1 : pr[0] == -INFINITY ? 0 : (REAL)exp((double)(pr[1] - sh));
+        sum += w * pr[2];
+        for (int64_t x = 0; x < e; x++) ar[x] += w * pr[3 + x];
+      }
+      l[r] = sum;
+      shift[r] = sh;
+    }
+    FN(finish)(a, bi, i0, nq, off, acc, l, shift, rlo, rhi);
+  }
+  free(acc);
+  return TNS_OK;
+}
+
+/* Order R >= 2, per query: the key tuples (j1..j(R-1)) in chunks of ch
+ * rows; A = q * k1[j1] * .. (ch x d), S = A KRᵀ one GEMM (ch x mR, in
+ * L1/L2), the online softmax over the whole chunk as one row, W = P VR a
+ * second GEMM, then acc += W * v1[j1] * .. per tuple. */
+static ATTR int FN(piece_n)(void *env, int64_t lo, int64_t hi) {
+  const Attn *a = env;
+  const int R = a->order;
+  const int64_t d = a->d, e = a->e, mR = a->mk[R - 1];
+  int64_t T = 1;
+  for (int r = 0; r + 1 < R; r++) T *= a->mk[r];
+  int64_t ch = mR > 0 ? 16384 / mR : 64;
+  ch = ch < 1 ? 1 : ch > 64 ? 64 : ch;
+  REAL *A = malloc(sizeof(REAL) * (size_t)(ch * d + 1)), *S = malloc(sizeof(REAL) * (size_t)(ch * mR + 1));
+  REAL *W = malloc(sizeof(REAL) * (size_t)(ch * e + 1)), *acc = malloc(sizeof(REAL) * (size_t)(e + 1));
+  REAL *pk = malloc(sizeof(REAL) * (size_t)(mR * d + 1)), *pv = malloc(sizeof(REAL) * (size_t)(mR * e + 1));
+  int st_ok = A && S && W && acc && pk && pv;
+  int64_t cur = -1, ld_k = 1, ld_v = 1, off[5], ko[4], vo[4];
+  const REAL *KR = NULL, *VR = NULL;
+  const REAL *kbase[4], *vbase[4];
+  int64_t ksj[4], ksc[4], vsj[4], vsx[4];
+  for (int64_t t = lo; t < hi && st_ok; t++) {
+    int64_t bi = t / a->n, i = t % a->n;
+    if (bi != cur) {   /* this batch element's operands; KR and VR packed once */
+      int64_t c[4];
+      cur = bi;
+      batch_offsets(a, bi, off);
+      batch_coords(a, bi, c);
+      for (int r = 0; r + 1 < R; r++) {
+        ko[r] = vo[r] = 0;
+        for (int b = 0; b < a->nb; b++) ko[r] += c[b] * a->kst[r][2 + b], vo[r] += c[b] * a->vst[r][2 + b];
+      }
+      kbase[0] = (const REAL *)a->k + off[OK], vbase[0] = (const REAL *)a->v + off[OV];
+      ksj[0] = a->st[OK][RJ], ksc[0] = a->st[OK][RC], vsj[0] = a->st[OV][RJ], vsx[0] = a->st[OV][RX];
+      for (int r = 1; r < R; r++) {
+        kbase[r] = (const REAL *)a->kx[r - 1] + ko[r - 1], vbase[r] = (const REAL *)a->vx[r - 1] + vo[r - 1];
+        ksj[r] = a->kst[r - 1][0], ksc[r] = a->kst[r - 1][1], vsj[r] = a->vst[r - 1][0], vsx[r] = a->vst[r - 1][1];
+      }
+      KR = FN(block)(kbase[R - 1], ksj[R - 1], ksc[R - 1], mR, d, pk, &ld_k);
+      VR = FN(block)(vbase[R - 1], vsj[R - 1], vsx[R - 1], mR, e, pv, &ld_v);
+    }
+    const REAL *q = (const REAL *)a->q + off[OQ] + i * a->st[OQ][RI];
+    REAL mx = -INFINITY, sh = 0, l = 0;
+    for (int64_t x = 0; x < e; x++) acc[x] = 0;
+    for (int64_t t0 = 0; t0 < T && mR > 0; t0 += ch) {
+      int64_t nt = T - t0 < ch ? T - t0 : ch;
+      for (int64_t r = 0; r < nt; r++) {   /* A[r] = q * k1[j1] * .. for tuple t0 + r */
+        REAL *ar = A + r * d;
+        for (int64_t cc = 0; cc < d; cc++) ar[cc] = q[cc * a->st[OQ][RC]];
+        int64_t rest = t0 + r;
+        for (int k = R - 2; k >= 0; k--) {
+          int64_t jk = rest % a->mk[k];
+          rest /= a->mk[k];
+          const REAL *kr = kbase[k] + jk * ksj[k];
+          for (int64_t cc = 0; cc < d; cc++) ar[cc] *= kr[cc * ksc[k]];
+        }
+      }
+      if (d > 0) GEMM(1, nt, mR, d, 1.0, A, d, KR, ld_k, 0.0, S, mR);
+      else memset(S, 0, sizeof(REAL) * (size_t)(nt * mR));
+      if (a->scale != 1)
+        for (int64_t k = 0; k < nt * mR; k++) S[k] *= (REAL)a->scale;
+      REAL alpha;
+      REAL sum = FN(row)(S, nt * mR, 0, 0, nt * mR, &mx, &sh, &alpha);
+      l = l * alpha + sum;
+      if (alpha != 1)
+        for (int64_t x = 0; x < e; x++) acc[x] *= alpha;
+      if (e == 0) continue;
+      GEMM(0, nt, e, mR, 1.0, S, mR, VR, ld_v, 0.0, W, e);
+      for (int64_t r = 0; r < nt; r++) {   /* acc += W[r] * v1[j1] * .. */
+        REAL *wr = W + r * e;
+        int64_t rest = t0 + r;
+        for (int k = R - 2; k >= 0; k--) {
+          int64_t jk = rest % a->mk[k];
+          rest /= a->mk[k];
+          const REAL *vr = vbase[k] + jk * vsj[k];
+          for (int64_t x = 0; x < e; x++) wr[x] *= vr[x * vsx[k]];
+        }
+        for (int64_t x = 0; x < e; x++) acc[x] += wr[x];
+      }
+    }
+    REAL *o = (REAL *)a->o + off[OO] + i * a->st[OO][RI];
+    for (int64_t x = 0; x < e; x++) o[x * a->st[OO][RX]] = T * mR == 0 ? 0 : acc[x] / l;
+  }
+  free(A), free(S), free(W), free(acc), free(pk), free(pv);
   return st_ok ? TNS_OK : tns_error(TNS_ERR_OOM, "attention: out of memory");
 }
 

@@ -293,7 +293,26 @@ int tns_permute(int64_t esize, int rank, const int64_t *src_dims,
 enum {
   TNS_ATTN_NBATCH = 0, TNS_ATTN_BATCH = 1, TNS_ATTN_N = 5, TNS_ATTN_M = 6, TNS_ATTN_D = 7,
   TNS_ATTN_E = 8, TNS_ATTN_STRIDES = 9, TNS_ATTN_NCOND = 49, TNS_ATTN_CONDS = 50,
-  TNS_ATTN_DESC = 74
+  /* per operand and role: a divisor (grouped-query attention reads batch
+     role r at r / div; 0 or 1: at r) and the operand's size there */
+  TNS_ATTN_DIV = 74, TNS_ATTN_LIM = 114,
+  /* two key-padding bounds j < pad[b..] + off (cmp 0), <= (1), > (2),
+     >= (3): pointer, dtype, cmp, 4 batch strides, off (f64 bits) each
+     (pointer 0: none) */
+  TNS_ATTN_PAD = 154,
+  /* softcap: on, c (the bits of an f64): s = c * tanh(s) */
+  TNS_ATTN_CAP = 170,
+  /* ALiBi: on, aa, ab, ak, slope pointer (0: the scalar), scalar slope
+     (f64 bits), 4 batch strides of the slope, sign: s += sign * slope *
+     (aa*i + ab*j + ak) */
+  TNS_ATTN_ALIBI = 172,
+  /* row log-sum-exp: pointer (0: none), stride of i, 4 batch strides */
+  TNS_ATTN_LSE = 183,
+  /* order R >= 2: R, then per further key r (up to 3): K pointer, V
+     pointer, its key count, K strides (j, c, 4 batch), V strides (j, x,
+     4 batch): o = sum(j1..jR: softmax(scale * sum(c: q k1 .. kR)) v1 .. vR) */
+  TNS_ATTN_ORDER = 189,
+  TNS_ATTN_DESC = 235
 };
 int tns_attention(TnsDtype dtype, const int64_t *desc, const void *q, const void *k,
                   const void *v, const void *bias, void *o, double scale);

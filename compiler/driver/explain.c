@@ -178,6 +178,7 @@ static void attention_text(FILE *f, const AttentionInfo *ai) {
   if (ai->nmask) fprintf(f, ", mask -> loop bounds (%d condition%s)", ai->nmask, ai->nmask == 1 ? "" : "s");
   if (ai->bias) fputs(", additive bias", f);
   if (ai->nbatch) fprintf(f, ", %d batch ind%s", ai->nbatch, ai->nbatch == 1 ? "ex" : "ices");
+  if (ai->extras) fputs(ai->extras, f);
   fputc('\n', f);
 }
 

@@ -37,6 +37,7 @@ typedef struct Env {
 typedef struct Acc {
   TirVar *var;
   TirIndex *ix[MAXA];
+  int64_t div[MAXA];   /* > 1: the position is ix / div (grouped-query) */
   int rank;
 } Acc;
 
@@ -54,14 +55,28 @@ typedef struct Fuse {
   TirBlock *b;
   int at;
   TirOp *op;
-  TirIndex *j;
+  TirIndex *j, *js[4];   /* the key indices (j = js[0]); nj: the order */
+  int nj;
+  Acc vs[4];             /* the values, vs[r] read at js[r] */
   int order;
   TirOp *defs[2];
   int ndefs, from;
-  Acc acc[2];
+  Acc acc[5];
   int nacc, nsum;
   Acc bias;
   int has_bias;
+  Acc pad[2];            /* key padding j < pad[b..] + poff */
+  TirExpr *poff[2];
+  int pcmp[2], npad;
+  TirExpr *capf[4];      /* softcap: capf * tanh(scores) */
+  int capdiv[4], ncap, capped, in_cap;
+  Acc slope;             /* ALiBi: asign * slope * elem(alin) */
+  TirExpr *slopex;
+  Lin alin;
+  int asign, alibi;
+  const TirExpr *top;    /* the softmax's argument */
+  TirOp *lse_op;         /* L[b.., i] = logsumexp(j: S[..]) beside it */
+  TirIndex *lse_ix[MAXA];
   Lin cond[TIR_ATTN_CONDS];
   int ncond;
   TirExpr *scale[4];
@@ -80,20 +95,45 @@ static int fail(Fuse *u, const char *why) {
   return 0;
 }
 
-/* x as a plain read in the consumer's indices. */
-static int plain(const TirExpr *x, const Env *env, Acc *a) {
-  TirIndex *idx[MAXA];
-  int n = tir_plain_access(x, idx, MAXA);
-  if (!n) return 0;
+/* g / 4 as a position: i64(g / 4) or i64(floor(g / 4)) (integer `/` is
+ * true division; both floor for an index). */
+static TirIndex *grouped(const TirExpr *x, int64_t *div) {
+  if (x->kind != TX_CONVERT || !elem_is_int(x->elem)) return NULL;
+  x = x->a;
+  if (x->kind == TX_MATH && x->math == B_FLOOR && x->n == 1) x = x->args[0];
+  if (x->kind != TX_BINARY || x->op != OP_DIV) return NULL;
+  const TirExpr *g = x->a, *c = x->b;
+  while (g->kind == TX_CONVERT) g = g->a;
+  while (c->kind == TX_CONVERT) c = c->a;
+  if (g->kind != TX_INDEX || c->kind != TX_CONST) return NULL;
+  double k = elem_is_float(c->elem) ? c->fval : (double)c->ival;
+  if (!(k >= 1 && k < 1e15) || k != (double)(int64_t)k) return NULL;
+  *div = (int64_t)k;
+  return g->idx[0];
+}
+
+/* x as a plain read in the consumer's indices (positions i64(g / k)
+ * allowed where divs). */
+static int plain_div(const TirExpr *x, const Env *env, Acc *a, int divs) {
+  if (x->kind != TX_ACCESS || x->var->type->rank == 0 || x->var->type->rank > MAXA) return 0;
+  int n = x->var->type->rank;
   a->var = x->var;
   a->rank = n;
   for (int k = 0; k < n; k++) {
-    a->ix[k] = resolve(env, idx[k]);
+    const TirPos *p = &x->pos[k];
+    TirIndex *ix = NULL;
+    a->div[k] = 1;
+    if (p->kind == TP_INDEX && p->n == 1) ix = p->idx[0];
+    else if (p->kind == TP_EXPR && divs) ix = grouped(p->e, &a->div[k]);
+    if (!ix || (ix->prefix && dim_cmp(ix->range, x->var->type->dims[k]) != DIM_EQUAL)) return 0;
+    a->ix[k] = resolve(env, ix);
     for (int t = 0; t < k; t++)
       if (a->ix[t] == a->ix[k]) return 0;
   }
   return 1;
 }
+
+static int plain(const TirExpr *x, const Env *env, Acc *a) { return plain_div(x, env, a, 0); }
 
 static int acc_has(const Acc *a, const TirIndex *ix) {
   for (int k = 0; k < a->rank; k++)
@@ -133,15 +173,21 @@ static int op_writes(const TirOp *op, const TirVar *v) {
 
 /* Reads (writes) of v in b and the regions inside it, skipping op skip;
  * *first: the first op that reads. */
-static int block_uses(const TirBlock *b, const TirVar *v, const TirOp *skip, int writes, const TirOp **first) {
+static int block_uses2(const TirBlock *b, const TirVar *v, const TirOp *skip, const TirOp *skip2, int writes,
+                       const TirOp **first) {
   int n = 0;
   for (int i = 0; i < b->n; i++) {
     const TirOp *op = b->ops[i];
-    int here = op == skip ? 0 : writes ? op_writes(op, v) : op_reads(op, v);
+    int here = op == skip || op == skip2 ? 0 : writes ? op_writes(op, v) : op_reads(op, v);
     if (here && first && !*first) *first = op;
-    n += here + block_uses(&op->body_ops, v, skip, writes, first) + block_uses(&op->else_ops, v, skip, writes, first);
+    n += here + block_uses2(&op->body_ops, v, skip, skip2, writes, first) +
+         block_uses2(&op->else_ops, v, skip, skip2, writes, first);
   }
   return n;
+}
+
+static int block_uses(const TirBlock *b, const TirVar *v, const TirOp *skip, int writes, const TirOp **first) {
+  return block_uses2(b, v, skip, NULL, writes, first);
 }
 
 /* A temporary defined by b->ops[k] (k < at) and read once, by reader. */
@@ -152,7 +198,9 @@ static int temp_ok(Fuse *u, const TirVar *v, const TirOp *def, const TirOp *read
   if (def->accumulate || def->partial) return fail(u, arena_printf(u->p->arena, "%s is accumulated into", name));
   if (block_uses(&u->f->body, v, def, 1, NULL)) return fail(u, arena_printf(u->p->arena, "%s is written again", name));
   if (op_reads(reader, v) != 1) return fail(u, arena_printf(u->p->arena, "%s is read twice", name));
-  if (!block_uses(&u->f->body, v, reader, 0, &other)) return 1;
+  /* L = logsumexp(j: S) beside the output reads S too: a second result */
+  const TirOp *l = u->lse_op && u->lse_op->body->a->var == v ? u->lse_op : NULL;
+  if (!block_uses2(&u->f->body, v, reader, l, 0, &other)) return 1;
   if (other->kind == TO_RETURN) return fail(u, arena_printf(u->p->arena, "%s is also returned", name));
   if (other->kind == TO_BUILTIN)
     return fail(u, arena_printf(u->p->arena, "%s is also used by %s(...) at line %d", name, builtin_name(other->builtin), other->span.line));
@@ -267,10 +315,51 @@ static int add_cond(Fuse *u, const Lin *l, int sign, int64_t minus) {
   return 1;
 }
 
+static const TirExpr *strip(const TirExpr *x) {
+  while (x->kind == TX_CONVERT) x = x->a;
+  return x;
+}
+
+/* j < len[b..] and the like (either side, any of < <= > >=): a key bound
+ * read per batch element. Conversions of the read must be exact: from an
+ * integer, or none. */
+static int padding(Fuse *u, TirExpr *x, const Env *env) {
+  static const Op mirror[][2] = {{OP_LT, OP_GT}, {OP_LE, OP_GE}, {OP_GT, OP_LT}, {OP_GE, OP_LE}};
+  Op op = x->op;
+  int k;
+  const TirExpr *ix = strip(x->a), *rd = x->b;
+  if (ix->kind != TX_INDEX) {
+    ix = strip(x->b), rd = x->a;
+    for (k = 0; k < 4 && mirror[k][0] != x->op; k++) {}
+    if (k == 4) return 0;
+    op = mirror[k][1];
+  }
+  while (rd->kind == TX_CONVERT && !elem_is_float(rd->a->elem)) rd = rd->a;
+  TirExpr *off = NULL;
+  if (rd->kind == TX_BINARY && (rd->op == OP_ADD || rd->op == OP_SUB) && rd->b->kind == TX_CONST) {
+    off = rd->b;
+    if (rd->op == OP_SUB) {
+      off = node(u, TX_CONST, rd->b->elem);
+      off->ival = -rd->b->ival, off->fval = -rd->b->fval;
+    }
+    rd = rd->a;
+    while (rd->kind == TX_CONVERT && !elem_is_float(rd->a->elem)) rd = rd->a;
+  }
+  static const Op cmp[] = {OP_LT, OP_LE, OP_GT, OP_GE};
+  for (k = 0; k < 4 && cmp[k] != op; k++) {}
+  if (k == 4 || ix->kind != TX_INDEX || resolve(env, ix->idx[0]) != u->j || rd->kind != TX_ACCESS ||
+      rd->elem == ELEM_BOOL || u->npad == 2 || !plain(rd, env, &u->pad[u->npad]))
+    return 0;
+  u->poff[u->npad] = off;
+  u->pcmp[u->npad++] = k;
+  return 1;
+}
+
 /* cond as a conjunction of conditions form >= 0. */
 static int mask(Fuse *u, TirExpr *x, const Env *env) {
   if (x->kind != TX_BINARY) return 0;
   if (x->op == OP_AND) return mask(u, x->a, env) && mask(u, x->b, env);
+  if (padding(u, x, env)) return 1;
   Lin a, b, d;
   memset(&d, 0, sizeof d);
   if (!linear(u, x->a, env, &a) || !linear(u, x->b, env, &b) || !lin_add(u, &d, &a, 1) || !lin_add(u, &d, &b, -1))
@@ -310,8 +399,8 @@ static int factors(Fuse *u, TirExpr *x, const Env *env, int divide, int in_sum) 
     if (x->n != 1 || u->nsum++) return fail(u, "the scores are not one sum over a feature index");
     return factors(u, x->a, env, 0, 1);
   }
-  if (x->kind == TX_ACCESS && in_sum && u->nacc < 2) {
-    if (!plain(x, env, &u->acc[u->nacc])) return fail(u, "a query or key is read at computed positions");
+  if (x->kind == TX_ACCESS && in_sum && u->nacc < 5) {
+    if (!plain_div(x, env, &u->acc[u->nacc], 1)) return fail(u, "a query or key is read at computed positions");
     u->nacc++;
     return 1;
   }
@@ -326,14 +415,60 @@ static int contains_reduce(const TirExpr *x) {
 
 static int scores(Fuse *u, TirExpr *x, const Env *env, const TirOp *reader);
 
+/* L[b.., i] = logsumexp(j: S[..]) between S's definition (at k) and the
+ * output, L used by nothing else up to the output: a second result. */
+static void find_lse(Fuse *u, const TirVar *s, int k) {
+  for (int i = k + 1; i < u->at; i++) {
+    TirOp *op = u->b->ops[i];
+    const TirExpr *x = op->body;
+    if (op->kind != TO_EINSUM || op->accumulate || op->partial || !x || x->kind != TX_REDUCE ||
+        x->reduce != RED_LOGSUMEXP || x->n != 1 || x->a->kind != TX_ACCESS || x->a->var != s || op->out == s)
+      continue;
+    for (int t = i + 1; t < u->at; t++) {
+      const TirOp *o = u->b->ops[t];
+      if (op_reads(o, op->out) || op_writes(o, op->out) || block_uses(&o->body_ops, op->out, NULL, 0, NULL) ||
+          block_uses(&o->else_ops, op->out, NULL, 0, NULL) || block_uses(&o->body_ops, op->out, NULL, 1, NULL) ||
+          block_uses(&o->else_ops, op->out, NULL, 1, NULL))
+        return;
+    }
+    u->lse_op = op;
+    return;
+  }
+}
+
+/* The consumer's index at each position of L (S's definition def, its
+ * indices as the consumer's through env2); 0 if L is not S less j. */
+static int lse_roles(Fuse *u, const TirOp *def, const Env *env2) {
+  const TirOp *op = u->lse_op;
+  Acc rd;
+  Env none = {.n = 0};
+  u->lse_op = NULL;
+  if (!plain(op->body->a, &none, &rd) || rd.rank != def->noidx || op->noidx != op->out->type->rank ||
+      op->noidx != rd.rank - 1 || op->out->type->elem != u->op->out->type->elem)
+    return 0;
+  for (int q = 0; q < op->noidx; q++) {
+    if (op->opos[q].kind != TP_INDEX || op->opos[q].n != 1) return 0;
+    int k = acc_has(&rd, op->opos[q].idx[0]);
+    if (!k) return 0;
+    u->lse_ix[q] = resolve(env2, def->opos[k - 1].idx[0]);
+  }
+  int kj = acc_has(&rd, op->body->idx[0]);
+  if (!kj || resolve(env2, def->opos[kj - 1].idx[0]) != u->j) return 0;
+  u->lse_op = (TirOp *)op;
+  return 1;
+}
+
 /* Scores read from a temporary S: its definition's body. */
 static int through_temp(Fuse *u, TirExpr *x, const Env *env, const TirOp *reader) {
   int k;
   TirOp *def = definition(u, x, &k);
   Env env2;
   if (!def) return fail(u, "the scores are not a contraction");
+  if (x == u->top) find_lse(u, x->var, k);
   if (!temp_ok(u, x->var, def, reader)) return 0;
   if (!bind(def, x, env, &env2)) return fail(u, "the scores are read at computed or repeated positions");
+  if (u->lse_op && x == u->top && !lse_roles(u, def, &env2))
+    return fail(u, arena_printf(u->p->arena, "%s is also read by a logsumexp that does not match the softmax", x->var->name ? x->var->name : "S"));
   add_def(u, def, k);
   return scores(u, def->body, &env2, def);
 }
@@ -347,8 +482,66 @@ static int score_rank(Fuse *u, const TirExpr *x) {
   return def ? 1 + contains_reduce(def->body) : 0;
 }
 
+/* The tanh in a product c * tanh(E) (index-free c), or NULL. */
+static TirExpr *tanh_factor(TirExpr *x) {
+  if (x->kind == TX_MATH && x->math == B_TANH && x->n == 1) return x;
+  if (x->kind != TX_BINARY || (x->op != OP_MUL && x->op != OP_DIV)) return NULL;
+  TirExpr *t = tanh_factor(x->a);
+  if (t && index_free(x->b)) return t;
+  t = x->op == OP_MUL ? tanh_factor(x->b) : NULL;
+  return t && index_free(x->a) ? t : NULL;
+}
+
+static int cap_factors(Fuse *u, TirExpr *x, int divide) {
+  if (x->kind == TX_MATH) return 1;
+  if (x->kind == TX_BINARY && (x->op == OP_MUL || x->op == OP_DIV))
+    return cap_factors(u, x->a, divide) && cap_factors(u, x->b, x->op == OP_DIV ? !divide : divide);
+  if (u->ncap == 4) return fail(u, "too many softcap factors");
+  u->capf[u->ncap] = x;
+  u->capdiv[u->ncap++] = divide;
+  return 1;
+}
+
+/* ALiBi: [slope *] elem(a*i + b*j + c), slope index-free or a tensor
+ * read; 1 and fills u->slope/alin when x is one. */
+static int alibi_term(Fuse *u, TirExpr *x, const Env *env) {
+  TirExpr *conv = x, *sl = NULL;
+  if (x->kind == TX_BINARY && x->op == OP_MUL) {
+    conv = x->a->kind == TX_CONVERT ? x->a : x->b;
+    sl = conv == x->a ? x->b : x->a;
+  }
+  if (conv->kind != TX_CONVERT || !elem_is_float(conv->elem) || elem_is_float(conv->a->elem) ||
+      !tir_expr_uses_index(conv->a) || conv->elem != u->op->out->type->elem)
+    return 0;
+  Lin l;
+  if (!linear(u, conv->a, env, &l)) return 0;
+  memset(&u->slope, 0, sizeof u->slope);
+  u->slopex = NULL;
+  if (sl && index_free(sl)) u->slopex = sl;
+  else if (sl && !(sl->elem == conv->elem && plain(sl, env, &u->slope))) return 0;
+  u->alin = l;
+  return 1;
+}
+
 /* x: the scores as read by op reader. */
 static int scores(Fuse *u, TirExpr *x, const Env *env, const TirOp *reader) {
+  TirExpr *th = x->kind == TX_WHERE || x->kind == TX_ACCESS ? NULL : tanh_factor(x);
+  if (th) {   /* softcap: c * tanh(E); nothing but a scale inside */
+    if (u->capped++) return fail(u, "more than one tanh(...) in the scores");
+    if (!cap_factors(u, x, 0)) return 0;
+    u->in_cap = 1;
+    return scores(u, th->args[0], env, reader);
+  }
+  if (u->in_cap && (x->kind == TX_WHERE || (x->kind == TX_BINARY && (x->op == OP_ADD || x->op == OP_SUB))))
+    return fail(u, "a mask or a bias inside tanh(...) is not fused");
+  if (x->kind == TX_BINARY && (x->op == OP_ADD || x->op == OP_SUB) && !u->alibi) {
+    int side = alibi_term(u, x->b, env) ? 1 : x->op == OP_ADD && alibi_term(u, x->a, env) ? 0 : -1;
+    if (side >= 0) {
+      u->alibi = 1;
+      u->asign = x->op == OP_SUB ? -1 : 1;
+      return scores(u, side ? x->a : x->b, env, reader);
+    }
+  }
   if (x->kind == TX_WHERE) {
     if (!neg_inf(x->c)) return fail(u, "where(...) in the scores gives another value than -inf");
     if (!mask(u, x->a, env)) return fail(u, "the mask is not a conjunction of affine comparisons of the indices");
@@ -387,17 +580,70 @@ static int positions(const Acc *a, TirIndex *const *role, int nrole, const int *
   return 1;
 }
 
+/* Positions of the batch roles of a read used per batch element. */
+static int batch_only(const Acc *x, TirIndex *const *role, int nrole, signed char *pos) {
+  static const int none[] = {-1};
+  if (!positions(x, role, nrole, none, pos)) return 0;
+  for (int r = 0; r < TIR_ATTN_B; r++)
+    if (pos[r] >= 0) return 0;
+  return 1;
+}
+
+/* Key padding, softcap, ALiBi and the log-sum-exp into a. */
+static int extras(Fuse *u, TirIndex *const *role, int nrole, TirAttention *a) {
+  for (int t = 0; t < u->npad; t++) {
+    if (!batch_only(&u->pad[t], role, nrole, a->ppos[t]))
+      return fail(u, "a key bound j < len[..] is read at other indices than batch ones");
+    a->pad[t] = u->pad[t].var;
+    a->pcmp[t] = u->pcmp[t];
+    a->poff[t] = u->poff[t];
+  }
+  a->npad = u->npad;
+  memcpy(a->capf, u->capf, sizeof u->capf);
+  memcpy(a->capdiv, u->capdiv, sizeof u->capdiv);
+  a->ncap = u->ncap;
+  a->capped = u->capped;
+  if (u->alibi) {
+    const Lin *c = &u->alin;
+    for (int s = 0; s < 2 && c->ix[s]; s++) {
+      if (c->ix[s] == role[TIR_ATTN_I]) a->aa += c->co[s];
+      else if (c->ix[s] == role[TIR_ATTN_J]) a->ab += c->co[s];
+      else if (c->co[s]) return fail(u, "a position bias uses an index other than the query's and the key's");
+    }
+    a->ak = c->k, a->akx = c->rest;
+    a->alibi = 1, a->asign = u->asign, a->slopex = u->slopex;
+    for (int r = 0; r < TIR_ATTN_ROLES; r++) a->spos[r] = -1;
+    if (u->slope.var && !batch_only(&u->slope, role, nrole, a->spos))
+      return fail(u, "a position bias slope is read at other indices than batch ones");
+    a->slope = u->slope.var;
+  }
+  if (u->lse_op) {
+    for (int r = 0; r < TIR_ATTN_ROLES; r++) a->lpos[r] = -1;
+    int n = u->lse_op->noidx;
+    for (int q = 0; q < n; q++) {
+      int r = role_of(role, nrole, u->lse_ix[q]);
+      if (r < 0 || r == TIR_ATTN_J || r == TIR_ATTN_C || r == TIR_ATTN_X) return fail(u, "the logsumexp has other indices");
+      a->lpos[r] = (signed char)q;
+    }
+    if (n != nrole - 3 || a->lpos[TIR_ATTN_I] < 0) return fail(u, "the logsumexp lacks a query or batch index");
+    a->lse = u->lse_op->out;
+  }
+  return 1;
+}
+
 /* Works out the roles and fills the descriptor; 0 (with why) if the
  * match does not fit the kernel. */
-static int describe(Fuse *u, const Acc *out, const Acc *v, TirAttention *a) {
+static int describe(Fuse *u, const Acc *out, TirAttention *a) {
   TirIndex *role[TIR_ATTN_ROLES] = {0};
-  int nb = 0;
+  int nb = 0, R = u->nj;
   TirIndex *query[MAXA];
   int nquery = 0;
   role[TIR_ATTN_J] = u->j;
   for (int k = 0; k < out->rank; k++) {
     TirIndex *ix = out->ix[k];
-    int in_v = acc_has(v, ix), in_s = acc_has(&u->acc[0], ix) || acc_has(&u->acc[1], ix);
+    int in_v = 0, in_s = 0;
+    for (int r = 0; r < R; r++) in_v |= acc_has(&u->vs[r], ix) > 0;
+    for (int t = 0; t < u->nacc; t++) in_s |= acc_has(&u->acc[t], ix) > 0;
     if (in_s && !in_v) {   /* the query index, or a head index V lacks */
       query[nquery++] = ix;
       continue;
@@ -419,8 +665,15 @@ static int describe(Fuse *u, const Acc *out, const Acc *v, TirAttention *a) {
     else return fail(u, "more than 4 batch indices");
   }
   if (!role[TIR_ATTN_I] || !role[TIR_ATTN_X]) return fail(u, "no query or no value index");
-  int qa = acc_has(&u->acc[0], role[TIR_ATTN_I]) ? 0 : 1;
-  const Acc *Q = &u->acc[qa], *K = &u->acc[1 - qa];
+  const Acc *Q = NULL, *Ks[4] = {0};
+  for (int t = 0; t < u->nacc; t++)
+    if (acc_has(&u->acc[t], role[TIR_ATTN_I])) Q = Q ? NULL : &u->acc[t];
+  for (int r = 0; r < R; r++)
+    for (int t = 0; t < u->nacc; t++)
+      if (&u->acc[t] != Q && acc_has(&u->acc[t], u->js[r])) Ks[r] = Ks[r] ? NULL : &u->acc[t];
+  for (int r = 0; r < R; r++)
+    if (!Q || !Ks[r]) return fail(u, "the scores are not query[.., i, c] * key[.., j, c]");
+  const Acc *K = Ks[0], *v = &u->vs[0];
   /* the feature index: the one Q and K share that has no other role */
   for (int k = 0; k < Q->rank; k++)
     if (acc_has(K, Q->ix[k]) && role_of(role, TIR_ATTN_ROLES, Q->ix[k]) < 0) role[TIR_ATTN_C] = Q->ix[k];
@@ -432,12 +685,29 @@ static int describe(Fuse *u, const Acc *out, const Acc *v, TirAttention *a) {
     return fail(u, "the scores are not query[.., i, c] * key[.., j, c]");
   if (!positions(v, role, nrole, need_v, a->pos[2]) || a->pos[2][TIR_ATTN_I] >= 0 || a->pos[2][TIR_ATTN_C] >= 0)
     return fail(u, "the values are not read as V[.., j, x]");
+  int elem = u->op->out->type->elem;
+  for (int r = 1; r < R; r++) {   /* further keys and values, role J meaning their own key index */
+    TirIndex *rr[TIR_ATTN_ROLES];
+    memcpy(rr, role, sizeof rr);
+    rr[TIR_ATTN_J] = u->js[r];
+    signed char *kp = a->kxpos[r - 1], *vp = a->vxpos[r - 1];
+    if (!positions(Ks[r], rr, nrole, need_k, kp) || kp[TIR_ATTN_I] >= 0 || kp[TIR_ATTN_X] >= 0)
+      return fail(u, "the scores are not query[.., i, c] * key1[.., j, c] * key2[.., k, c]");
+    if (!positions(&u->vs[r], rr, nrole, need_v, vp) || vp[TIR_ATTN_I] >= 0 || vp[TIR_ATTN_C] >= 0)
+      return fail(u, "the values are not read as V1[.., j, x] * V2[.., k, x]");
+    if (Ks[r]->var->type->elem != elem || u->vs[r].var->type->elem != elem)
+      return fail(u, "the operands' element types differ");
+    for (int k = 0; k < Ks[r]->rank; k++)
+      if (Ks[r]->div[k] > 1) return fail(u, "grouped-query reads in order 2+ are not fused yet");
+    a->kx[r - 1] = Ks[r]->var, a->vx[r - 1] = u->vs[r].var;
+    a->mx[r - 1] = Ks[r]->var->type->dims[kp[TIR_ATTN_J]];
+  }
+  a->order = R;
   positions(out, role, nrole, need_o, a->pos[3]);
   for (int r = 0; r < TIR_ATTN_ROLES; r++) a->pos[4][r] = -1;
   if (u->has_bias &&
       (!positions(&u->bias, role, nrole, none, a->pos[4]) || a->pos[4][TIR_ATTN_C] >= 0 || a->pos[4][TIR_ATTN_X] >= 0))
     return fail(u, "the bias is not indexed by batch, query and key indices");
-  int elem = u->op->out->type->elem;
   if (Q->var->type->elem != elem || K->var->type->elem != elem || v->var->type->elem != elem ||
       (u->has_bias && u->bias.var->type->elem != elem))
     return fail(u, "the operands' element types differ");
@@ -460,6 +730,16 @@ static int describe(Fuse *u, const Acc *out, const Acc *v, TirAttention *a) {
     a->cx[t] = c->rest;
   }
   a->ncond = u->ncond;
+  if (!extras(u, role, nrole, a)) return 0;
+  const Acc *ops[5] = {Q, K, v, NULL, u->has_bias ? &u->bias : NULL};
+  for (int o = 0; o < 5; o++)
+    for (int k = 0; ops[o] && k < ops[o]->rank; k++) {
+      if (ops[o]->div[k] <= 1) continue;
+      int r = role_of(role, nrole, ops[o]->ix[k]);
+      if (r < TIR_ATTN_B) return fail(u, "a grouped read i64(g / k) at another index than a batch or head index");
+      a->div[o][r] = ops[o]->div[k];
+      a->lim[o][r] = ops[o]->var->type->dims[k];
+    }
   memcpy(a->scale, u->scale, sizeof u->scale);
   memcpy(a->divides, u->divides, sizeof u->divides);
   a->nscale = u->nscale;
@@ -473,7 +753,7 @@ static void note_var(const TirExpr *x, void *ud) {
   if (x->kind != TX_READ && x->kind != TX_ACCESS) return;
   for (int i = u->from + 1; i < u->at; i++) {
     const TirOp *op = u->b->ops[i];
-    if (op == u->defs[0] || op == u->defs[1]) continue;
+    if (op == u->defs[0] || op == u->defs[1] || op == u->lse_op) continue;
     if (op_writes(op, x->var) || block_uses(&op->body_ops, x->var, NULL, 1, NULL) ||
         block_uses(&op->else_ops, x->var, NULL, 1, NULL))
       fail(u, arena_printf(u->p->arena, "%s changes between the scores and the output", x->var->name ? x->var->name : "an operand"));
@@ -495,28 +775,54 @@ static const TirExpr *softmax_factor(Fuse *u, const TirExpr *x) {
   return def && def->body && def->body->kind == TX_REDUCE && def->body->reduce == RED_SOFTMAX ? def->body : NULL;
 }
 
-static int attention_like(Fuse *u, TirExpr **sm, TirExpr **vx, Env *env, const TirOp **reader) {
-  TirExpr *x = u->op->body;
-  env->n = 0;
-  if (!x || x->kind != TX_REDUCE || x->reduce != RED_SUM) return 0;
-  const TirExpr *s = softmax_factor(u, x->a);
-  if (s && s->n >= 2) {   /* order 2+: sum(k: sum(j: P * V1) * V2) and the like */
-    u->order = s->n;
-    return fail(u, arena_printf(u->p->arena, "order %d (softmax over %d indices) is not fused yet", s->n, s->n)) + 1;
+/* The factors of a product, left to right, a nested sum's taken in
+ * (sum(k: sum(j: P * V1) * V2) is sum(j, k: P * V1 * V2)), its indices
+ * added to ix; 0 if more than max. */
+static int product_factors(TirExpr *x, TirExpr **f, int n, int max, TirIndex **ix, int *nix) {
+  if (x->kind == TX_BINARY && x->op == OP_MUL) {
+    n = product_factors(x->a, f, n, max, ix, nix);
+    return n ? product_factors(x->b, f, n, max, ix, nix) : 0;
   }
-  if (x->n > 1 || x->a->kind != TX_BINARY || x->a->op != OP_MUL) return 0;
-  u->j = x->idx[0];
-  for (int side = 0; side < 2; side++) {
-    TirExpr *px = side ? x->a->b : x->a->a;
-    *vx = side ? x->a->a : x->a->b;
+  if (x->kind == TX_REDUCE && x->reduce == RED_SUM && *nix + x->n <= 4) {
+    for (int k = 0; k < x->n; k++) ix[(*nix)++] = x->idx[k];
+    return product_factors(x->a, f, n, max, ix, nix);
+  }
+  if (n == max) return 0;
+  f[n] = x;
+  return n + 1;
+}
+
+/* O = sum(j1..jR: P * V1 * .. * VR): the softmax (sm, read by reader,
+ * its indices as O's through env) and the value factors vx[0..R). */
+static int attention_like(Fuse *u, TirExpr **sm, TirExpr **vx, int *nvx, Env *env, const TirOp **reader) {
+  TirExpr *x = u->op->body, *f[6];
+  env->n = 0;
+  if (!x || x->kind != TX_REDUCE || x->reduce != RED_SUM || x->n > 4) return 0;
+  TirIndex *ix[4];
+  int nix = x->n;
+  memcpy(ix, x->idx, sizeof(TirIndex *) * (size_t)x->n);
+  int n = product_factors(x->a, f, 0, 6, ix, &nix);
+  if (n < 2) return 0;   /* sum(j: P) alone: no values, not attention */
+  for (int t = 0; t < n; t++) {
+    TirExpr *px = f[t];
+    int k = 0;
+    TirOp *def = NULL;
+    if (!(px->kind == TX_REDUCE && px->reduce == RED_SOFTMAX)) {
+      def = definition(u, px, &k);
+      if (!def || !def->body || def->body->kind != TX_REDUCE || def->body->reduce != RED_SOFTMAX) continue;
+    }
+    *nvx = 0;
+    for (int r = 0; r < n; r++)
+      if (r != t) vx[(*nvx)++] = f[r];
     *reader = u->op;
-    if (px->kind == TX_REDUCE && px->reduce == RED_SOFTMAX) {
+    u->order = def ? def->body->n : px->n;
+    u->nj = nix;
+    for (int r = 0; r < nix; r++) u->js[r] = ix[r];
+    u->j = u->js[0];
+    if (!def) {
       *sm = px;
       return 1;
     }
-    int k;
-    TirOp *def = definition(u, px, &k);
-    if (!def || !def->body || def->body->kind != TX_REDUCE || def->body->reduce != RED_SOFTMAX) continue;
     Env none = {.n = 0};
     *sm = def->body;
     *reader = def;
@@ -525,7 +831,9 @@ static int attention_like(Fuse *u, TirExpr **sm, TirExpr **vx, Env *env, const T
     add_def(u, def, k);
     return 1;
   }
-  return 0;
+  const TirExpr *s = softmax_factor(u, x->a);
+  if (s && s->n >= 2) u->order = s->n;
+  return s ? fail(u, "the softmax is not a factor of the sum with the values") + 1 : 0;
 }
 
 static void record(Fuse *u, const TirAttention *a) {
@@ -538,6 +846,15 @@ static void record(Fuse *u, const TirAttention *a) {
   ai->bias = a && a->bias;
   ai->nbatch = a ? a->nbatch : 0;
   ai->why = u->why;
+  if (a) {
+    int grouped = 0;
+    for (int o = 0; o < 5; o++)
+      for (int r = 0; r < TIR_ATTN_ROLES; r++) grouped |= a->div[o][r] > 1;
+    ai->extras = arena_printf(u->p->arena, "%s%s%s%s%s%s", grouped ? ", grouped-query K/V" : "",
+                              a->npad ? ", key padding -> loop bounds" : "", a->capped ? ", softcap" : "",
+                              a->alibi ? ", position bias (ALiBi)" : "", a->lse ? ", logsumexp " : "",
+                              a->lse ? (a->lse->name ? a->lse->name : "?") : "");
+  }
   ptrvec_push(u->p->arena, &u->p->attentions, ai);
 }
 
@@ -548,32 +865,57 @@ static int fuse_op(TirProgram *p, TirFunc *f, TirBlock *b, int at) {
   Fuse u;
   memset(&u, 0, sizeof u);
   u.p = p, u.f = f, u.b = b, u.at = at, u.op = op, u.from = at, u.order = 1;
-  TirExpr *sm = NULL, *vx = NULL;
+  TirExpr *sm = NULL, *vx[6];
+  int nvx = 0;
   Env env, none = {.n = 0};
   const TirOp *reader = op;
-  if (!attention_like(&u, &sm, &vx, &env, &reader)) return 0;
-  if (sm) u.order = sm->n;
-  Acc out, v;
+  if (!attention_like(&u, &sm, vx, &nvx, &env, &reader)) return 0;
+  if (sm) u.top = sm->a;
+  Acc out;
   TirAttention *a = arena_alloc(p->arena, sizeof *a);
   memset(a, 0, sizeof *a);
   if (u.why) {
   } else if (op->accumulate || op->partial) {
     fail(&u, "the output is accumulated into");
-  } else if (sm->n != 1) {
-    fail(&u, arena_printf(p->arena, "order %d (softmax over %d indices) is not fused yet", sm->n, sm->n));
-  } else if (resolve(&env, sm->idx[0]) != u.j) {
-    fail(&u, "the softmax is over another index than the sum with the values");
-  } else if (!plain(vx, &none, &v) || op->noidx != op->out->type->rank) {
-    fail(&u, "the values are not a plain read");
+  } else if (sm->n != u.nj || nvx != u.nj) {
+    fail(&u, "the softmax's indices are not those summed with the values, one value factor each");
+  } else if (u.nj > 4) {
+    fail(&u, "order 5+ is not fused");
+  } else if (op->noidx != op->out->type->rank) {
+    fail(&u, "the output has computed positions");
   } else {
+    /* js in the softmax's order; value r the factor read at js[r] */
+    TirIndex *sj[4];
+    for (int r = 0; r < u.nj; r++) {
+      sj[r] = resolve(&env, sm->idx[r]);
+      int found = 0;
+      for (int t = 0; t < u.nj; t++) found |= u.js[t] == sj[r];
+      if (!found) fail(&u, "the softmax is over another index than the sum with the values");
+    }
+    memcpy(u.js, sj, sizeof(TirIndex *) * (size_t)u.nj);
+    u.j = u.js[0];
+    for (int r = 0; r < u.nj && !u.why; r++) {
+      int got = 0;
+      for (int t = 0; t < nvx; t++) {
+        Acc v;
+        if (plain_div(vx[t], &none, &v, u.nj == 1) && acc_has(&v, u.js[r])) u.vs[r] = v, got++;
+      }
+      if (got != 1) fail(&u, "the values are not a plain read");
+    }
     out.var = op->out;
     out.rank = op->noidx;
     for (int k = 0; k < out.rank; k++) {
       if (op->opos[k].kind != TP_INDEX || op->opos[k].n != 1) fail(&u, "the output has computed positions");
       out.ix[k] = op->opos[k].kind == TP_INDEX ? op->opos[k].idx[0] : NULL;
     }
-    if (!u.why && scores(&u, sm->a, &env, reader) && u.nsum == 1 && u.nacc == 2) describe(&u, &out, &v, a);
-    else if (!u.why) fail(&u, "the scores are not a contraction of a query and a key");
+    if (!u.why && scores(&u, sm->a, &env, reader) && u.nsum == 1 && u.nacc == u.nj + 1) {
+      if (u.nj > 1 && (u.ncond || u.npad || u.has_bias || u.capped || u.alibi || u.lse_op))
+        fail(&u, "masks, biases and transforms of order 2+ scores are not fused yet");
+      else
+        describe(&u, &out, a);
+    } else if (!u.why) {
+      fail(&u, "the scores are not a contraction of a query and a key");
+    }
   }
   if (!u.why) {
     tir_expr_visit(op->body, note_var, &u);
@@ -586,13 +928,21 @@ static int fuse_op(TirProgram *p, TirFunc *f, TirBlock *b, int at) {
   op->kind = TO_ATTENTION;
   op->attn = a;
   op->body = NULL;
-  op->nargs = a->bias ? 4 : 3;
-  op->args = arena_alloc(p->arena, sizeof(TirVar *) * 4);
-  op->args[0] = a->q, op->args[1] = a->k, op->args[2] = a->v, op->args[3] = a->bias;
+  /* every variable the kernel reads, for liveness and the other passes */
+  TirVar *reads[] = {a->q, a->k, a->v, a->bias, a->pad[0], a->pad[1], a->slope, a->kx[0], a->vx[0], a->kx[1], a->vx[1], a->kx[2], a->vx[2]};
+  op->args = arena_alloc(p->arena, sizeof reads);
+  op->nargs = 0;
+  for (size_t r = 0; r < sizeof reads / sizeof *reads; r++)
+    if (reads[r]) op->args[op->nargs++] = reads[r];
+  if (a->lse) {
+    op->results = arena_alloc(p->arena, sizeof(TirVar *));
+    op->results[0] = a->lse;
+    op->nresults = 1;
+  }
   record(&u, a);
   int removed = 0;
   for (int i = at - 1; i >= 0; i--)
-    if (b->ops[i] == u.defs[0] || b->ops[i] == u.defs[1]) {
+    if (b->ops[i] == u.defs[0] || b->ops[i] == u.defs[1] || (a->lse && b->ops[i] == u.lse_op)) {
       memmove(&b->ops[i], &b->ops[i + 1], sizeof(TirOp *) * (size_t)(b->n - i - 1));
       b->n--;
       removed++;
@@ -600,7 +950,91 @@ static int fuse_op(TirProgram *p, TirFunc *f, TirBlock *b, int at) {
   return removed;
 }
 
+/* ---- the Khatri-Rao form ---- */
+
+/* The op of b that writes v, and how many ops read it (regions too). */
+static TirOp *sole_def(const TirFunc *f, const TirBlock *b, const TirVar *v, int *at) {
+  TirOp *def = NULL;
+  for (int i = 0; i < b->n; i++)
+    if (op_writes(b->ops[i], v)) def = def ? NULL : b->ops[i], *at = i;
+  if (!def || v->param || block_uses(&f->body, v, NULL, 1, NULL) != 1 || def->kind != TO_EINSUM || def->accumulate ||
+      def->partial)
+    return NULL;
+  return def;
+}
+
+static int read_once(const TirFunc *f, const TirVar *v) { return block_uses(&f->body, v, NULL, 0, NULL) == 1; }
+
+/* The structure pass turns softmax(t: Q . khatri_rao(K1, K2)[t]) into
+ *   S[i, a, b] = Q . K1[a] * K2[b];  G[i, (a, b)] = S[i, a, b]
+ *   P[i, t] = softmax(t: G[i, t]);   X[i, a, b] = P[i, (a, b)]
+ * and X times khatri_rao(V1, V2) into sum(a, b: X * V1[a] * V2[b]). X is
+ * then P[i, a, b] = softmax(a, b: S[i, a, b]): written so, the G and P
+ * copies go and the order-2 attention is the index form's. */
+static int ungroup_softmax(TirProgram *p, TirFunc *f, TirBlock *b, int xi) {
+  TirOp *X = b->ops[xi];
+  TirExpr *xr = X->body;
+  if (X->kind != TO_EINSUM || X->accumulate || X->partial || !xr || xr->kind != TX_ACCESS || xr->var->param) return 0;
+  int rank = xr->var->type->rank, grp = -1, pi, gi;
+  for (int k = 0; k < rank; k++) {
+    if (xr->pos[k].kind == TP_GROUP && xr->pos[k].n == 2 && grp < 0) grp = k;
+    else if (xr->pos[k].kind != TP_INDEX) return 0;
+  }
+  TirOp *P = grp >= 0 ? sole_def(f, b, xr->var, &pi) : NULL;
+  if (!P || pi >= xi || P->noidx != rank || !read_once(f, xr->var) || !P->body || P->body->kind != TX_REDUCE || P->body->reduce != RED_SOFTMAX ||
+      P->body->n != 1 || P->body->a->kind != TX_ACCESS || P->opos[grp].kind != TP_INDEX || P->opos[grp].idx[0] != P->body->idx[0])
+    return 0;
+  TirExpr *gr = P->body->a;
+  TirOp *G = sole_def(f, b, gr->var, &gi);
+  if (!G || gi >= pi || !read_once(f, gr->var) || !G->body || G->body->kind != TX_ACCESS) return 0;
+  TirExpr *sr = G->body;
+  TirIndex *sidx[MAXA];
+  int sn = tir_plain_access(sr, sidx, MAXA);
+  if (!sn) return 0;
+  /* X's index at each index of G's output: through P's output and its read of G */
+  TirIndex *from[MAXA], *to[MAXA];
+  int nmap = 0;
+  for (int m = 0; m < gr->var->type->rank; m++) {
+    if (gr->pos[m].kind != TP_INDEX) return 0;
+    TirIndex *u = gr->pos[m].idx[0];
+    int k = 0;
+    while (k < rank && !(P->opos[k].kind == TP_INDEX && P->opos[k].idx[0] == u)) k++;
+    if (k == rank) return 0;
+    const TirPos *gp = &G->opos[m], *xp = &xr->pos[k];
+    if (gp->kind != xp->kind || gp->n != xp->n || nmap + gp->n > MAXA) return 0;
+    for (int t = 0; t < gp->n; t++) {
+      if (dim_cmp(gp->idx[t]->range, xp->idx[t]->range) != DIM_EQUAL) return 0;
+      from[nmap] = gp->idx[t], to[nmap++] = xp->idx[t];
+    }
+  }
+  TirExpr *acc = tir_expr_new(p->arena, TX_ACCESS, sr->elem, sr->span);
+  acc->var = sr->var;
+  acc->pos = arena_alloc(p->arena, sizeof(TirPos) * (size_t)sn);
+  for (int k = 0; k < sn; k++) {
+    int t = 0;
+    while (t < nmap && from[t] != sidx[k]) t++;
+    if (t == nmap) return 0;
+    acc->pos[k] = sr->pos[k];
+    acc->pos[k].idx = arena_alloc(p->arena, sizeof(TirIndex *));
+    acc->pos[k].idx[0] = to[t];
+  }
+  TirExpr *sm = tir_expr_new(p->arena, TX_REDUCE, P->body->elem, P->body->span);
+  sm->reduce = RED_SOFTMAX;
+  sm->n = 2;
+  sm->idx = arena_alloc(p->arena, sizeof(TirIndex *) * 2);
+  sm->idx[0] = xr->pos[grp].idx[0], sm->idx[1] = xr->pos[grp].idx[1];
+  sm->a = acc;
+  X->body = sm;
+  /* drop P and G (G before P) */
+  memmove(&b->ops[pi], &b->ops[pi + 1], sizeof(TirOp *) * (size_t)(b->n - pi - 1));
+  b->n--;
+  memmove(&b->ops[gi], &b->ops[gi + 1], sizeof(TirOp *) * (size_t)(b->n - gi - 1));
+  b->n--;
+  return 2;
+}
+
 static void attention_block(TirProgram *p, TirFunc *f, TirBlock *b) {
+  for (int i = 0; i < b->n; i++) i -= ungroup_softmax(p, f, b, i);
   for (int i = 0; i < b->n; i++) {
     attention_block(p, f, &b->ops[i]->body_ops);
     attention_block(p, f, &b->ops[i]->else_ops);

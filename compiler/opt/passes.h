@@ -65,6 +65,7 @@ typedef struct AttentionInfo {
   int nmask;                /* conditions turned into key ranges */
   int bias, nbatch;
   const char *why;          /* why not, when not fused */
+  const char *extras;       /* ", grouped K/V, key padding, ..." or "" */
 } AttentionInfo;
 
 

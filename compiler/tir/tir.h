@@ -140,6 +140,36 @@ typedef struct TirAttention {
   int64_t ca[TIR_ATTN_CONDS], cb[TIR_ATTN_CONDS], ck[TIR_ATTN_CONDS];
   struct TirExpr *cx[TIR_ATTN_CONDS];/* an index-free i64 term, or NULL */
   int ncond;
+  /* grouped-query attention: operand o reads batch role r at r / div[o][r]
+     (0: at r itself), its dimension there lim[o][r] */
+  int64_t div[5][TIR_ATTN_ROLES];
+  Dim lim[5][TIR_ATTN_ROLES];
+  /* key padding: j pcmp pad[b..] + poff (pcmp 0..3: < <= > >=), pad read
+     at the batch roles of ppos, poff a constant or NULL */
+  struct TirVar *pad[2];
+  struct TirExpr *poff[2];
+  signed char ppos[2][TIR_ATTN_ROLES];
+  int pcmp[2], npad;
+  /* softcap: s = cap * tanh(scale * q . k), cap the product of capf */
+  struct TirExpr *capf[4];
+  int capdiv[4], ncap, capped;
+  /* ALiBi: s += asign * slope * (aa*i + ab*j + ak + akx), slope a scalar
+     (slopex) or a tensor read at batch roles (slope, spos); after the bias */
+  struct TirVar *slope;
+  struct TirExpr *slopex, *akx;
+  signed char spos[TIR_ATTN_ROLES];
+  int64_t aa, ab, ak;
+  int asign, alibi;
+  /* order R >= 2 (softmax over R key indices j1..jR): k, v hold j1; key r
+     (1..R-1) is kx[r-1][.., jr, c], its values vx[r-1][.., jr, x], jr of
+     range mx[r-1]; positions with role J meaning jr */
+  int order;
+  struct TirVar *kx[3], *vx[3];
+  signed char kxpos[3][TIR_ATTN_ROLES], vxpos[3][TIR_ATTN_ROLES];
+  Dim mx[3];
+  /* the row log-sum-exp as a second result lse[b.., i] (NULL: none) */
+  struct TirVar *lse;
+  signed char lpos[TIR_ATTN_ROLES];
 } TirAttention;
 /* A (batched) matrix product without a transposed copy: out[b, m, n] (+)=
  * alpha * sum(k: A * B), each operand laid out as [batch, then its two

@@ -111,6 +111,7 @@ static void print_attention(FILE *f, const TirOp *op) {
   print_var(f, a->q);
   fputs(" . ", f);
   print_var(f, a->k);
+  for (int r = 0; r + 1 < a->order; r++) { fputs(" . ", f); print_var(f, a->kx[r]); }
   if (a->bias) { fputs(" + ", f); print_var(f, a->bias); }
   for (int t = 0; t < a->ncond; t++) {
     fprintf(f, "%s%lld*i + %lld*j + %lld", t ? " && " : " | ", (long long)a->ca[t], (long long)a->cb[t], (long long)a->ck[t]);
@@ -119,6 +120,7 @@ static void print_attention(FILE *f, const TirOp *op) {
   }
   fputs(") . ", f);
   print_var(f, a->v);
+  for (int r = 0; r + 1 < a->order; r++) { fputs(" * ", f); print_var(f, a->vx[r]); }
   fprintf(f, "    # %d batch", a->nbatch);
 }
 

@@ -21,7 +21,9 @@ w[t, j] = exp(s[t, j] - mx[t])
 z[t] = sum(j: w[t, j])
 R[t, x] = w[t, j] * V[j, x] / z[t]
 err = max(t, x: abs(O[5461 * t, x] - R[t, x]))
-assert(err < 1e-4, "fused attention differs from the spelled-out rows")
+# f32 sums of up to m + d terms: 16 * sqrt(16384 + 16) * 2^-23 of the outputs' size
+tol = 16.0 * sqrt(16400.0) * 1.2e-7 * max(1.0, max(t, x: abs(f64(R[t, x]))))
+assert(f64(err) < tol, "fused attention differs from the spelled-out rows")
 print("ok")
 TNS
 out=$( (ulimit -v 786432; "$TNSC" run -O2 "$TMP/big.tns") 2>&1)

@@ -45,6 +45,8 @@ def statement(rng, s, seed):
     el = rng.choice(["f32", "f64"])
     n = rng.choice([1, 2, 5, 17, 64, 65, 130])
     m = n if rng.random() < 0.5 else rng.choice([1, 3, 64, 129, 200])
+    if n == 1 and rng.random() < 0.5:   # decoding: one query, many keys (split over the pool)
+        m = rng.choice([1100, 1500])
     d = rng.choice([1, 3, 8, 16])
     e = rng.choice([1, 2, 5, 7])
     nb = rng.choice([0, 0, 1, 2])
@@ -52,7 +54,7 @@ def statement(rng, s, seed):
     shared_kv = nb == 2 and rng.random() < 0.3   # K, V without h
     lines = []
 
-    def tensor(name, idx, sizes, plant=None):
+    def tensor(name, idx, sizes, plant=None, subst=None):
         seed[0] += 1
         order = list(range(len(idx)))
         if len(idx) > 2 and rng.random() < 0.3:   # a head index after the row index
@@ -64,50 +66,129 @@ def statement(rng, s, seed):
             val, where = plant
             cond = " && ".join(f"{ix} == {min(w, sz - 1)}" for ix, w, sz in zip(idx, where, sizes))
             lines.append(f"{name}{s}x[{', '.join(idx)}] = where({cond}, {val}, {name}{s}[{', '.join(idx)}])")
+            idx = [subst.get(x, x) for x in idx] if subst else idx
             return f"{name}{s}x[{', '.join(idx)}]"
+        idx = [subst.get(x, x) for x in idx] if subst else idx
         return f"{name}{s}[{', '.join(idx)}]"
 
     bi = [b for b, _ in bat]
     bs = [z for _, z in bat]
     kb, kbs = (bi[:1], bs[:1]) if shared_kv else (bi, bs)
+    subst = None
+    if nb == 2 and not shared_kv and rng.random() < 0.4:   # grouped-query: K, V heads shared by G query heads
+        G = rng.choice([2, 3])
+        kbs = [bs[0], (bs[1] + G - 1) // G]
+        subst = {"h": rng.choice([f"i64(h / {G})", f"i64(floor(h / {G}))"])}
     plant = rng.random() < 0.2
     q = tensor("Q", bi + ["i", "c"], bs + [n, d], ("inf" if rng.random() < 0.5 else "nan", [0] * (nb + 2)) if plant and rng.random() < 0.5 else None)
-    k = tensor("K", kb + ["j", "c"], kbs + [m, d])
-    v = tensor("V", kb + ["j", "x"], kbs + [m, e], ("inf" if rng.random() < 0.5 else "nan", [0] * len(kb) + [rng.randint(0, m), 0]) if plant else None)
+    k = tensor("K", kb + ["j", "c"], kbs + [m, d], subst=subst)
+    v = tensor("V", kb + ["j", "x"], kbs + [m, e], ("inf" if rng.random() < 0.5 else "nan", [0] * len(kb) + [rng.randint(0, m), 0]) if plant else None, subst=subst)
     T = el
     scale = rng.choice(["", f" / sqrt({T}(d{s}))", " * 0.125", "in"])
     lines.append(f"d{s} = {d}")
     dot = f"sum(c: {q} * {k}{' * 0.5' if scale == 'in' else ''}){'' if scale == 'in' else scale}"
+    if rng.random() < 0.2:   # softcap
+        cap = rng.choice(["2.0", "0.5"])
+        dot = f"{cap} * tanh({dot} / {cap})"
     if rng.random() < 0.25:
         kk = rng.randint(0, nb)
         mb = tensor("M", bi[:kk] + ["i", "j"], bs[:kk] + [n, m])
         dot = f"{dot} + {mb}"
+    if rng.random() < 0.2:   # ALiBi: a slope per head, or one
+        if nb and rng.random() < 0.6:
+            seed[0] += 1
+            lines.append(f"sl{s} = randn({el}[{bs[-1]}], {seed[0]})")
+            slope = f"sl{s}[{bi[-1]}]"
+        else:
+            slope = "0.25"
+        dot = f"{dot} - {slope} * {T}(i - j)" if rng.random() < 0.5 else f"{dot} + {T}(j - 2 * i + 1) * {slope}"
     mask = rng.choice(MASKS + [None] * 4)
+    if nb and rng.random() < 0.25:   # key padding: a length per batch element
+        half = rng.random() < 0.3   # a bound between two keys
+        lens = ", ".join(str(rng.randint(0, m + 1) + (0.5 if half else 0)) for _ in range(bs[0]))
+        lines.append(f"len{s} = [{lens}]")
+        pad = rng.choice([f"j < len{s}[{bi[0]}]", f"len{s}[{bi[0]}] > j", f"f64(j) <= len{s}[{bi[0]}]", f"j >= len{s}[{bi[0]}] - 2.0"])
+        mask = f"{mask} && {pad}" if mask else pad
     if mask and "w" in mask:
         lines.append(f"w = {rng.randint(0, 4)}")
     score = f"where({mask}, {dot}, -inf)" if mask else dot
     out = ", ".join(bi + ["i", "x"])
     sij = ", ".join(bi + ["i", "j"])
     form = rng.choice(["three", "one", "two"])
-    if form == "three":
+    lse = form != "one" and rng.random() < 0.3
+    if form != "one":
         lines.append(f"S{s}[{sij}] = {score}")
+    if lse:   # the row log-sum-exp as a second result
+        lines.append(f"L{s}[{', '.join(bi + ['i'])}] = logsumexp(j: S{s}[{sij}])")
+    if form == "three":
         lines.append(f"P{s}[{sij}] = softmax(j: S{s}[{sij}])")
         lines.append(f"O{s}[{out}] = P{s}[{sij}] * {v}")
     elif form == "two":
-        lines.append(f"S{s}[{sij}] = {score}")
         lines.append(f"O{s}[{out}] = softmax(j: S{s}[{sij}]) * {v}")
     else:
         lines.append(f"O{s}[{out}] = softmax(j: {score}) * {v}")
-    return lines, f"O{s}", max(m, 1) + d, el
+    outs = [(f"O{s}", max(m, 1) + d, el)] + ([(f"L{s}", max(m, 1) + d, el)] if lse else [])
+    return lines, outs
+
+
+def higher(rng, s, seed):
+    """An order-2 or -3 statement (softmax over key pairs or triples), in
+    index form or (order 2, no batch) through khatri_rao."""
+    el = rng.choice(["f32", "f64"])
+    R = rng.choice([2, 2, 3])
+    n = rng.choice([1, 5, 17, 33])
+    ms = [rng.choice([1, 3, 7, 12]) if R == 3 else rng.choice([1, 5, 16, 40, 129]) for _ in range(R)]
+    d = rng.choice([1, 4, 8])
+    e = rng.choice([1, 3, 4])
+    nb = rng.choice([0, 0, 1, 2])
+    bat = [("b", rng.randint(1, 2)), ("h", rng.randint(1, 3))][:nb]
+    bi = [b for b, _ in bat]
+    bs = [z for _, z in bat]
+    keys = ["j", "k", "l"][:R]
+    lines = [f"d{s} = {d}"]
+
+    def tensor(name, idx, sizes):
+        seed[0] += 1
+        lines.append(f"{name}{s} = randn({el}[{', '.join(map(str, sizes))}], {seed[0]})")
+        return f"{name}{s}[{', '.join(idx)}]"
+
+    q = tensor("Q", bi + ["i", "c"], bs + [n, d])
+    if rng.random() < 0.2:   # an infinity or NaN in the first query row
+        val = rng.choice(["inf", "-inf", "nan"])
+        ix = bi + ["i", "c"]
+        lines.append(f"Q{s}x[{', '.join(ix)}] = where({' && '.join(f'{x} == 0' for x in ix)}, {val}, {q})")
+        q = f"Q{s}x[{', '.join(ix)}]"
+    ks = [tensor(f"K{r + 1}_", bi + [keys[r], "c"], bs + [ms[r], d]) for r in range(R)]
+    vs = [tensor(f"V{r + 1}_", bi + [keys[r], "x"], bs + [ms[r], e]) for r in range(R)]
+    scale = rng.choice(["", f" / sqrt({el}(d{s}))", " * 0.5"])
+    out = ", ".join(bi + ["i", "x"])
+    if R == 2 and nb == 0 and "Q{s}x".format(s=s) not in q and rng.random() < 0.4:   # Alman-Song: khatri_rao(K1, K2), khatri_rao(V1, V2)
+        lines.append(f"KK{s} = khatri_rao(K1_{s}, K2_{s})")
+        lines.append(f"VV{s} = khatri_rao(V1_{s}, V2_{s})")
+        lines.append(f"S{s}[i, t] = Q{s}[i, c] * KK{s}[t, c]{scale}")
+        lines.append(f"P{s}[i, t] = softmax(t: S{s}[i, t])")
+        lines.append(f"O{s}[{out}] = P{s}[i, t] * VV{s}[t, x]")
+    else:
+        sk = ", ".join(bi + ["i"] + keys)
+        lines.append(f"S{s}[{sk}] = {q} * {' * '.join(ks)}{scale}")
+        if rng.random() < 0.5:
+            lines.append(f"P{s}[{sk}] = softmax({', '.join(keys)}: S{s}[{sk}])")
+            lines.append(f"O{s}[{out}] = P{s}[{sk}] * {' * '.join(vs)}")
+        else:
+            lines.append(f"O{s}[{out}] = softmax({', '.join(keys)}: S{s}[{sk}]) * {' * '.join(vs)}")
+    red = d
+    for mm in ms:
+        red *= mm
+    return lines, [(f"O{s}", red, el)]
 
 
 def program(rng):
     seed = [100]
     lines, outs = [], []
     for s in range(rng.randint(2, 4)):
-        ls, o, red, el = statement(rng, s, seed)
+        ls, os_ = (higher if rng.random() < 0.3 else statement)(rng, s, seed)
         lines += ls
-        outs.append((o, red, el))
+        outs += os_
     return lines, outs
 
 
@@ -135,8 +216,9 @@ def main():
                     bad.append(f"{lvl} exit {r.returncode}: {r.stderr[:400]}")
                 res[lvl] = dd
             ex = subprocess.run([tnsc, "explain", path], capture_output=True, text=True, timeout=300).stdout
-            if ex.count("fused attention") != len(outs) or "not fused" in ex:
-                bad.append(f"{ex.count('fused attention')} of {len(outs)} fused:\n{ex}")
+            nstat = sum(o.startswith("O") for o, _, _ in outs)
+            if ex.count("fused attention") != nstat or "not fused" in ex or ex.count("logsumexp") != len(outs) - nstat:
+                bad.append(f"{ex.count('fused attention')} of {nstat} fused:\n{ex}")
             for o, red, el in outs:
                 if bad:
                     break

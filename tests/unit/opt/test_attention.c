@@ -56,10 +56,21 @@ static const Case cases[] = {
   {"masked with another value than -inf: not fused",
    ATT("  O[i, x] = softmax(j: where(j <= i, sum(c: Q[i, c] * K[j, c]), 0.0)) * V[j, x]\n"),
    {0, 1, 0, 0, 0, 0, "another value than -inf"}},
-  {"order 2 (tensor attention): recorded, not fused yet",
+  {"order 2 (tensor attention)",
    "def t(Q: f64[n, d], K1: f64[m, d], K2: f64[p, d], V1: f64[m, e], V2: f64[p, e]) -> f64[n, e] {\n"
    "  S[i, j, k] = Q[i, c] * K1[j, c] * K2[k, c]\n  P[i, j, k] = softmax(j, k: S[i, j, k])\n"
-   "  O[i, x] = P[i, j, k] * V1[j, x] * V2[k, x]\n  return O\n}\n", {0, 3, 0, 0, 0, 0, NULL}},
+   "  O[i, x] = P[i, j, k] * V1[j, x] * V2[k, x]\n  return O\n}\n", {1, 0, 0, 0, 0, 0, NULL}},
+  {"order 2, the Alman-Song form through khatri_rao: the same kernel",
+   "def t(Q: f64[n, d], K1: f64[m, d], K2: f64[p, d], V1: f64[m, e], V2: f64[p, e]) -> f64[n, e] {\n"
+   "  S[i, t] = Q[i, c] * khatri_rao(K1, K2)[t, c] / 8.0\n  P[i, t] = softmax(t: S[i, t])\n"
+   "  O[i, x] = P[i, t] * khatri_rao(V1, V2)[t, x]\n  return O\n}\n", {1, 0, 0, 0, 0, 1, NULL}},
+  {"order 3", "def t(Q: f64[n, d], K1: f64[m, d], K2: f64[p, d], K3: f64[q, d], V1: f64[m, e], V2: f64[p, e], V3: f64[q, e]) -> f64[n, e] {\n"
+   "  O[i, x] = softmax(j, k, l: sum(c: Q[i, c] * K1[j, c] * K2[k, c] * K3[l, c])) * V1[j, x] * V2[k, x] * V3[l, x]\n  return O\n}\n",
+   {1, 0, 0, 0, 0, 0, NULL}},
+  {"order 2 with a mask: not fused yet",
+   "def t(Q: f64[n, d], K1: f64[m, d], K2: f64[p, d], V1: f64[m, e], V2: f64[p, e]) -> f64[n, e] {\n"
+   "  O[i, x] = softmax(j, k: where(j <= i, sum(c: Q[i, c] * K1[j, c] * K2[k, c]), -inf)) * V1[j, x] * V2[k, x]\n  return O\n}\n",
+   {0, 1, 0, 0, 0, 0, "order 2+ scores are not fused yet"}},
 };
 
 static const TirFunc *func_t(const TirProgram *p) {
@@ -127,6 +138,62 @@ Test(attention, conditions_normalised) {
                   op->attn->ck[0] == want[i].k && !op->attn->cx[0],
               "%s: %lld*i + %lld*j + %lld", want[i].cond, (long long)op->attn->ca[0], (long long)op->attn->cb[0],
               (long long)op->attn->ck[0]);
+    compiler_free(c);
+  }
+}
+
+/* FlashAttention's extras: grouped-query K/V (i64(g / 4)), key padding
+ * j < len[z], softcap c * tanh(S / c), ALiBi - m[g] * f32(i - j), and
+ * logsumexp(j: S) beside as a second result; each lands in TirAttention. */
+#define FX(kv, body) "def t(Q: f32[b, h, n, d], K: f32[b, " kv ", m, d], V: f32[b, " kv ", m, e], len: i64[b], " \
+  "sl: f32[h]) -> f32[b, h, n, e] {\n" body "  return O\n}\n"
+#define GQ(body) FX("k", body)
+#define MHX(body) FX("h", body)
+#define LSE(body) "def t(Q: f32[b, h, n, d], K: f32[b, h, m, d], V: f32[b, h, m, e], sl: f32[h]) -> " \
+  "(f32[b, h, n, e], f32[b, h, n]) {\n" body "  return O, L\n}\n"
+Test(attention, flash_extras) {
+  static const struct { const char *what, *text; int fused, div, npad, capped, alibi, lse; const char *why; } cases[] = {
+    {"grouped-query K and V",
+     GQ("  O[z, g, i, x] = softmax(j: sum(c: Q[z, g, i, c] * K[z, i64(g / 4), j, c])) * V[z, i64(floor(g / 4)), j, x]\n"),
+     1, 4, 0, 0, 0, 0, NULL},
+    {"key padding and causal",
+     MHX("  O[z, g, i, x] = softmax(j: where(j < len[z] && j <= i, sum(c: Q[z, g, i, c] * K[z, g, j, c]), -inf)) * V[z, g, j, x]\n"),
+     1, 0, 1, 0, 0, 0, NULL},
+    {"softcap, ALiBi and the log-sum-exp",
+     LSE("  S[z, g, i, j] = 30.0 * tanh(sum(c: Q[z, g, i, c] * K[z, g, j, c]) / 30.0) - sl[g] * f32(i - j)\n"
+        "  L[z, g, i] = logsumexp(j: S[z, g, i, j])\n  O[z, g, i, x] = softmax(j: S[z, g, i, j]) * V[z, g, j, x]\n"),
+     1, 0, 0, 1, 1, 1, NULL},
+    {"a bias inside tanh: not fused",
+     MHX("  O[z, g, i, x] = softmax(j: tanh(sum(c: Q[z, g, i, c] * K[z, g, j, c]) + sl[g])) * V[z, g, j, x]\n"), 0, 0, 0, 0, 0, 0, "inside tanh"},
+    {"a logsumexp over other scores: S read twice",
+     LSE("  S[z, g, i, j] = sum(c: Q[z, g, i, c] * K[z, g, j, c])\n  L[z, g, i] = logsumexp(j: S[z, g, i, j] * 2.0)\n"
+        "  O[z, g, i, x] = softmax(j: S[z, g, i, j]) * V[z, g, j, x]\n"), 0, 0, 0, 0, 0, 0, "S is also read"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    Compiler *c = compiler_new(NULL);
+    TirProgram *p = tir_of(c, cases[i].text, 0);
+    PassOptions o = {0};
+    pass_structure(p, &o);
+    pass_attention(p, &o);
+    cr_assert_eq(tir_verify(p, stderr), 0, "%s: invalid TIR", cases[i].what);
+    const TirFunc *f = func_t(p);
+    const TirAttention *a = NULL;
+    for (int j = 0; j < f->body.n; j++)
+      if (f->body.ops[j]->kind == TO_ATTENTION) a = f->body.ops[j]->attn;
+    cr_expect_eq(a != NULL, cases[i].fused, "%s: fused %d", cases[i].what, a != NULL);
+    const AttentionInfo *ai = p->attentions.n ? p->attentions.items[0] : NULL;
+    if (cases[i].why)
+      cr_expect(ai && ai->why && strstr(ai->why, cases[i].why), "%s: why '%s'", cases[i].what, ai && ai->why ? ai->why : "");
+    if (a) {
+      cr_expect_eq(a->div[1][TIR_ATTN_B + 1], cases[i].div, "%s: K divisor %lld", cases[i].what, (long long)a->div[1][TIR_ATTN_B + 1]);
+      cr_expect_eq(a->div[2][TIR_ATTN_B + 1], cases[i].div, "%s: V divisor", cases[i].what);
+      cr_expect_eq(a->npad, cases[i].npad, "%s: %d padding bounds", cases[i].what, a->npad);
+      cr_expect_eq(a->capped, cases[i].capped, "%s: softcap %d", cases[i].what, a->capped);
+      cr_expect_eq(a->alibi, cases[i].alibi, "%s: alibi %d", cases[i].what, a->alibi);
+      cr_expect_eq(a->lse != NULL, cases[i].lse, "%s: lse", cases[i].what);
+      if (a->alibi) cr_expect(a->aa == 1 && a->ab == -1 && a->asign == -1 && a->slope, "%s: alibi form", cases[i].what);
+      if (a->npad) cr_expect(a->pcmp[0] == 0 && a->ncond == 1, "%s: j < len and one condition", cases[i].what);
+    }
     compiler_free(c);
   }
 }
