@@ -95,13 +95,16 @@ static int fail(Fuse *u, const char *why) {
   return 0;
 }
 
-/* g / 4 as a position: i64(g / 4) or i64(floor(g / 4)) (integer `/` is
- * true division; both floor for an index). */
+/* g // 4 as a position, or i64(g / 4), i64(floor(g / 4)) (integer `/` is
+ * true division; all three floor for an index). */
 static TirIndex *grouped(const TirExpr *x, int64_t *div) {
-  if (x->kind != TX_CONVERT || !elem_is_int(x->elem)) return NULL;
-  x = x->a;
-  if (x->kind == TX_MATH && x->math == B_FLOOR && x->n == 1) x = x->args[0];
-  if (x->kind != TX_BINARY || x->op != OP_DIV) return NULL;
+  if (x->kind == TX_CONVERT && elem_is_int(x->elem)) {
+    x = x->a;
+    if (x->kind == TX_MATH && x->math == B_FLOOR && x->n == 1) x = x->args[0];
+    if (x->kind != TX_BINARY || x->op != OP_DIV) return NULL;
+  } else if (x->kind != TX_BINARY || x->op != OP_FLOORDIV || !elem_is_int(x->elem)) {
+    return NULL;
+  }
   const TirExpr *g = x->a, *c = x->b;
   while (g->kind == TX_CONVERT) g = g->a;
   while (c->kind == TX_CONVERT) c = c->a;
@@ -736,7 +739,7 @@ static int describe(Fuse *u, const Acc *out, TirAttention *a) {
     for (int k = 0; ops[o] && k < ops[o]->rank; k++) {
       if (ops[o]->div[k] <= 1) continue;
       int r = role_of(role, nrole, ops[o]->ix[k]);
-      if (r < TIR_ATTN_B) return fail(u, "a grouped read i64(g / k) at another index than a batch or head index");
+      if (r < TIR_ATTN_B) return fail(u, "a grouped read g // k at another index than a batch or head index");
       a->div[o][r] = ops[o]->div[k];
       a->lim[o][r] = ops[o]->var->type->dims[k];
     }

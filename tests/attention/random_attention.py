@@ -78,7 +78,7 @@ def statement(rng, s, seed):
     if nb == 2 and not shared_kv and rng.random() < 0.4:   # grouped-query: K, V heads shared by G query heads
         G = rng.choice([2, 3])
         kbs = [bs[0], (bs[1] + G - 1) // G]
-        subst = {"h": rng.choice([f"i64(h / {G})", f"i64(floor(h / {G}))"])}
+        subst = {"h": rng.choice([f"h // {G}", f"i64(h / {G})", f"i64(floor(h / {G}))"])}
     plant = rng.random() < 0.2
     q = tensor("Q", bi + ["i", "c"], bs + [n, d], ("inf" if rng.random() < 0.5 else "nan", [0] * (nb + 2)) if plant and rng.random() < 0.5 else None)
     k = tensor("K", kb + ["j", "c"], kbs + [m, d], subst=subst)
