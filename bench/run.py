@@ -302,6 +302,36 @@ def child(lib_path, threads, quick, only):
     bench(f"causal attention n={an} f32", "causal_attention", [an, ad, ad], [Qa, Ka, Va], (an, ad), 2 * an * an * ad,
           [("where(tril, QK^T, -inf)", lambda: np_attention(np.where(causal, (Qa @ Ka.T) * sc, np.float32(-np.inf))))],
           np.float32)
+    window = causal & ~np.tril(np.ones((an, an), dtype=bool), -128)
+    bench(f"sliding window 128 n={an} f32", "sliding_attention", [an, ad, ad], [Qa, Ka, Va], (an, ad),
+          4 * an * 128 * ad,
+          [("where(band, QK^T, -inf)", lambda: np_attention(np.where(window, (Qa @ Ka.T) * sc, np.float32(-np.inf))))],
+          np.float32)
+    # decoding: one query against a long K/V
+    dm = 16384 if quick else 65536
+    qd, Kd, Vd = r(1, ad).astype(np.float32), r(dm, ad).astype(np.float32), r(dm, ad).astype(np.float32)
+
+    def np_decode():
+        s = (qd @ Kd.T) * sc
+        s -= s.max(axis=-1, keepdims=True)
+        np.exp(s, out=s)
+        return (s @ Vd) / s.sum(axis=-1, keepdims=True)
+    bench(f"decoding 1 query, {dm} keys f32", "attention", [1, ad, dm, ad], [qd, Kd, Vd], (1, ad), 4 * dm * ad,
+          [("softmax(q K^T) V", np_decode)], np.float32)
+    # 2-simplicial attention: softmax over key pairs (j, k)
+    sn, sd = (128 if quick else 256), 32
+    Qs, K1, K2, V1, V2 = (r(sn, sd).astype(np.float32) for _ in range(5))
+    ss = np.float32(1 / math.sqrt(sd))
+
+    def np_simplicial():
+        S = (Qs[:, None, :] * K1[None, :, :]) @ K2.T       # [n, j, k]
+        S *= ss
+        S -= S.max(axis=(1, 2), keepdims=True)
+        np.exp(S, out=S)
+        l = S.sum(axis=(1, 2))
+        return ((S @ V2) * V1[None, :, :]).sum(axis=1) / l[:, None]
+    bench(f"2-simplicial n={sn} d={sd} f32", "simplicial_attention", [sn, sd, sn, sd], [Qs, K1, K2, V1, V2],
+          (sn, sd), 4 * sn * sn * sn * sd, [("(Q*K1) K2^T, softmax, P V2 * V1", np_simplicial)], np.float32)
     hb, hh, hn = 2, 8, (512 if quick else 1024)
     Qh, Kh, Vh = (r(hb, hh, hn, ad).astype(np.float32) for _ in range(3))
 
