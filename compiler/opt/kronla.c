@@ -664,6 +664,31 @@ static const char *gen_det(Gen *g, const Form *fm) {
               : "from the factors: product of det(F_t)^(N / n_t)";
 }
 
+/* det, slogdet of the shifted and sum forms from the eigenvalues μ of
+ * the factors' eigh (Λ as in eigenvalue()): det = Π μ; slogdet's sign
+ * Π sign(μ) (0 when one is 0, as the dense LU gives) and Σ log|μ|. */
+static const char *gen_det_eig(Gen *g, const Form *fm) {
+  TirVar *l[MAXK], *Q[MAXK];
+  eigh_factors(g, fm, l, Q);
+  Span sp = g->call->span;
+  TirIndex **a = arena_alloc(g->a, sizeof(TirIndex *) * MAXK), **a2 = arena_alloc(g->a, sizeof(TirIndex *) * MAXK);
+  mode_indices(g, fm, "a", 0, a);
+  mode_indices(g, fm, "e", 0, a2);
+  if (g->call->builtin == B_DET) {
+    einsum(g, g->call->results[0], NULL, 0, tir_make_reduce(g->a, RED_PROD, a, fm->k, eigenvalue(g, fm, l, a), sp));
+    return "from the eigenvalues of the factors: product of (L + s)";
+  }
+  TirExpr *zero = tir_make_fconst(g->a, g->elem, 0.0, sp);
+  TirExpr *pos = tir_make_convert(g->a, tir_make_binary(g->a, OP_GT, ELEM_BOOL, eigenvalue(g, fm, l, a), zero, sp), g->elem, sp);
+  TirExpr *neg = tir_make_convert(g->a, tir_make_binary(g->a, OP_LT, ELEM_BOOL, eigenvalue(g, fm, l, a),
+                                                        tir_make_fconst(g->a, g->elem, 0.0, sp), sp), g->elem, sp);
+  TirExpr *sign = tir_make_binary(g->a, OP_SUB, g->elem, pos, neg, sp);
+  einsum(g, g->call->results[0], NULL, 0, tir_make_reduce(g->a, RED_PROD, a, fm->k, sign, sp));
+  TirExpr *lg = tir_make_math1(g->a, B_LOG, tir_make_math1(g->a, B_ABS, eigenvalue(g, fm, l, a2), sp), sp);
+  einsum(g, g->call->results[1], NULL, 0, tir_make_reduce(g->a, RED_SUM, a2, fm->k, lg, sp));
+  return "from the eigenvalues of the factors: product of the signs of (L + s), sum of log|L + s|";
+}
+
 /* inv, cholesky: the Kronecker product of the factors' results */
 static const char *gen_each(Gen *g, const Form *fm) {
   TirVar *m[MAXK];
@@ -1024,7 +1049,9 @@ static int rewrite_call(Ctx *c, TirBlock *b, int i) {
   TirVar *v = call->args[0];
   Form fm = recognise(c, v);
   if (fm.kind == F_NONE) return 1;
-  if (fm.kind != F_KRON && call->builtin != B_SOLVE && call->builtin != B_LOGDET && call->builtin != B_EIGH) return 1;
+  if (fm.kind != F_KRON && call->builtin != B_SOLVE && call->builtin != B_LOGDET && call->builtin != B_EIGH &&
+      call->builtin != B_DET && call->builtin != B_SLOGDET)
+    return 1;
   if (call->builtin == B_SOLVE && call->args[1]->type->rank > 2) return 1;
   Gen g = {c, c->p->arena, call, NULL, 0, 0, v->type->elem}, then = g, dense = g;
   const char *how;
@@ -1033,7 +1060,8 @@ static int rewrite_call(Ctx *c, TirBlock *b, int i) {
         : call->builtin == B_DET || call->builtin == B_SLOGDET ? gen_det(&g, &fm) : gen_each(&g, &fm);
   } else {   /* eigh reads one triangle: symmetric factors, or the dense call */
     TirVar *ok = all_symmetric(&g, &fm);
-    how = call->builtin == B_SOLVE ? gen_solve(&then, &fm) : call->builtin == B_LOGDET ? gen_logdet(&then, &fm) : gen_eigh(&then, &fm);
+    how = call->builtin == B_SOLVE ? gen_solve(&then, &fm) : call->builtin == B_LOGDET ? gen_logdet(&then, &fm)
+        : call->builtin == B_DET || call->builtin == B_SLOGDET ? gen_det_eig(&then, &fm) : gen_eigh(&then, &fm);
     dense_call(&dense, &fm);
     TirOp *op = tir_op_new(c->p->arena, TO_IF, call->span);
     op->body = tir_make_read(c->p->arena, ok, call->span);

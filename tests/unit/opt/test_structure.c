@@ -163,6 +163,10 @@ static const AlgebraCase algebra_cases[] = {
   {"the index spelling + s * f64(r == c): eigh of each factor",
    SIG "  K[r, c] = kron(A, B)[r, c] + s * f64(r == c)\n  return solve(K, y)\n}\n", {0, 2, 0, 0, 0, 1, 0, 1, 0}},
   {"kron + s * eye", SIG "  return solve(kron(A, B) + s * eye(f64[6, 6]), y)\n}\n", {0, 2, 0, 0, 0, 1, 0, 1, 0}},
+  {"det(kron + s * eye): from the factors' eigenvalues", "def t(A: f64[2, 2], B: f64[3, 3], s: f64) -> f64 {\n"
+   "  return det(kron(A, B) + s * eye(f64[6, 6]))\n}\n", {0, 2, 0, 0, 0, 1, 0, 1, 0}},
+  {"slogdet of a Kronecker sum", "def t(A: f64[2, 2], B: f64[3, 3]) -> (f64, f64) {\n"
+   "  sg, ld = slogdet(kron(A, eye(f64[3, 3])) + kron(eye(f64[2, 2]), B))\n  return sg, ld\n}\n", {0, 2, 0, 0, 0, 1, 0, 1, 0}},
   {"a Kronecker sum", SIG "  return solve(kron(A, eye(f64[3, 3])) + kron(eye(f64[2, 2]), B), y)\n}\n",
    {0, 2, 0, 0, 0, 1, 0, 1, 0}},
   {"logdet(kron): one logdet per factor",
