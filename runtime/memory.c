@@ -34,7 +34,11 @@
  * function called in a loop page-faulted its temporaries in again on
  * every call (a quarter of a 32^3 Kronecker solve's time). Below this,
  * malloc keeps freed memory itself. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CACHE_FROM HUGE_FROM   /* under ASan mid-sized blocks stay malloc's, checked */
+#else
 #define CACHE_FROM ((int64_t)64 << 10)
+#endif
 
 enum { CACHE_SLOTS = 32 };
 
