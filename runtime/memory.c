@@ -28,7 +28,19 @@
  * zeroing of fresh pages again: a fifth of a 4-index transform's time. */
 #define HUGE_FROM ((int64_t)4 << 20)
 
-enum { CACHE_SLOTS = 8 };
+/* Mid-sized buffers (64 KiB up, a 32^3 f64 tensor is 256 KiB) are
+ * mappings too, kept the same way: from malloc, glibc hands blocks this
+ * large back to the kernel on free (mmap threshold, trimming), so a
+ * function called in a loop page-faulted its temporaries in again on
+ * every call (a quarter of a 32^3 Kronecker solve's time). Below this,
+ * malloc keeps freed memory itself. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CACHE_FROM HUGE_FROM   /* under ASan mid-sized blocks stay malloc's, checked */
+#else
+#define CACHE_FROM ((int64_t)64 << 10)
+#endif
+
+enum { CACHE_SLOTS = 32 };
 
 static struct {
   pthread_mutex_t lock;
@@ -112,7 +124,8 @@ static void *map_huge(int64_t bytes, int zero) {
     if (raw == MAP_FAILED)
       return NULL;
 #ifdef MADV_HUGEPAGE
-    madvise(raw, len, MADV_HUGEPAGE);   /* a hint: without THP it still works */
+    if (bytes >= HUGE_FROM)
+      madvise(raw, len, MADV_HUGEPAGE);   /* a hint: without THP it still works */
 #endif
   }
   void **p = (void **)(raw + TNS_ALIGN);
@@ -133,14 +146,13 @@ static int size_ok(int64_t bytes) {
   return 1;
 }
 
-void *tns_alloc(int64_t bytes) {
-  if (!size_ok(bytes))
-    return NULL;
-  void *big = bytes >= HUGE_FROM ? map_huge(bytes, 1) : NULL;
+/* zero: as map_huge. Small blocks come from calloc or malloc. */
+static void *alloc_block(int64_t bytes, int zero) {
+  void *big = bytes >= CACHE_FROM ? map_huge(bytes, zero) : NULL;
   if (big)
     return big;
   size_t total = (size_t)bytes + TNS_ALIGN + HEADER;
-  char *raw = calloc(1, total);
+  char *raw = zero ? calloc(1, total) : malloc(total);
   if (!raw) {
     tns_error(TNS_ERR_OOM, "out of memory allocating %lld bytes",
               (long long)bytes);
@@ -151,6 +163,10 @@ void *tns_alloc(int64_t bytes) {
   ((void **)p)[-2] = NULL;
   ((void **)p)[-1] = raw;
   return (void *)p;
+}
+
+void *tns_alloc(int64_t bytes) {
+  return size_ok(bytes) ? alloc_block(bytes, 1) : NULL;
 }
 
 void tns_free(void *p) {
@@ -334,6 +350,5 @@ void *tns_alloc_elems_uninit(int64_t count, int64_t size, int overflowed) {
   int64_t bytes;
   if (!elems_bytes(count, size, overflowed, &bytes) || !size_ok(bytes))
     return NULL;
-  void *big = bytes >= HUGE_FROM ? map_huge(bytes, 0) : NULL;
-  return big ? big : tns_alloc(bytes);
+  return alloc_block(bytes, 0);
 }

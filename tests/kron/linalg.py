@@ -90,7 +90,7 @@ def block(p, s):
     if form != "indexed" and rng.random() < 0.4:
         p.lines.append(f"M{s} = {K}")
         K = f"M{s}"
-    ops = ["solve", "solve_mat", "logdet", "eigh", "matvec"] + (["inv", "cholesky", "det", "slogdet"] if form == "kron" else [])
+    ops = ["solve", "solve_mat", "logdet", "eigh", "matvec", "det", "slogdet"] + (["inv", "cholesky"] if form == "kron" else [])
     op = rng.choice(ops)
     where = rng.choice(["top", "top", "loop", "function", "passed"]) if op.startswith("solve") else "top"
     if op == "solve_mat":
