@@ -24,6 +24,7 @@
 #include <math.h>
 #include <string.h>
 #include "passes.h"
+#include "tir_make.h"
 
 enum { MAXE = 64, MAXA = 16 };
 
@@ -1036,8 +1037,96 @@ static int ungroup_softmax(TirProgram *p, TirFunc *f, TirBlock *b, int xi) {
   return 2;
 }
 
+/* The read of v in x (the first, in evaluation order), or NULL. */
+static TirExpr *find_read(TirExpr *x, const TirVar *v) {
+  if (!x) return NULL;
+  if (x->kind == TX_ACCESS && x->var == v) return x;
+  TirExpr *r = find_read(x->a, v);
+  if (!r) r = find_read(x->b, v);
+  if (!r) r = find_read(x->c, v);
+  for (int i = 0; !r && x->args && i < x->n; i++) r = find_read(x->args[i], v);
+  return r;
+}
+
+/* Positions of `from` with its group at k split into its two indices. */
+static TirPos *split_positions(Arena *a, const TirPos *from, int rank, int k) {
+  TirIndex **order = arena_alloc(a, sizeof(TirIndex *) * (size_t)(rank + 1));
+  for (int m = 0, o = 0; m < rank; m++) {
+    if (m == k) {
+      order[o++] = from[m].idx[0];
+      order[o++] = from[m].idx[1];
+    } else {
+      order[o++] = from[m].idx[0];
+    }
+  }
+  return tir_make_positions(a, order, rank + 1);
+}
+
+/* The same when the structure pass reads the Khatri-Rao product as a view
+ * (no G or X copy):
+ *   S[i, (a, b)] = Q . K1[a] * K2[b];  P[i, t] = softmax(t: S[i, t])
+ *   O = sum(a', b': P[i, (a', b')] * V1[a'] * V2[b'])
+ * S becomes S3[i, a, b], P becomes X[i, a', b'] = softmax(a', b': S3[i,
+ * a', b']) and O reads X[i, a', b']: the index form, order 2. */
+static int split_grouped_softmax(TirProgram *p, TirFunc *f, TirBlock *b, int pi) {
+  TirOp *P = b->ops[pi];
+  if (P->kind != TO_EINSUM || P->accumulate || P->partial || !P->body || P->body->kind != TX_REDUCE ||
+      P->body->reduce != RED_SOFTMAX || P->body->n != 1 || P->body->a->kind != TX_ACCESS || P->out->param)
+    return 0;
+  TirExpr *sr = P->body->a;
+  int rank = P->out->type->rank, grp = -1, si, oi = -1;
+  for (int k = 0; k < rank; k++) {
+    if (P->opos[k].kind != TP_INDEX || sr->pos[k].kind != TP_INDEX || sr->pos[k].idx[0] != P->opos[k].idx[0]) return 0;
+    if (P->opos[k].idx[0] == P->body->idx[0]) grp = k;
+  }
+  TirOp *S = grp >= 0 && sr->var->type->rank == rank ? sole_def(f, b, sr->var, &si) : NULL;
+  if (!S || si >= pi || !read_once(f, sr->var) || !read_once(f, P->out) || S->out->type->rank != rank) return 0;
+  for (int k = 0; k < rank; k++)
+    if ((k == grp) != (S->opos[k].kind == TP_GROUP) || (k == grp && S->opos[k].n != 2) ||
+        (k != grp && S->opos[k].kind != TP_INDEX))
+      return 0;
+  for (int i = pi + 1; i < b->n && oi < 0; i++)
+    if (b->ops[i]->kind == TO_EINSUM && find_read(b->ops[i]->body, P->out)) oi = i;
+  TirExpr *pr = oi >= 0 ? find_read(b->ops[oi]->body, P->out) : NULL;
+  if (!pr || pr->pos[grp].kind != TP_GROUP || pr->pos[grp].n != 2) return 0;
+  for (int k = 0; k < rank; k++) {
+    if (k != grp && pr->pos[k].kind != TP_INDEX) return 0;
+    if (k == grp)
+      for (int t = 0; t < 2; t++)
+        if (dim_cmp(pr->pos[k].idx[t]->range, S->opos[k].idx[t]->range) != DIM_EQUAL) return 0;
+  }
+  Dim dims[MAXA + 1];
+  if (rank + 1 > MAXA) return 0;
+  for (int k = 0, o = 0; k < rank; k++) {
+    if (k == grp) {
+      dims[o++] = S->opos[k].idx[0]->range;
+      dims[o++] = S->opos[k].idx[1]->range;
+    } else {
+      dims[o++] = S->out->type->dims[k];
+    }
+  }
+  Type *t3 = type_tensor(p->arena, S->out->type->elem, rank + 1, dims);
+  TirVar *s3 = tir_var_new(p->arena, f, S->out->name, t3), *x3 = tir_var_new(p->arena, f, P->out->name, t3);
+  S->out = s3;
+  S->opos = split_positions(p->arena, S->opos, rank, grp);
+  /* X[i', a', b'] = softmax(a', b': S3[i', a', b']), over indices of its own */
+  TirIndex **order = arena_alloc(p->arena, sizeof(TirIndex *) * (size_t)(rank + 1));
+  for (int k = 0; k < rank + 1; k++)
+    order[k] = tir_index_new(p->arena, f, "x", dims[k]);
+  TirIndex **over = arena_alloc(p->arena, sizeof(TirIndex *) * 2);
+  over[0] = order[grp], over[1] = order[grp + 1];
+  TirExpr *body = tir_make_reduce(p->arena, RED_SOFTMAX, over, 2,
+                                  tir_make_access(p->arena, s3, tir_make_positions(p->arena, order, rank + 1), sr->span),
+                                  P->body->span);
+  b->ops[pi] = tir_make_einsum(p->arena, x3, order, rank + 1, body, P->span);
+  pr->var = x3;
+  pr->pos = split_positions(p->arena, pr->pos, rank, grp);
+  return 1;
+}
+
 static void attention_block(TirProgram *p, TirFunc *f, TirBlock *b) {
   for (int i = 0; i < b->n; i++) i -= ungroup_softmax(p, f, b, i);
+  for (int i = 0; i < b->n; i++) split_grouped_softmax(p, f, b, i);
   for (int i = 0; i < b->n; i++) {
     attention_block(p, f, &b->ops[i]->body_ops);
     attention_block(p, f, &b->ops[i]->else_ops);
