@@ -31,7 +31,9 @@
 /* No floating-point traps are observed: lets GCC turn the exponential's
  * and the mask's selects into blends, so that they vectorise without
  * AVX-512's masks too. */
-#pragma GCC optimize("no-trapping-math")
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")   /* clang assumes no traps already */
+#endif
 
 enum { BQ = 64, BK = 256, MAXCOND = 8 };
 enum { OQ, OK, OV, OO, OB };        /* operands */
@@ -198,7 +200,11 @@ static void gemm_d(int tb, int64_t m, int64_t n, int64_t k, double alpha, const 
 /* Each element type three times: AVX-512 (512-bit vectors), AVX2 + FMA
  * and the generic x86-64 build, chosen at run time (the row code — max,
  * exp, sum — is half the time and vectorises 16, 8 or 4 wide). */
+#if defined(__clang__)   /* clang spells the vector width as its own attribute */
+#define V4 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,bmi,bmi2,popcnt"), min_vector_width(512)))
+#else
 #define V4 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma,bmi,bmi2,popcnt,prefer-vector-width=512")))
+#endif
 #define V3 __attribute__((target("avx2,fma,bmi,bmi2,popcnt")))
 
 #define REAL float
