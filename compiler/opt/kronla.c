@@ -227,9 +227,22 @@ static int add_summand(Ctx *c, const TirExpr *x, const TirIndex *r, const TirInd
   return 0;
 }
 
+/* K - s * eye: only the shift may be subtracted; it becomes -s */
+static int sub_shift(Ctx *c, const TirExpr *x, const TirIndex *r, const TirIndex *cc, Form *fm) {
+  int nterms = fm->nterms;
+  if (fm->shift || !add_summand(c, x, r, cc, fm) || !fm->shift || fm->nterms != nterms) return 0;
+  TirExpr *neg = tir_expr_new(c->p->arena, TX_UNARY, fm->shift->elem, fm->shift->span);
+  neg->op = OP_NEG;
+  neg->a = (TirExpr *)fm->shift;
+  fm->shift = neg;
+  return 1;
+}
+
 static int add_summands(Ctx *c, const TirExpr *x, const TirIndex *r, const TirIndex *cc, Form *fm) {
   if (x->kind == TX_BINARY && x->op == OP_ADD)
     return add_summands(c, x->a, r, cc, fm) && add_summands(c, x->b, r, cc, fm);
+  if (x->kind == TX_BINARY && x->op == OP_SUB)
+    return add_summands(c, x->a, r, cc, fm) && sub_shift(c, x->b, r, cc, fm);
   return add_summand(c, x, r, cc, fm);
 }
 
