@@ -67,44 +67,6 @@ typedef struct Ctx {
 
 /* ---- reads and writes ---- */
 
-typedef struct Count {
-  const TirVar *v;
-  int reads, writes;
-} Count;
-
-static void count_read(const TirExpr *x, void *ud) {
-  Count *c = ud;
-  if ((x->kind == TX_ACCESS || x->kind == TX_READ) && x->var == c->v) c->reads++;
-}
-
-static void count_block(const TirBlock *b, int from, Count *c);
-
-static void count_op(const TirOp *op, Count *c) {
-  tir_expr_visit(op->body, count_read, c);
-  tir_expr_visit(op->hi, count_read, c);
-  for (int i = 0; i < op->nelems; i++) tir_expr_visit(op->elems[i], count_read, c);
-  for (int i = 0; op->opos && op->out && i < op->out->type->rank; i++)
-    if (op->opos[i].kind == TP_EXPR) tir_expr_visit(op->opos[i].e, count_read, c);
-  for (int i = 0; i < op->nargs; i++) c->reads += op->args && op->args[i] == c->v;
-  for (int i = 0; i < op->nresults; i++) c->writes += op->results[i] == c->v;
-  if (op->out == c->v) {
-    c->writes++;
-    c->reads += op->accumulate || op->partial;
-  }
-  count_block(&op->body_ops, 0, c);
-  count_block(&op->else_ops, 0, c);
-}
-
-static void count_block(const TirBlock *b, int from, Count *c) {
-  for (int i = from; i < b->n; i++) count_op(b->ops[i], c);
-}
-
-static Count count_func(const TirFunc *f, const TirVar *v) {
-  Count c = {v, 0, 0};
-  count_block(&f->body, 0, &c);
-  return c;
-}
-
 /* Whether any variable read by x is written by b->ops[from..]. */
 typedef struct Stable {
   const TirBlock *b;
@@ -114,8 +76,8 @@ typedef struct Stable {
 static void note_written(const TirExpr *x, void *ud) {
   Stable *s = ud;
   if (x->kind != TX_ACCESS && x->kind != TX_READ) return;
-  Count c = {x->var, 0, 0};
-  count_block(s->b, s->from, &c);
+  TirUses c = {x->var, 0, 0};
+  tir_uses_block(s->b, s->from, &c);
   s->changed |= c.writes > 0;
 }
 
@@ -128,7 +90,7 @@ static int inputs_change(const TirExpr *x, const TirBlock *b, int from) {
 /* The one EINSUM defining local v, in a block around the current op and
  * before it, its inputs unchanged after it; NULL if none. */
 static TirOp *find_def(Ctx *c, const TirVar *v) {
-  if (v->param || v->out_slot || count_func(c->f, v).writes != 1) return NULL;
+  if (v->param || v->out_slot || tir_uses_func(c->f, v).writes != 1) return NULL;
   for (int d = c->depth - 1; d >= 0; d--) {
     TirBlock *b = c->scope[d].b;
     for (int i = 0; i < c->scope[d].at; i++) {
@@ -851,8 +813,8 @@ static int reduces(const TirExpr *red, const TirIndex *i) {
 }
 
 static int reads_var(const TirExpr *x, const TirVar *v) {
-  Count n = {v, 0, 0};
-  tir_expr_visit(x, count_read, &n);
+  TirUses n = {v, 0, 0};
+  tir_uses_expr(x, &n);
   return n.reads;
 }
 
@@ -946,8 +908,8 @@ static int distribute(Ctx *c, TirBlock *b, int i) {
   }
   /* y = K y would read y after the first statement wrote it */
   if (!v || reads_var(op->body, op->out)) return 0;
-  Count cnt = {v, 0, 0};
-  tir_expr_visit(op->body, count_read, &cnt);
+  TirUses cnt = {v, 0, 0};
+  tir_uses_expr(op->body, &cnt);
   if (cnt.reads != 1) return 0;
   Form fm = recognise(c, v);
   if (!fm.whole || !fm.nterms) return 0;   /* any terms: square factors or not */
@@ -1034,7 +996,7 @@ static int remove_def(TirBlock *b, const TirVar *v, TirOp **out) {
 
 static void drop_dead(Ctx *c, TirBlock *b, TirVar *v) {
   if (v->param || v->out_slot) return;
-  Count n = count_func(c->f, v);
+  TirUses n = tir_uses_func(c->f, v);
   TirOp *op = NULL;
   if (n.reads || n.writes != 1 || !remove_def(b, v, &op)) return;
   tir_expr_visit(op->body, drop_reads_of, c);

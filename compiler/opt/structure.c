@@ -55,45 +55,6 @@ static int structured_def(const TirOp *op) {
 
 /* ---- reads and writes ---- */
 
-typedef struct Scan {
-  const TirVar *v;
-  int reads, writes;
-} Scan;
-
-static void count_read(const TirExpr *x, void *ud) {
-  Scan *s = ud;
-  if ((x->kind == TX_ACCESS || x->kind == TX_READ) && x->var == s->v) s->reads++;
-}
-
-static void scan_block(const TirBlock *b, int from, Scan *s);
-
-/* Reads and writes of s->v by op and the regions inside it. */
-static void scan_op(const TirOp *op, Scan *s) {
-  tir_expr_visit(op->body, count_read, s);
-  tir_expr_visit(op->hi, count_read, s);
-  for (int i = 0; i < op->nelems; i++) tir_expr_visit(op->elems[i], count_read, s);
-  for (int i = 0; op->opos && op->out && i < op->out->type->rank; i++)
-    if (op->opos[i].kind == TP_EXPR) tir_expr_visit(op->opos[i].e, count_read, s);
-  for (int i = 0; i < op->nargs; i++) s->reads += op->args && op->args[i] == s->v;
-  for (int i = 0; i < op->nresults; i++) s->writes += op->results[i] == s->v;
-  if (op->out == s->v) {
-    s->writes++;
-    s->reads += op->accumulate || op->partial;
-  }
-  scan_block(&op->body_ops, 0, s);
-  scan_block(&op->else_ops, 0, s);
-}
-
-static void scan_block(const TirBlock *b, int from, Scan *s) {
-  for (int i = from; i < b->n; i++) scan_op(b->ops[i], s);
-}
-
-static Scan scan_func(const TirFunc *f, const TirVar *v) {
-  Scan s = {v, 0, 0};
-  scan_block(&f->body, 0, &s);
-  return s;
-}
-
 /* ---- one consumer ---- */
 
 /* Index r of the consumer splits into fresh indices over the factors. */
@@ -269,9 +230,9 @@ static void split_expr(Rewrite *w, TirExpr *x) {
 
 /* Rewrites consumer op when every read of the definition in it can be. */
 static int rewrite_consumer(TirProgram *p, TirFunc *f, const TirOp *def, TirOp *op) {
-  Scan s = {def->out, 0, 0};
+  TirUses s = {def->out, 0, 0};
   if (op->kind != TO_EINSUM || op->out == def->out) return 0;
-  tir_expr_visit(op->body, count_read, &s);
+  tir_uses_expr(op->body, &s);
   if (!s.reads) return 0;
   Rewrite w = {p, f, def, {{0}}, 0, 1};
   plan_reads(&w, op->body);
@@ -409,8 +370,8 @@ static int factors_change(const TirOp *def, const TirBlock *b, int from) {
   while (n) {
     const TirExpr *x = stack[--n];
     if (x->kind == TX_ACCESS || x->kind == TX_READ) {
-      Scan s = {x->var, 0, 0};
-      scan_block(b, from, &s);
+      TirUses s = {x->var, 0, 0};
+      tir_uses_block(b, from, &s);
       if (s.writes) return 1;
     }
     if (x->a && n < 62) stack[n++] = x->a;
@@ -436,8 +397,8 @@ static void rewrite_block(TirProgram *p, TirFunc *f, const TirOp *def, TirBlock 
 static const char *dense_use(const TirProgram *p, const TirBlock *b, const TirVar *v) {
   for (int i = 0; i < b->n; i++) {
     const TirOp *op = b->ops[i];
-    Scan s = {v, 0, 0};
-    scan_op(op, &s);
+    TirUses s = {v, 0, 0};
+    tir_uses_op(op, &s);
     if (!s.reads) continue;
     const char *inner = dense_use(p, &op->body_ops, v);
     if (!inner) inner = dense_use(p, &op->else_ops, v);
@@ -477,12 +438,12 @@ static void structure_block(TirProgram *p, TirFunc *f, TirBlock *b) {
     structure_block(p, f, &def->body_ops);
     structure_block(p, f, &def->else_ops);
     if (!structured_def(def)) continue;
-    Scan all = scan_func(f, def->out), after = {def->out, 0, 0};
-    scan_block(b, i + 1, &after);
+    TirUses all = tir_uses_func(f, def->out), after = {def->out, 0, 0};
+    tir_uses_block(b, i + 1, &after);
     if (all.writes != 1 || after.reads != all.reads || factors_change(def, b, i + 1)) continue;
     int done = 0;
     rewrite_block(p, f, def, b, i + 1, &done);
-    const char *dense = scan_func(f, def->out).reads ? dense_use(p, &f->body, def->out) : NULL;
+    const char *dense = tir_uses_func(f, def->out).reads ? dense_use(p, &f->body, def->out) : NULL;
     if (!dense) {   /* nothing reads it whole: never computed */
       memmove(&b->ops[i], &b->ops[i + 1], sizeof(TirOp *) * (size_t)(b->n - i - 1));
       b->n--;
@@ -540,11 +501,11 @@ static void collect_defs(const TirBlock *b, Carried *c) {
     TirOp *op = b->ops[i];
     collect_defs(&op->body_ops, c);
     collect_defs(&op->else_ops, c);
-    Scan s = {c->v, 0, 0};
-    Scan inner = s;
-    scan_block(&op->body_ops, 0, &inner);
-    scan_block(&op->else_ops, 0, &inner);
-    scan_op(op, &s);
+    TirUses s = {c->v, 0, 0};
+    TirUses inner = s;
+    tir_uses_block(&op->body_ops, 0, &inner);
+    tir_uses_block(&op->else_ops, 0, &inner);
+    tir_uses_op(op, &s);
     if (s.writes == inner.writes) continue;   /* written inside, seen above */
     const TirVar *fac[MAXS];
     int n = structured_def(op) && op->out == c->v ? factor_list(op->body, fac, 0) : -1;
@@ -583,12 +544,12 @@ static void check_sync(const TirBlock *b, Carried *c, int top) {
   for (int i = 0; i < b->n && c->ok; i++) {
     const TirOp *op = b->ops[i];
     if (is_def(c, op) || !writes_factor(c, op)) continue;
-    Scan s = {c->v, 0, 0};
-    scan_op(op, &s);
+    TirUses s = {c->v, 0, 0};
+    tir_uses_op(op, &s);
     int j = i + 1, synced = !s.reads;
     for (; synced && j < b->n && !is_def(c, b->ops[j]); j++) {
-      Scan r = {c->v, 0, 0};
-      scan_op(b->ops[j], &r);
+      TirUses r = {c->v, 0, 0};
+      tir_uses_op(b->ops[j], &r);
       synced = !r.reads;
     }
     c->ok = synced && (j < b->n || top);   /* at the end of the function nothing reads v again */
@@ -615,7 +576,7 @@ static void carried_vars(TirProgram *p, TirFunc *f) {
   for (int i = 0; i < f->vars.n; i++) {
     TirVar *v = f->vars.items[i];
     if (v->param || v->out_slot) continue;
-    Scan all = scan_func(f, v);
+    TirUses all = tir_uses_func(f, v);
     if (all.writes < 2 || !all.reads) continue;
     Carried c = {v, {0}, 0, 1, {0}, 0};
     collect_defs(&f->body, &c);
@@ -624,7 +585,7 @@ static void carried_vars(TirProgram *p, TirFunc *f) {
     if (!c.ok) continue;
     int done = 0;
     rewrite_block(p, f, c.defs[0], &f->body, 0, &done);
-    const char *dense = scan_func(f, v).reads ? dense_use(p, &f->body, v) : NULL;
+    const char *dense = tir_uses_func(f, v).reads ? dense_use(p, &f->body, v) : NULL;
     if (!dense)
       for (int d = 0; d < c.ndefs; d++) remove_op(&f->body, c.defs[d]);
     record(p, c.defs[0], done, dense);

@@ -122,3 +122,36 @@ int tir_plain_access(const TirExpr *x, TirIndex **idx, int max) {
   }
   return n;
 }
+
+static void count_read(const TirExpr *x, void *ud) {
+  TirUses *u = ud;
+  if ((x->kind == TX_ACCESS || x->kind == TX_READ) && x->var == u->v) u->reads++;
+}
+
+void tir_uses_expr(const TirExpr *x, TirUses *u) { tir_expr_visit(x, count_read, u); }
+
+void tir_uses_op(const TirOp *op, TirUses *u) {
+  tir_expr_visit(op->body, count_read, u);
+  tir_expr_visit(op->hi, count_read, u);
+  for (int i = 0; i < op->nelems; i++) tir_expr_visit(op->elems[i], count_read, u);
+  for (int i = 0; op->opos && op->out && i < op->out->type->rank; i++)
+    if (op->opos[i].kind == TP_EXPR) tir_expr_visit(op->opos[i].e, count_read, u);
+  for (int i = 0; i < op->nargs; i++) u->reads += op->args && op->args[i] == u->v;
+  for (int i = 0; i < op->nresults; i++) u->writes += op->results[i] == u->v;
+  if (op->out == u->v) {
+    u->writes++;
+    u->reads += op->accumulate || op->partial;
+  }
+  tir_uses_block(&op->body_ops, 0, u);
+  tir_uses_block(&op->else_ops, 0, u);   /* IF's else, WHILE's condition */
+}
+
+void tir_uses_block(const TirBlock *b, int from, TirUses *u) {
+  for (int i = from; i < b->n; i++) tir_uses_op(b->ops[i], u);
+}
+
+TirUses tir_uses_func(const TirFunc *f, const TirVar *v) {
+  TirUses u = {v, 0, 0};
+  tir_uses_block(&f->body, 0, &u);
+  return u;
+}

@@ -294,6 +294,16 @@ TirExpr *tir_expr_new(Arena *a, TirExprKind k, ElemType elem, Span sp);
 TirIndex *tir_index_new(Arena *a, TirFunc *f, const char *name, Dim range);
 TirSize *tir_size_find(const TirFunc *f, const char *name);
 int tir_expr_uses_index(const TirExpr *x);
+/* Reads and writes of v: by b->ops[from..] and the regions inside them
+ * (an accumulating or partial write reads v too). */
+typedef struct TirUses {
+  const TirVar *v;
+  int reads, writes;
+} TirUses;
+void tir_uses_expr(const TirExpr *x, TirUses *u);
+void tir_uses_op(const TirOp *op, TirUses *u);
+void tir_uses_block(const TirBlock *b, int from, TirUses *u);
+TirUses tir_uses_func(const TirFunc *f, const TirVar *v);
 /* Calls fn on x and every expression below it, position expressions of
  * accesses included (parents first). */
 void tir_expr_visit(const TirExpr *x, void (*fn)(const TirExpr *, void *), void *ud);
