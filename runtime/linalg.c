@@ -149,6 +149,9 @@ static int batch_piece(void *env, int64_t lo, int64_t hi) {
   return TNS_OK;
 }
 
+/* A single matrix at least this large runs with OpenBLAS's own threads. */
+enum { LAPACK_THREADED_N = 512 };
+
 /* Checks sizes and pointers, then runs the batch on the thread pool with
  * LAPACK single-threaded inside it (one matrix per task). */
 static int batch_run(Batch *b, TnsDtype dtype, int ptrs_ok) {
@@ -168,10 +171,13 @@ static int batch_run(Batch *b, TnsDtype dtype, int ptrs_ok) {
                      b->op, (long long)b->batch);
   if (b->batch == 0)
     return TNS_OK;
-  if (b->batch == 1)
+  if (b->batch == 1 && b->n >= LAPACK_THREADED_N)
     return batch_piece(b, 0, 1);
+  /* One small matrix gains nothing from OpenBLAS's threads, and waking
+   * them leaves them spinning (~0.1 s) against the runtime's pool. */
   tnsi_blas_single_threaded(1);
-  st = tns_parallel_for(b->batch, b->n * b->n * (b->n + b->k), batch_piece, b);
+  st = b->batch == 1 ? batch_piece(b, 0, 1)
+                     : tns_parallel_for(b->batch, b->n * b->n * (b->n + b->k), batch_piece, b);
   tnsi_blas_single_threaded(0);
   return st;
 }
