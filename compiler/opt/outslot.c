@@ -1,7 +1,8 @@
 /* outslot.c — results computed straight into the caller's buffer.
  *
  * Needs: TIR after the other passes. Guarantees: a returned tensor that is
- * defined once on every path (one EINSUM, or one per branch of an if; not
+ * defined once on every path (one EINSUM, ATTENTION or call of a user
+ * function, or one per branch of an if; not
  * in a loop; maybe added to with +=) and whose shape is provably the
  * declared one, is marked with the result it is: code generation
  * then writes it into the caller's output buffer and `return` copies
@@ -13,15 +14,16 @@ enum { NEVER = 1000 };
 
 /* The most definitions of v along one path through b: an if counts its
  * busier branch (only one runs); a loop, or an op other than a plain
- * EINSUM writing v, counts as NEVER. */
+ * EINSUM, ATTENTION or call of a user function writing v, counts as
+ * NEVER. */
 static int definitions(const TirBlock *b, const TirVar *v) {
   int n = 0;
   for (int i = 0; i < b->n; i++) {
     const TirOp *op = b->ops[i];
     if ((op->kind == TO_EINSUM || op->kind == TO_ATTENTION) && op->out == v && !op->accumulate && !op->partial) n++;
     if ((op->kind == TO_LITERAL || op->kind == TO_FOR) && op->out == v) n += NEVER;
-    for (int k = 0; k < op->nresults; k++)
-      if (op->results[k] == v) n += NEVER;
+    for (int k = 0; k < op->nresults; k++)   /* a callee fills a buffer we pass whole */
+      if (op->results[k] == v) n += op->kind == TO_CALL && !op->fn->array_results ? 1 : NEVER;
     if (op->kind == TO_IF) {
       int t = definitions(&op->body_ops, v), e = definitions(&op->else_ops, v);
       n += t > e ? t : e;

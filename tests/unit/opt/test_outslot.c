@@ -58,3 +58,15 @@ Test(outslot, rewritten_in_a_branch_is_not) {
 Test(outslot, a_parameter_is_not) {
   cr_expect_eq(slot_of("def t(A: f64[n]) -> f64[n] {\n  return A\n}\n", "A"), 0);
 }
+
+/* a call of a user function fills the buffer it is given, whole */
+Test(outslot, a_call_result_goes_to_the_callers_buffer) {
+  cr_expect_eq(slot_of("def h(A: f64[n]) -> f64[n] {\n  y[i] = 2.0 * A[i]\n  return y\n}\n"
+                       "def t(A: f64[n]) -> f64[n] {\n  x = h(A)\n  return x\n}\n", "x"), 1);
+}
+
+Test(outslot, a_call_in_a_loop_is_not) {
+  cr_expect_eq(slot_of("def h(A: f64[n]) -> f64[n] {\n  y[i] = 2.0 * A[i]\n  return y\n}\n"
+                       "def t(A: f64[n]) -> f64[n] {\n  x = h(A)\n  for q in 0..2 {\n    x = h(x)\n  }\n"
+                       "  return x\n}\n", "x"), 0);
+}
