@@ -969,74 +969,6 @@ static TirOp *sole_def(const TirFunc *f, const TirBlock *b, const TirVar *v, int
 
 static int read_once(const TirFunc *f, const TirVar *v) { return block_uses(&f->body, v, NULL, 0, NULL) == 1; }
 
-/* The structure pass turns softmax(t: Q . khatri_rao(K1, K2)[t]) into
- *   S[i, a, b] = Q . K1[a] * K2[b];  G[i, (a, b)] = S[i, a, b]
- *   P[i, t] = softmax(t: G[i, t]);   X[i, a, b] = P[i, (a, b)]
- * and X times khatri_rao(V1, V2) into sum(a, b: X * V1[a] * V2[b]). X is
- * then P[i, a, b] = softmax(a, b: S[i, a, b]): written so, the G and P
- * copies go and the order-2 attention is the index form's. */
-static int ungroup_softmax(TirProgram *p, TirFunc *f, TirBlock *b, int xi) {
-  TirOp *X = b->ops[xi];
-  TirExpr *xr = X->body;
-  if (X->kind != TO_EINSUM || X->accumulate || X->partial || !xr || xr->kind != TX_ACCESS || xr->var->param) return 0;
-  int rank = xr->var->type->rank, grp = -1, pi, gi;
-  for (int k = 0; k < rank; k++) {
-    if (xr->pos[k].kind == TP_GROUP && xr->pos[k].n == 2 && grp < 0) grp = k;
-    else if (xr->pos[k].kind != TP_INDEX) return 0;
-  }
-  TirOp *P = grp >= 0 ? sole_def(f, b, xr->var, &pi) : NULL;
-  if (!P || pi >= xi || P->noidx != rank || !read_once(f, xr->var) || !P->body || P->body->kind != TX_REDUCE || P->body->reduce != RED_SOFTMAX ||
-      P->body->n != 1 || P->body->a->kind != TX_ACCESS || P->opos[grp].kind != TP_INDEX || P->opos[grp].idx[0] != P->body->idx[0])
-    return 0;
-  TirExpr *gr = P->body->a;
-  TirOp *G = sole_def(f, b, gr->var, &gi);
-  if (!G || gi >= pi || !read_once(f, gr->var) || !G->body || G->body->kind != TX_ACCESS) return 0;
-  TirExpr *sr = G->body;
-  TirIndex *sidx[MAXA];
-  int sn = tir_plain_access(sr, sidx, MAXA);
-  if (!sn) return 0;
-  /* X's index at each index of G's output: through P's output and its read of G */
-  TirIndex *from[MAXA], *to[MAXA];
-  int nmap = 0;
-  for (int m = 0; m < gr->var->type->rank; m++) {
-    if (gr->pos[m].kind != TP_INDEX) return 0;
-    TirIndex *u = gr->pos[m].idx[0];
-    int k = 0;
-    while (k < rank && !(P->opos[k].kind == TP_INDEX && P->opos[k].idx[0] == u)) k++;
-    if (k == rank) return 0;
-    const TirPos *gp = &G->opos[m], *xp = &xr->pos[k];
-    if (gp->kind != xp->kind || gp->n != xp->n || nmap + gp->n > MAXA) return 0;
-    for (int t = 0; t < gp->n; t++) {
-      if (dim_cmp(gp->idx[t]->range, xp->idx[t]->range) != DIM_EQUAL) return 0;
-      from[nmap] = gp->idx[t], to[nmap++] = xp->idx[t];
-    }
-  }
-  TirExpr *acc = tir_expr_new(p->arena, TX_ACCESS, sr->elem, sr->span);
-  acc->var = sr->var;
-  acc->pos = arena_alloc(p->arena, sizeof(TirPos) * (size_t)sn);
-  for (int k = 0; k < sn; k++) {
-    int t = 0;
-    while (t < nmap && from[t] != sidx[k]) t++;
-    if (t == nmap) return 0;
-    acc->pos[k] = sr->pos[k];
-    acc->pos[k].idx = arena_alloc(p->arena, sizeof(TirIndex *));
-    acc->pos[k].idx[0] = to[t];
-  }
-  TirExpr *sm = tir_expr_new(p->arena, TX_REDUCE, P->body->elem, P->body->span);
-  sm->reduce = RED_SOFTMAX;
-  sm->n = 2;
-  sm->idx = arena_alloc(p->arena, sizeof(TirIndex *) * 2);
-  sm->idx[0] = xr->pos[grp].idx[0], sm->idx[1] = xr->pos[grp].idx[1];
-  sm->a = acc;
-  X->body = sm;
-  /* drop P and G (G before P) */
-  memmove(&b->ops[pi], &b->ops[pi + 1], sizeof(TirOp *) * (size_t)(b->n - pi - 1));
-  b->n--;
-  memmove(&b->ops[gi], &b->ops[gi + 1], sizeof(TirOp *) * (size_t)(b->n - gi - 1));
-  b->n--;
-  return 2;
-}
-
 /* The read of v in x (the first, in evaluation order), or NULL. */
 static TirExpr *find_read(TirExpr *x, const TirVar *v) {
   if (!x) return NULL;
@@ -1062,8 +994,8 @@ static TirPos *split_positions(Arena *a, const TirPos *from, int rank, int k) {
   return tir_make_positions(a, order, rank + 1);
 }
 
-/* The same when the structure pass reads the Khatri-Rao product as a view
- * (no G or X copy):
+/* The structure pass reads softmax(t: Q . khatri_rao(K1, K2)[t]) and X
+ * times khatri_rao(V1, V2) as views of the factors:
  *   S[i, (a, b)] = Q . K1[a] * K2[b];  P[i, t] = softmax(t: S[i, t])
  *   O = sum(a', b': P[i, (a', b')] * V1[a'] * V2[b'])
  * S becomes S3[i, a, b], P becomes X[i, a', b'] = softmax(a', b': S3[i,
@@ -1125,7 +1057,6 @@ static int split_grouped_softmax(TirProgram *p, TirFunc *f, TirBlock *b, int pi)
 }
 
 static void attention_block(TirProgram *p, TirFunc *f, TirBlock *b) {
-  for (int i = 0; i < b->n; i++) i -= ungroup_softmax(p, f, b, i);
   for (int i = 0; i < b->n; i++) split_grouped_softmax(p, f, b, i);
   for (int i = 0; i < b->n; i++) {
     attention_block(p, f, &b->ops[i]->body_ops);
