@@ -10,6 +10,8 @@ usage: gallery.py TNSC [--threads 1,2] [--quick] [--only SUBSTRING]
                                   draw docs/gallery-speedup.svg"""
 import ctypes, math, os, re, subprocess, sys, tempfile, time
 
+import charts
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 DOC = os.path.join(ROOT, "docs", "gallery.md")
@@ -69,11 +71,7 @@ def write_docs(rows, threads):
         if name not in names:
             names.append(name)
         data[(name, t)] = (float(ms), float(nms), form)
-    cpu = ""
-    try:
-        cpu = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]
-    except (OSError, IndexError):
-        pass
+    cpu = charts.cpu_name()
     lines = [BEGIN, "",
              f"Measured by `make bench` (bench/gallery.py) on {time.strftime('%Y-%m-%d')}, "
              f"{os.cpu_count()} cores ({cpu}); milliseconds, medians of 6-15 runs, "
@@ -91,33 +89,12 @@ def write_docs(rows, threads):
             line += f" {ms:.2f} | {nms:.2f} | {nms / ms:.2f}x |"
         lines.append(line)
     lines += ["", "![speed-up of tnsc over numpy per gallery workload](gallery-speedup.svg)", "", END]
-    doc = open(DOC).read()
-    a, b = doc.index(BEGIN), doc.index(END) + len(END)
-    open(DOC, "w").write(doc[:a] + "\n".join(lines) + doc[b:])
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("gallery: matplotlib is not installed (scripts/deps.sh --bench); no chart drawn")
-        return
-    matplotlib.rcParams["svg.hashsalt"] = "tnsc-gallery"   # stable ids: small diffs
-    fig, ax = plt.subplots(figsize=(9, 0.42 * len(names) + 1.4))
-    h = 0.8 / len(threads)
-    for k, t in enumerate(threads):
-        ys = [i + (k - (len(threads) - 1) / 2) * h for i in range(len(names))]
-        sp = [data[(n, str(t))][1] / data[(n, str(t))][0] for n in names]
-        ax.barh(ys, sp, height=h, label=f"{t} thread{'s' if t > 1 else ''}")
-    ax.axvline(1.0, color="black", linewidth=0.8)
-    ax.set_xscale("log")
-    ax.set_yticks(range(len(names)))
-    ax.set_yticklabels(names)
-    ax.invert_yaxis()
-    ax.set_xlabel("speed-up of tnsc over numpy (numpy time / tnsc time; > 1: tnsc faster)")
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(SVG, metadata={"Date": None})
-    print(f"gallery: wrote {os.path.relpath(DOC, ROOT)} and {os.path.relpath(SVG, ROOT)}")
+    charts.write_between(DOC, BEGIN, END, lines)
+    print(f"gallery: wrote {os.path.relpath(DOC, ROOT)}")
+    charts.draw_speedups(SVG, "tnsc-gallery", names,
+                         {t: [(i, data[(n, str(t))][1] / data[(n, str(t))][0]) for i, n in enumerate(names)]
+                          for t in threads}, threads, "gallery")
+
 
 
 # OpenBLAS's idle threads spin for ~0.1 s after a call; a pause between the

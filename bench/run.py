@@ -10,6 +10,8 @@ usage: run.py TNSC [--threads 1,2] [--quick] [--only SUBSTRING]
                               draw docs/performance-speedup.svg"""
 import ctypes, math, os, re, subprocess, sys, tempfile, time
 
+import charts
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 DOC = os.path.join(ROOT, "docs", "performance.md")
@@ -85,11 +87,7 @@ def write_docs(rows, threads, load):
         if name not in names:
             names.append(name)
         data[(name, int(t))] = (float(ms), float(nms), form, float(gf), ok == "ok")
-    cpu = ""
-    try:
-        cpu = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]
-    except (OSError, IndexError):
-        pass
+    cpu = charts.cpu_name()
     import numpy
     lines = [BEGIN, "",
              f"Measured by `make bench` (bench/run.py --docs) on {time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores "
@@ -112,41 +110,11 @@ def write_docs(rows, threads, load):
         low = min(sps)
         lines += ["", f"Geometric mean {geo:.2f}×; lowest {low[0]:.2f}× ({pretty(low[1])}).", ""]
     lines += ["![speed-up of tnsc over numpy per workload](performance-speedup.svg)", "", END]
-    doc = open(DOC).read()
-    a, b = doc.index(BEGIN), doc.index(END) + len(END)
-    open(DOC, "w").write(doc[:a] + "\n".join(lines) + doc[b:])
-    draw(names, data, threads)
+    charts.write_between(DOC, BEGIN, END, lines)
+    charts.draw_speedups(SVG, "tnsc-performance", [pretty(n).replace("`", "") for n in names],
+                         {t: [(i, data[(n, t)][1] / data[(n, t)][0]) for i, n in enumerate(names) if (n, t) in data]
+                          for t in threads}, threads, "bench")
     print(f"bench: wrote {os.path.relpath(DOC, ROOT)}")
-
-
-def draw(names, data, threads):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-        import matplotlib.ticker
-    except ImportError:
-        print("bench: matplotlib is not installed (scripts/deps.sh --bench); no chart drawn")
-        return
-    matplotlib.rcParams["svg.hashsalt"] = "tnsc-performance"   # stable ids: small diffs
-    fig, ax = plt.subplots(figsize=(9, 0.42 * len(names) + 1.4))
-    h = 0.8 / len(threads)
-    for k, t in enumerate(threads):
-        ys = [i + (k - (len(threads) - 1) / 2) * h for i, n in enumerate(names) if (n, t) in data]
-        sp = [data[(n, t)][1] / data[(n, t)][0] for n in names if (n, t) in data]
-        ax.barh(ys, sp, height=h, label=f"{t} thread{'s' if t > 1 else ''}")
-    ax.axvline(1.0, color="black", linewidth=0.8)
-    ax.set_xscale("log")
-    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}×"))
-    ax.xaxis.set_minor_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}×" if any(abs(v - x) < 1e-6 for x in (0.5, 2, 3, 5)) else ""))
-    ax.set_yticks(range(len(names)))
-    ax.set_yticklabels([pretty(n).replace("`", "") for n in names])
-    ax.invert_yaxis()
-    ax.set_xlabel("speed-up of tnsc over numpy (numpy time / tnsc time; > 1: tnsc faster)")
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(SVG, metadata={"Date": None})
-    print(f"bench: drew {os.path.relpath(SVG, ROOT)}")
 
 
 # OpenBLAS's idle threads spin for ~0.1 s after a call (THREAD_TIMEOUT
