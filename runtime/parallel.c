@@ -8,6 +8,7 @@
  * nested calls (from inside a job) and calls while another host thread
  * holds the pool run on the calling thread alone. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -17,7 +18,7 @@
 
 #include "rt_internal.h"
 
-enum { MAX_THREADS = 256, CHUNKS_PER_THREAD = 4, SPIN = 20000 };
+enum { MAX_THREADS = 256, CHUNKS_PER_THREAD = 4, SPIN = 20000, YIELD_EVERY = 64 };
 
 /* Below this many innermost iterations a job is not worth waking threads
  * (a wake-up costs ~10-50 us). */
@@ -92,16 +93,34 @@ static inline void relax(void) {
 
 /* Between jobs a worker spins a little (~0.1 ms) before sleeping: the
  * pairwise steps of one statement come in quick succession, and waking a
- * sleeping thread costs more than a small step. */
+ * sleeping thread costs more than a small step. It yields now and then
+ * while spinning: a worker just woken may share the caller's core, and a
+ * spin there would take the core from the thread doing the work. */
+static void spin_until(int (*done)(void)) {
+  for (int i = 0; i < SPIN && !done(); i++) {
+    relax();
+    if (i % YIELD_EVERY == YIELD_EVERY - 1) sched_yield();
+  }
+}
+
+static _Thread_local unsigned long worker_seen;
+static int new_job(void) { return atomic_load(&pool.generation) != worker_seen; }
+static int job_done(void) { return atomic_load(&pool.busy) == 0; }
+
+/* A worker joins a job only while it is open (pool.job set, under pool.m):
+ * the caller closes it when it has run out of chunks, and then waits only
+ * for the workers that joined, never for one still waking up. */
 static void *worker(void *arg) {
-  unsigned long seen = (unsigned long)(uintptr_t)arg;   /* jobs before it are not its */
+  worker_seen = (unsigned long)(uintptr_t)arg;   /* jobs before it are not its */
   for (;;) {
-    for (int i = 0; i < SPIN && atomic_load(&pool.generation) == seen; i++) relax();
+    spin_until(new_job);
     pthread_mutex_lock(&pool.m);
-    while (atomic_load(&pool.generation) == seen) pthread_cond_wait(&pool.work, &pool.m);
-    seen = atomic_load(&pool.generation);
+    while (!new_job()) pthread_cond_wait(&pool.work, &pool.m);
+    worker_seen = atomic_load(&pool.generation);
     Job *j = pool.job;
+    if (j) atomic_fetch_add(&pool.busy, 1);
     pthread_mutex_unlock(&pool.m);
+    if (!j) continue;
     run_chunks(j);
     pthread_mutex_lock(&pool.m);
     if (atomic_fetch_sub(&pool.busy, 1) == 1) pthread_cond_signal(&pool.done);
@@ -164,15 +183,16 @@ int tns_parallel_for(int64_t n, int64_t work_per_iter, TnsKernel fn, void *env) 
   pthread_mutex_init(&j.err_lock, NULL);
   pthread_mutex_lock(&pool.m);
   pool.job = &j;
-  atomic_store(&pool.busy, helpers);
   atomic_fetch_add(&pool.generation, 1);
   pthread_cond_broadcast(&pool.work);
   pthread_mutex_unlock(&pool.m);
   run_chunks(&j);
-  for (int i = 0; i < SPIN && atomic_load(&pool.busy) > 0; i++) relax();
+  pthread_mutex_lock(&pool.m);
+  pool.job = NULL;                /* closed: late wakers go back to sleep */
+  pthread_mutex_unlock(&pool.m);
+  spin_until(job_done);
   pthread_mutex_lock(&pool.m);
   while (atomic_load(&pool.busy) > 0) pthread_cond_wait(&pool.done, &pool.m);
-  pool.job = NULL;
   pthread_mutex_unlock(&pool.m);
   pthread_mutex_destroy(&j.err_lock);
   pthread_mutex_unlock(&pool.lock);

@@ -72,6 +72,28 @@ Test(parallel, the_work_is_shared_between_threads) {
   free(c.hits);
 }
 
+/* Jobs after an idle pause find the workers asleep; the caller closes a
+ * job when its chunks run out, and a worker waking after that must not
+ * touch it (the job and its env live on the caller's stack). Each job here
+ * lives in a fresh stack frame and is checked for exactly-once coverage;
+ * the sanitizer build sees any late access. */
+static void one_job(int64_t n) {
+  atomic_int hits[4096];
+  for (int64_t i = 0; i < n; i++) atomic_init(&hits[i], 0);
+  Count c = {.hits = hits};
+  cr_assert_eq(tns_parallel_for(n, 1 << 10, count_piece, &c), TNS_OK);
+  for (int64_t i = 0; i < n; i++) cr_assert_eq(atomic_load(&hits[i]), 1, "iteration %lld", (long long)i);
+  memset(hits, 0xff, sizeof hits);   /* a late writer would leave a mark */
+}
+
+Test(parallel, jobs_after_idle_pauses_and_back_to_back) {
+  for (int round = 0; round < 20; round++) {
+    struct timespec t = {0, round % 2 ? 5000000 : 0};   /* 5 ms: past the workers' spin */
+    nanosleep(&t, NULL);
+    for (int k = 0; k < 50; k++) one_job(64 + (round * 50 + k) % 4000);
+  }
+}
+
 Test(parallel, small_loops_run_on_the_caller_in_one_piece) {
   int64_t n = 50;
   Count c = {.hits = calloc((size_t)n, sizeof(atomic_int))};
