@@ -7,18 +7,19 @@
  * defined in the caller by a kron product (K[(a0, a1), (b0, b1)] = A[a0,
  * b0] * B[a1, b1], what kron() becomes) or by an elementwise statement
  * reading one (kron(A, B) + s * eye(...)) — and the callee is simple: its
- * sizes are all parameters (none bound by a load or a value), it has one
- * RETURN, at the end of its body, and no op binds sizes. The callee's ops
+ * sizes are all parameters (none bound by a load or a value), each RETURN
+ * ends its body or an if branch (none in a loop: the ops after such an if
+ * are copied into its other path), and no op binds sizes. The callee's ops
  * are copied in place of the call with fresh variables and indices, its
  * size names replaced by the call's size arguments, its parameters by the
- * arguments, and the RETURN by copies into the call's results. Calls of
+ * arguments, and each RETURN by copies into the call's results. Calls of
  * the inlined body that pass the product on are inlined in turn (a few
  * levels deep). Guarantees: the same values as the call. */
 #include <string.h>
 #include "passes.h"
 #include "tir_make.h"
 
-enum { MAXDEPTH = 4 };
+enum { MAXDEPTH = 4, MAXCOPY = 4096 };
 
 typedef struct Clone {
   TirProgram *p;
@@ -27,6 +28,8 @@ typedef struct Clone {
   TirVar **vars;        /* callee var id -> caller var */
   TirIndex **idx;       /* callee index id -> caller index */
   int ok;
+  int budget;           /* ops left to copy: the rest after an early
+                           return is copied into each other path */
 } Clone;
 
 /* ---- which calls ---- */
@@ -98,22 +101,45 @@ static int binds(const TirOp *op) {
   return 0;
 }
 
-static int simple_ops(const TirBlock *b, int top) {
+/* A RETURN may end an if branch (the rest of the body is then copied into
+ * the other paths); inside a loop it may not. */
+static int simple_ops(const TirBlock *b, int in_loop) {
   for (int i = 0; i < b->n; i++) {
     const TirOp *op = b->ops[i];
-    if (op->kind == TO_RETURN && !(top && i == b->n - 1)) return 0;
+    if (op->kind == TO_RETURN && in_loop) return 0;
     if (writes_param(op)) return 0;   /* it would write the caller's variable */
     if (op->kind == TO_SIZE || op->kind == TO_ATTENTION || binds(op)) return 0;
-    if (!simple_ops(&op->body_ops, 0) || !simple_ops(&op->else_ops, 0)) return 0;
+    int loop = in_loop || op->kind == TO_FOR || op->kind == TO_WHILE;
+    if (!simple_ops(&op->body_ops, loop) || !simple_ops(&op->else_ops, loop)) return 0;
   }
   return 1;
+}
+
+/* Every path through ops[from..] ends in a RETURN. */
+static int returns(const TirBlock *b, int from) {
+  for (int i = from; i < b->n; i++) {
+    const TirOp *op = b->ops[i];
+    if (op->kind == TO_RETURN) return 1;
+    if (op->kind == TO_IF && returns(&op->body_ops, 0) && returns(&op->else_ops, 0)) return 1;
+  }
+  return 0;
+}
+
+static int has_return(const TirOp *op) {
+  if (op->kind == TO_RETURN) return 1;
+  if (op->kind != TO_IF) return 0;   /* loops hold none (simple_ops) */
+  for (int i = 0; i < op->body_ops.n; i++)
+    if (has_return(op->body_ops.ops[i])) return 1;
+  for (int i = 0; i < op->else_ops.n; i++)
+    if (has_return(op->else_ops.ops[i])) return 1;
+  return 0;
 }
 
 static int inlinable(const TirFunc *caller, const TirOp *op) {
   const TirFunc *f = op->fn;
   if (op->kind != TO_CALL || f == caller || f->array_results) return 0;
-  if (f->sizes.n != f->nsize_params || !f->body.n || f->body.ops[f->body.n - 1]->kind != TO_RETURN) return 0;
-  if (!simple_ops(&f->body, 1)) return 0;
+  if (f->sizes.n != f->nsize_params || !returns(&f->body, 0)) return 0;
+  if (!simple_ops(&f->body, 0)) return 0;
   for (int i = 0; i < op->nargs; i++)
     if (kron_valued(caller, op->args[i], 0)) return 1;
   return 0;
@@ -234,6 +260,7 @@ static TirOp *map_op(Clone *c, const TirOp *op) {
 
 static void map_block(Clone *c, const TirBlock *from, TirBlock *to) {
   for (int i = 0; i < from->n; i++) tir_block_append(c->p->arena, to, map_op(c, from->ops[i]));
+  if ((c->budget -= from->n) < 0) c->ok = 0;
 }
 
 /* result[i..] = value[i..]: a copy (a scalar too) */
@@ -246,10 +273,70 @@ static TirOp *copy_into(Clone *c, TirVar *result, TirVar *value, Span sp) {
   return tir_make_einsum(c->p->arena, result, idx, r, src, sp);
 }
 
+/* return a, b, ..: the values into the call's results, through
+ * temporaries where a result is also an argument (x = f(K, x), or swapped
+ * results): all values first, then the copies */
+static void emit_return(Clone *c, const TirOp *ret, TirBlock *b) {
+  const TirOp *op = c->call;
+  TirVar *tmp[64] = {0};
+  int n = ret->nargs < op->nresults ? ret->nargs : op->nresults;
+  if (n > 64) {
+    c->ok = 0;
+    return;
+  }
+  for (int i = 0; i < n; i++) {
+    if (!op->results[i]) continue;
+    TirVar *val = map_var(c, ret->args[i]);
+    for (int a = 0; a < op->nargs; a++)
+      if (op->args[a] == op->results[i] || op->args[a] == val) tmp[i] = tir_var_new(c->p->arena, c->caller, NULL, op->results[i]->type);
+    if (tmp[i]) tir_block_append(c->p->arena, b, copy_into(c, tmp[i], val, op->span));
+  }
+  for (int i = 0; i < n; i++)
+    if (op->results[i])
+      tir_block_append(c->p->arena, b, copy_into(c, op->results[i], tmp[i] ? tmp[i] : map_var(c, ret->args[i]), op->span));
+}
+
+/* A block and what follows it (rest[from..], in the enclosing blocks),
+ * copied up to the RETURN that ends each path:
+ *   if cond { ..; return a }; rest; return b
+ * becomes if cond { ..; results = a } else { rest; results = b }. */
+typedef struct Rest {
+  const TirBlock *b;
+  int from;
+  const struct Rest *up;
+} Rest;
+
+static void map_tail(Clone *c, const TirBlock *from, int at, const Rest *rest, TirBlock *to) {
+  for (int i = at; i < from->n && c->ok; i++) {
+    const TirOp *op = from->ops[i];
+    if (--c->budget < 0) c->ok = 0;
+    if (op->kind == TO_RETURN) {
+      emit_return(c, op, to);
+      return;
+    }
+    if (op->kind != TO_IF || !has_return(op)) {
+      tir_block_append(c->p->arena, to, map_op(c, op));
+      continue;
+    }
+    /* an if with a return inside: each branch continues with the rest */
+    TirOp *r = tir_op_new(c->p->arena, TO_IF, op->span);
+    *r = *op;
+    r->cond = map_expr(c, op->cond);
+    r->body_ops = (TirBlock){0};
+    r->else_ops = (TirBlock){0};
+    Rest after = {from, i + 1, rest};
+    map_tail(c, &op->body_ops, 0, &after, &r->body_ops);
+    map_tail(c, &op->else_ops, 0, &after, &r->else_ops);
+    tir_block_append(c->p->arena, to, r);
+    return;
+  }
+  if (rest) map_tail(c, rest->b, rest->from, rest->up, to);
+}
+
 /* The ops replacing call op (NULL when the copy fails). */
 static TirBlock *inline_call(TirProgram *p, TirFunc *caller, const TirOp *op) {
   TirFunc *f = op->fn;
-  Clone c = {p, caller, f, op, NULL, NULL, 1};
+  Clone c = {p, caller, f, op, NULL, NULL, 1, MAXCOPY};
   c.vars = arena_alloc(p->arena, sizeof(TirVar *) * (size_t)(f->vars.n + 1));
   memset(c.vars, 0, sizeof(TirVar *) * (size_t)(f->vars.n + 1));
   c.idx = arena_alloc(p->arena, sizeof(TirIndex *) * (size_t)(f->nindices + 1));
@@ -260,25 +347,7 @@ static TirBlock *inline_call(TirProgram *p, TirFunc *caller, const TirOp *op) {
   }
   TirBlock *b = arena_alloc(p->arena, sizeof *b);
   memset(b, 0, sizeof *b);
-  TirBlock body = f->body;
-  body.n--;   /* the RETURN */
-  map_block(&c, &body, b);
-  /* the results, through temporaries where a result is also an argument
-   * (x = f(K, x), or swapped results): all values first, then the copies */
-  const TirOp *ret = f->body.ops[f->body.n - 1];
-  TirVar *tmp[64] = {0};
-  int n = ret->nargs < op->nresults ? ret->nargs : op->nresults;
-  if (n > 64) return NULL;
-  for (int i = 0; i < n; i++) {
-    if (!op->results[i]) continue;
-    TirVar *val = map_var(&c, ret->args[i]);
-    for (int a = 0; a < op->nargs; a++)
-      if (op->args[a] == op->results[i] || op->args[a] == val) tmp[i] = tir_var_new(p->arena, caller, NULL, op->results[i]->type);
-    if (tmp[i]) tir_block_append(p->arena, b, copy_into(&c, tmp[i], val, op->span));
-  }
-  for (int i = 0; i < n; i++)
-    if (op->results[i])
-      tir_block_append(p->arena, b, copy_into(&c, op->results[i], tmp[i] ? tmp[i] : map_var(&c, ret->args[i]), op->span));
+  map_tail(&c, &f->body, 0, NULL, b);
   return c.ok ? b : NULL;
 }
 

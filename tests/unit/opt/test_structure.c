@@ -184,6 +184,10 @@ static const AlgebraCase algebra_cases[] = {
    "def g(M: f64[n, n], b: f64[n]) -> f64[n] {\n  return solve(M, b)\n}\n"
    "def t(A: f64[2, 2], B: f64[3, 3], y: f64[6]) -> f64[6] {\n  return g(kron(A, B), y)\n}\n",
    {2, 0, 0, 0, 0, 0, 9, 2, 0}},
+  {"a return inside a loop: the call stays",
+   "def g(M: f64[n, n], b: f64[n]) -> f64[n] {\n  for s in 0..2 {\n    return solve(M, b)\n  }\n  return b\n}\n"
+   "def t(A: f64[2, 2], B: f64[3, 3], y: f64[6]) -> f64[6] {\n  return g(kron(A, B), y)\n}\n",
+   {0, 0, 0, 0, 0, 0, 36, 0, 1}},
   {"a plain matrix passed: the call stays",
    "def g(M: f64[n, n], b: f64[n]) -> f64[n] {\n  return solve(M, b)\n}\n"
    "def t(A: f64[6, 6], y: f64[6]) -> f64[6] {\n  return g(A, y)\n}\n",
@@ -207,4 +211,47 @@ Test(structure, kronecker_linear_algebra_from_the_factors) {
     for (int j = 0; j < 9; j++)
       cr_expect_eq(got[j], want[j], "%s: %s %d, expected %d", k->what, what[j], got[j], want[j]);
   }
+}
+
+/* Builtins and calls anywhere in a block (branches and loops too). */
+static void count_deep(const TirBlock *b, int *inv, int *solve, int *calls, int *largest) {
+  for (int i = 0; i < b->n; i++) {
+    const TirOp *op = b->ops[i];
+    *inv += op->kind == TO_BUILTIN && op->builtin == B_INV;
+    *solve += op->kind == TO_BUILTIN && op->builtin == B_SOLVE;
+    *calls += op->kind == TO_CALL;
+    const TirVar *out = op->kind == TO_EINSUM ? op->out : op->kind == TO_BUILTIN && op->nresults ? op->results[0] : NULL;
+    if (out && out->type->rank == 2 && elements(out->type) > *largest) *largest = elements(out->type);
+    count_deep(&op->body_ops, inv, solve, calls, largest);
+    count_deep(&op->else_ops, inv, solve, calls, largest);
+  }
+}
+
+/* return in an if branch: the call is inlined all the same, the ops after
+ * the if copied into its other branch, and the solve there uses the
+ * factors (two 2x2 / 3x3 inverses, no 6x6 matrix). */
+Test(structure, a_callee_with_an_early_return_is_inlined) {
+  Compiler *c = compiler_new(NULL);
+  TirProgram *p = tir_of(c,
+                         "def g(M: f64[n, n], b: f64[n], t: i64) -> f64[n] {\n  if t > 0 {\n    return b\n  }\n"
+                         "  z = solve(M, b)\n  return z\n}\n"
+                         "def t(A: f64[2, 2], B: f64[3, 3], y: f64[6], k: i64) -> f64[6] {\n  return g(kron(A, B), y, k)\n}\n",
+                         0);
+  PassOptions o = {0};
+  pass_kroninline(p, &o);
+  cr_assert_eq(tir_verify(p, stderr), 0);
+  pass_kronla(p, &o);
+  pass_structure(p, &o);
+  cr_assert_eq(tir_verify(p, stderr), 0);
+  TirFunc *f = NULL;
+  for (int i = 0; i < p->funcs.n; i++)
+    if (strcmp(((TirFunc *)p->funcs.items[i])->source_name, "t") == 0) f = p->funcs.items[i];
+  cr_assert_not_null(f);
+  int inv = 0, solve = 0, calls = 0, largest = 0;
+  count_deep(&f->body, &inv, &solve, &calls, &largest);
+  cr_expect_eq(calls, 0, "the call was not inlined");
+  cr_expect_eq(inv, 2, "inverses of the factors: %d", inv);
+  cr_expect_eq(solve, 0, "a dense solve is left");
+  cr_expect_lt(largest, 36, "a 6x6 matrix is built");
+  compiler_free(c);
 }
