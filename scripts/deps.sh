@@ -2,7 +2,8 @@
 # Install the Debian packages tnsc needs (when root), or print the apt-get line.
 # Usage: scripts/deps.sh [--quiet] [--bench]
 #   --bench: the packages of `make bench` instead (numpy, scipy for the
-#            gallery's exact GeLU, matplotlib for the speed-up charts)
+#            gallery's exact GeLU, matplotlib for the speed-up charts,
+#            Eigen and g++ for the stronger-peer comparison)
 #   --quiet: no note about missing optional packages
 # Optional for `make check`: graphviz (tests/explain/dot.py renders the
 # `tnsc explain --dot` output with it; without it only the structural
@@ -13,7 +14,7 @@ libcriterion-dev libffi-dev libopenblas-dev liblapacke-dev libedit-dev python3"
 OPTIONAL="graphviz"
 quiet=""
 for a in "$@"; do
-  [ "$a" = --bench ] && PKGS="python3 python3-numpy python3-scipy python3-matplotlib" && OPTIONAL=""
+  [ "$a" = --bench ] && PKGS="python3 python3-numpy python3-scipy python3-matplotlib libeigen3-dev g++" && OPTIONAL=""
   [ "$a" = --quiet ] && quiet=1
 done
 missing=""

@@ -91,7 +91,9 @@ Test(gemm, a_batch_with_a_shared_right_operand) {
 }
 
 Test(gemm, many_tiny_products_on_our_kernels) {
-  every_transpose((Case){5000, 4, 4, 4, 0, 0, 1, 1, 1.0, 0.0});   /* 4x4x4 unrolled (nn) */
+  every_transpose((Case){5000, 4, 4, 4, 0, 0, 1, 1, 1.0, 0.0});   /* 4x4x4 vector kernel (nn) */
+  every_transpose((Case){3001, 4, 4, 4, 0, 0, 0, 1, -2.0, 0.5});  /* its alpha, beta, shared A */
+  every_transpose((Case){2999, 4, 4, 4, 0, 0, 1, 0, 1.5, 1.0});   /* and shared B */
   every_transpose((Case){3000, 2, 4, 2, 0, 0, 1, 0, 3.0, 1.0});   /* m n k <= 16 */
 }
 

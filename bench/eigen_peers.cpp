@@ -1,8 +1,11 @@
-// eigen_kron.cpp — the Kronecker workloads of bench/run.py written by hand
-// with Eigen 3.4 (the vec trick: mode products as matrix products), for the
-// comparison in docs/kronecker.md ("Measured"). Single-threaded (no
-// OpenMP); medians of 15 runs in ms, one line per workload.
-//   g++ -O3 -march=native -DNDEBUG -I/usr/include/eigen3 bench/eigen_kron.cpp -o /tmp/eigen_kron && /tmp/eigen_kron
+// eigen_peers.cpp — the workloads of bench/run.py where Eigen 3.4 is a
+// stronger peer than numpy, written by hand with it: the Kronecker ones
+// (the vec trick: mode products as matrix products) and 100 000 fixed-size
+// 4x4 products. bench/peers.py builds and runs it against the same
+// workloads compiled by tnsc (bench/peers_tnsc.c), alternating the two.
+// Single-threaded (no OpenMP); medians of 15 runs in ms, one line per
+// workload, named as bench/run.py names it.
+//   g++ -O3 -march=native -DNDEBUG -I/usr/include/eigen3 bench/eigen_peers.cpp -o /tmp/eigen_peers
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
@@ -11,6 +14,7 @@
 #include <functional>
 #include <vector>
 
+using M4 = Eigen::Matrix<double, 4, 4, Eigen::RowMajor>;
 using Mat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using Vec = Eigen::VectorXd;
 using Map = Eigen::Map<Mat>;
@@ -48,7 +52,7 @@ int main() {
     long n = 96;
     Mat A = Mat::Random(n, n), B = Mat::Random(n, n), C = Mat::Random(n, n), D = Mat::Random(n, n), y(n, n);
     Mat x = Mat::Random(n, n);
-    std::printf("(A(x)B)(C(x)D)x n=96\t%.3f\n",
+    std::printf("(A⊗B)(C⊗D)x n=96\t%.3f\n",
                 median_ms([&] { y.noalias() = (A * C) * x * (B * D).transpose(); }));
   }
   {
@@ -75,6 +79,14 @@ int main() {
           for (long k = 0; k < n; k++, p++)
             t[p] /= e1.eigenvalues()[i] * e2.eigenvalues()[j] * e3.eigenvalues()[k] + 0.1;
       kron3(e1.eigenvectors(), e2.eigenvectors(), e3.eigenvectors(), t, a, t1, t2);
+    }));
+  }
+  {
+    const long k = 100000;
+    std::vector<M4> A(k), B(k), C(k);
+    for (long i = 0; i < k; i++) A[i] = M4::Random(), B[i] = M4::Random();
+    std::printf("100000 4x4 products\t%.3f\n", median_ms([&] {
+      for (long i = 0; i < k; i++) C[i].noalias() = A[i] * B[i];
     }));
   }
   return 0;
