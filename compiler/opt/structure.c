@@ -12,7 +12,8 @@
  * by groups of fresh indices over the factors' dimensions everywhere in
  * that EINSUM: y[r] = K[r, c] * x[c] becomes y[(r0, r1)] = A[r0, c0] *
  * B[r1, c1] * x[(c0, c1)], which the contract pass orders as two small
- * products. K itself is computed only when something else still reads it
+ * products. A read at constant positions becomes the factors' reads at
+ * constant positions (K[5, 4] = A[2, 1] * B[1, 0] for 2 x 4 B). K itself is computed only when something else still reads it
  * (print, save, a return, an elementwise use); the decision and its reason
  * are recorded for `tnsc explain` (p->structures). Factors written between
  * the definition and a read, and an index whose split differs between two
@@ -97,12 +98,27 @@ static int same_split(const TirPos *have, const TirPos *def) {
   return 1;
 }
 
+/* A constant position c inside a dimension of constant size (K[0, 5]):
+ * read through the factors at constant positions too. Only in range: a
+ * position outside K keeps the dense read, whose error names K. */
+static int const_pos(const TirPos *p, Dim size, int64_t *c) {
+  if (p->kind != TP_EXPR || p->e->kind != TX_CONST || !elem_is_int(p->e->elem) || !dim_is_const(size)) return 0;
+  *c = p->e->ival;
+  return *c >= 0 && *c < size.k;
+}
+
 /* Plans the split of the consumer's indices at read x of the definition:
  * a grouped dimension of the definition splits the index reading it. */
 static int plan_read(Rewrite *w, const TirExpr *x) {
   const TirOp *d = w->def;
   for (int k = 0; k < x->var->type->rank; k++) {
+    int64_t c;
     if (x->pos[k].kind == TP_GROUP && same_split(&x->pos[k], &d->opos[k])) continue;
+    if (const_pos(&x->pos[k], x->var->type->dims[k], &c)) {
+      for (int t = 0; t < d->opos[k].n; t++)
+        if (!dim_is_const(d->opos[k].idx[t]->range)) return 0;
+      continue;
+    }
     if (x->pos[k].kind != TP_INDEX) return 0;
     TirIndex *r = x->pos[k].idx[0];
     if (d->opos[k].kind != TP_GROUP) continue;
@@ -125,21 +141,6 @@ static int plan_read(Rewrite *w, const TirExpr *x) {
   return 1;
 }
 
-/* The definition's index g at read x: the consumer index (ungrouped
- * dimension) or its fresh part. */
-static TirIndex *image(Rewrite *w, const TirExpr *x, const TirIndex *g) {
-  const TirOp *d = w->def;
-  for (int k = 0; k < x->var->type->rank; k++)
-    for (int t = 0; t < d->opos[k].n; t++) {
-      if (d->opos[k].idx[t] != g) continue;
-      if (x->pos[k].kind == TP_GROUP) return x->pos[k].idx[t];
-      TirIndex *r = x->pos[k].idx[0];
-      Split *s = d->opos[k].kind == TP_GROUP ? split_of(w, r) : NULL;
-      return s ? s->parts[t] : r;
-    }
-  return NULL;
-}
-
 static TirPos single(Arena *a, TirIndex *ix) {
   TirPos p;
   memset(&p, 0, sizeof p);
@@ -148,6 +149,37 @@ static TirPos single(Arena *a, TirIndex *ix) {
   p.idx = arena_alloc(a, sizeof(TirIndex *));
   p.idx[0] = ix;
   return p;
+}
+
+/* The position of part t of a constant position c of the definition's
+ * dimension k (grouped: row-major, the first part major). */
+static TirPos const_part(Rewrite *w, const TirExpr *x, int k, int t, int64_t c) {
+  const TirPos *g = &w->def->opos[k];
+  int64_t below = 1;
+  for (int u = g->n - 1; u > t; u--) below *= g->idx[u]->range.k;
+  TirPos p;
+  memset(&p, 0, sizeof p);
+  p.kind = TP_EXPR;
+  p.e = tir_expr_new(w->p->arena, TX_CONST, ELEM_I64, x->pos[k].e->span);
+  p.e->ival = c / below % g->idx[t]->range.k;
+  return p;
+}
+
+/* The position at read x of the definition's index g: the consumer's index
+ * (ungrouped dimension), its fresh part, or a constant. */
+static TirPos image(Rewrite *w, const TirExpr *x, const TirIndex *g) {
+  const TirOp *d = w->def;
+  for (int k = 0; k < x->var->type->rank; k++)
+    for (int t = 0; t < d->opos[k].n; t++) {
+      int64_t c;
+      if (d->opos[k].idx[t] != g) continue;
+      if (x->pos[k].kind == TP_GROUP) return single(w->p->arena, x->pos[k].idx[t]);
+      if (const_pos(&x->pos[k], x->var->type->dims[k], &c)) return const_part(w, x, k, t, c);
+      TirIndex *r = x->pos[k].idx[0];
+      Split *s = d->opos[k].kind == TP_GROUP ? split_of(w, r) : NULL;
+      return single(w->p->arena, s ? s->parts[t] : r);
+    }
+  return single(w->p->arena, NULL);
 }
 
 /* A copy of the definition's body for read x. */
@@ -160,7 +192,7 @@ static TirExpr *instance(Rewrite *w, const TirExpr *body, const TirExpr *x) {
   if (body->b) c->b = instance(w, body->b, x);
   if (body->kind == TX_ACCESS) {
     c->pos = arena_alloc(a, sizeof(TirPos) * (size_t)body->var->type->rank);
-    for (int k = 0; k < body->var->type->rank; k++) c->pos[k] = single(a, image(w, x, body->pos[k].idx[0]));
+    for (int k = 0; k < body->var->type->rank; k++) c->pos[k] = image(w, x, body->pos[k].idx[0]);
   }
   return c;
 }

@@ -145,6 +145,16 @@ def main():
         check(st.get("P", {}).get("materialised") is True and "print" in st["P"]["why"], f"kron P: {st}")
         ktxt = subprocess.run([tnsc, "explain", kpath], check=True, capture_output=True, text=True).stdout
         check("K: Kronecker structure, not materialised" in ktxt, f"kron text: {ktxt}")
+        # a read at constant positions (print(K[2, 3])) goes through the
+        # factors; one outside K keeps the dense read (its error names K)
+        with open(kpath, "w") as f:
+            f.write("A = randn(f64[3, 3], 1)\nB = randn(f64[2, 2], 2)\nK = kron(A, B)\nprint(K[2, 3], K[5, 0])\n"
+                    "L = kron(B, B)\nprint(L[1, 0])\ni = 1\nprint(L[i, 0])\n")
+        js = json.loads(subprocess.run([tnsc, "explain", "--json", kpath], check=True, capture_output=True,
+                                       text=True).stdout)
+        st = {s_["target"]: s_ for s_ in js.get("structures", [])}
+        check(st.get("K", {}).get("materialised") is False and st["K"]["contractions"] == 2, f"kron K[2, 3]: {st}")
+        check(st.get("L", {}).get("materialised") is True and "line 8" in st["L"]["why"], f"kron L[i, 0]: {st}")
         # structured linear algebra (passes/kronla.c): one record per call
         with open(kpath, "w") as f:
             f.write("A = [[4.0, 1.0], [1.0, 3.0]]\nB = [[2.0, 0.5], [0.5, 2.0]]\ny = [1.0, 2.0, 3.0, 4.0]\n"
