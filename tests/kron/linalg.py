@@ -115,8 +115,13 @@ def block(p, s):
                 pass
         elif where == "passed":   # the matrix passed to a function: inlined (passes/kroninline.c)
             rshape = f"{e}[n, 2]" if op == "solve_mat" else f"{e}[n]"
-            p.lines.insert(0, f"def h{s}(K: {e}[n, n], b: {rshape}) -> {rshape} {{\n  return solve(K, b)\n}}")
-            p.lines.append(f"y{s} = h{s}({K}, {rhs})")
+            if rng.random() < 0.5:
+                p.lines.insert(0, f"def h{s}(K: {e}[n, n], b: {rshape}) -> {rshape} {{\n  return solve(K, b)\n}}")
+                p.lines.append(f"y{s} = h{s}({K}, {rhs})")
+            else:   # an early return: the solve lands in the if's other path
+                p.lines.insert(0, f"def h{s}(K: {e}[n, n], b: {rshape}, t: i64) -> {rshape} {{\n"
+                                  f"  if t > 0 {{\n    return b\n  }}\n  return solve(K, b)\n}}")
+                p.lines.append(f"y{s} = h{s}({K}, {rhs}, 0)")
             p.calls += 1   # the inlined call's record too
         else:
             p.lines.append(f"y{s} = solve({K}, {rhs})")
