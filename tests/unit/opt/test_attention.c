@@ -67,10 +67,18 @@ static const Case cases[] = {
   {"order 3", "def t(Q: f64[n, d], K1: f64[m, d], K2: f64[p, d], K3: f64[q, d], V1: f64[m, e], V2: f64[p, e], V3: f64[q, e]) -> f64[n, e] {\n"
    "  O[i, x] = softmax(j, k, l: sum(c: Q[i, c] * K1[j, c] * K2[k, c] * K3[l, c])) * V1[j, x] * V2[k, x] * V3[l, x]\n  return O\n}\n",
    {1, 0, 0, 0, 0, 0, NULL}},
-  {"order 2 with a mask: not fused yet",
+  {"order 2 with a mask: key ranges",
    "def t(Q: f64[n, d], K1: f64[m, d], K2: f64[p, d], V1: f64[m, e], V2: f64[p, e]) -> f64[n, e] {\n"
-   "  O[i, x] = softmax(j, k: where(j <= i, sum(c: Q[i, c] * K1[j, c] * K2[k, c]), -inf)) * V1[j, x] * V2[k, x]\n  return O\n}\n",
-   {0, 1, 0, 0, 0, 0, "order 2+ scores are not fused yet"}},
+   "  O[i, x] = softmax(j, k: where(j <= i && j < k, sum(c: Q[i, c] * K1[j, c] * K2[k, c]), -inf)) * V1[j, x] * V2[k, x]\n  return O\n}\n",
+   {1, 0, 0, 2, 0, 0, NULL}},
+  {"order 2 with j != k: not fused",
+   "def t(Q: f64[n, d], K1: f64[m, d], K2: f64[p, d], V1: f64[m, e], V2: f64[p, e]) -> f64[n, e] {\n"
+   "  O[i, x] = softmax(j, k: where(j != k, sum(c: Q[i, c] * K1[j, c] * K2[k, c]), -inf)) * V1[j, x] * V2[k, x]\n  return O\n}\n",
+   {0, 1, 0, 0, 0, 0, "the mask has a !="}},
+  {"order 2 with a bias over i, j, k",
+   "def t(Q: f64[n, d], K1: f64[m, d], K2: f64[p, d], V1: f64[m, e], V2: f64[p, e], M: f64[n, m, p]) -> f64[n, e] {\n"
+   "  O[i, x] = softmax(j, k: sum(c: Q[i, c] * K1[j, c] * K2[k, c]) + M[i, j, k]) * V1[j, x] * V2[k, x]\n  return O\n}\n",
+   {1, 0, 0, 0, 1, 0, NULL}},
 };
 
 static const TirFunc *func_t(const TirProgram *p) {
