@@ -76,6 +76,7 @@ typedef struct Attn {
   int clev[MAXCOND];
   int64_t bstx[3], kdiv[3][4], vdiv[3][4], klim[3][4], vlim[3][4], abx[3];
   int pkey[2];
+  int nest[4];   /* the keys as -O0 nests the values' sums, innermost first */
 } Attn;
 
 static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
@@ -126,21 +127,6 @@ static void tuple_range(const Attn *a, int lev, int64_t i, const int64_t *js, in
   if (h < l) h = l;
   *lo = l;
   *hi = h;
-}
-
-/* Order R >= 2: how many key tuples row i allows from key lev on (the
- * earlier ones at js), key fr (-1: none) held at p. */
-static int64_t count_tuples(const Attn *a, int lev, int64_t i, int64_t *js, const int64_t *plo, const int64_t *phi,
-                            int fr, int64_t p) {
-  int64_t l, h, n = 0;
-  tuple_range(a, lev, i, js, plo[lev], phi[lev], &l, &h);
-  if (lev == fr) {
-    if (p < l || p >= h) return 0;
-    l = p, h = p + 1;
-  }
-  if (lev == a->order - 1) return h - l;
-  for (js[lev] = l; js[lev] < h; js[lev]++) n += count_tuples(a, lev + 1, i, js, plo, phi, fr, p);
-  return n;
 }
 
 /* The coordinate of batch role r of element bi. */
@@ -428,6 +414,7 @@ static void read_desc(Attn *a, const int64_t *desc) {
   }
   for (int t = 0, n = 0; t < 2; t++)
     if (desc[TNS_ATTN_PAD + 8 * t]) a->pkey[n++] = (int)desc[TNS_ATTN_PADKEY + t];
+  for (int r = 0; r < 4; r++) a->nest[r] = (int)desc[TNS_ATTN_NEST + r];
 }
 
 int tns_attention(TnsDtype dtype, const int64_t *desc, const void *q, const void *k, const void *v,
@@ -452,8 +439,11 @@ int tns_attention(TnsDtype dtype, const int64_t *desc, const void *q, const void
   if (a.order > 1) {   /* masks, bias, softcap, ALiBi, padding, grouped reads, log-sum-exp: piece_n */
     int64_t tuples = 1;
     for (int r = 0; r < a.order; r++) tuples *= a.mk[r];
+    int seen = 0;
+    for (int r = 0; r < a.order; r++) seen |= a.nest[r] >= 0 && a.nest[r] < a.order ? 1 << a.nest[r] : 0;
     for (int t = 0; t < a.npad; t++)
-      if (a.pkey[t] < 0 || a.pkey[t] >= a.order) return tns_error(TNS_ERR_INTERNAL, "attention: bad descriptor");
+      if (a.pkey[t] < 0 || a.pkey[t] >= a.order) seen = 0;
+    if (seen != (1 << a.order) - 1) return tns_error(TNS_ERR_INTERNAL, "attention: bad descriptor");
     if ((st = check_divs_n(&a)) != TNS_OK) return st;
     tnsi_blas_single_threaded(1);
     st = tns_parallel_for(batch * a.n, tuples * (a.d + a.e) + 1, kern[dtype != TNS_F32][1], &a);

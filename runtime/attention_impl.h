@@ -281,8 +281,66 @@ static ATTR REAL FN(chunk_softmax)(REAL *s, int64_t n, REAL *mx, REAL *shift, RE
   return sum;
 }
 
+/* Order R >= 2: what one row's tuple-by-tuple walk reads. */
+typedef struct FN(Walk) {
+  const Attn *a;
+  int64_t i;
+  const REAL *q, *brow, *kb[4], *vb[4];
+  const int64_t *ksj, *ksc, *vsj, *vsx, *bsk, *abk, *plo, *phi;
+  REAL post, slope, sh, l;
+  REAL *buf;   /* R x e */
+} FN(Walk);
+
+/* The score of key tuple js as -O0 computes it: -inf where masked. */
+static ATTR REAL FN(walk_score)(const FN(Walk) *w, const int64_t *js) {
+  const Attn *a = w->a;
+  const int R = a->order;
+  for (int t = 0; t < a->ncond; t++) {
+    int64_t s = a->ca[t] * w->i + a->cc[t];
+    for (int r = 0; r < R; r++) s += a->ckey[r][t] * js[r];
+    if (s < 0) return -INFINITY;
+  }
+  for (int r = 0; r < R; r++)
+    if (js[r] < w->plo[r] || js[r] >= w->phi[r]) return -INFINITY;
+  REAL s = 0;
+  for (int64_t c = 0; c < a->d; c++) {
+    REAL p = w->q[c * a->st[OQ][RC]];
+    for (int r = 0; r < R; r++) p *= w->kb[r][js[r] * w->ksj[r] + c * w->ksc[r]];
+    s += p;
+  }
+  if (w->post != 1) s *= w->post;
+  if (a->capped) s = (REAL)a->cap * TANH(s);
+  int64_t at = 0, ab = a->aa * w->i + a->ak;
+  for (int r = 0; r < R; r++) at += js[r] * w->bsk[r], ab += w->abk[r] * js[r];
+  if (w->brow) s += w->brow[at];
+  if (a->alibi) s += (a->asign > 0 ? w->slope : -w->slope) * (REAL)ab;
+  return s;
+}
+
+/* sum over key nest[lev] of (the sums inside it, or p) * its value, into
+ * buf + lev * e: -O0's nesting sum(k: sum(j: p * v1) * v2), masked
+ * tuples included (p = 0 there), so that 0 * inf and inf - inf give NaN
+ * where they do at -O0. */
+static ATTR void FN(walk_sum)(const FN(Walk) *w, int lev, int64_t *js) {
+  const Attn *a = w->a;
+  const int key = a->nest[lev];
+  const int64_t e = a->e;
+  REAL *o = w->buf + lev * e, *in = w->buf + (lev - 1) * e;
+  for (int64_t x = 0; x < e; x++) o[x] = 0;
+  for (js[key] = 0; js[key] < a->mk[key]; js[key]++) {
+    const REAL *v = w->vb[key] + js[key] * w->vsj[key];
+    if (lev == 0) {
+      REAL p = EXP(FN(walk_score)(w, js) - w->sh) / w->l;
+      for (int64_t x = 0; x < e; x++) o[x] += p * v[x * w->vsx[key]];
+      continue;
+    }
+    FN(walk_sum)(w, lev - 1, js);
+    for (int64_t x = 0; x < e; x++) o[x] += in[x] * v[x * w->vsx[key]];
+  }
+}
+
 /* Order R >= 2, per query. The outer key tuples (j1 .. j(R-1)) a row
- * allows are walked in order, each key's range from the conditions whose
+ * allows are visited in order, each key's range from the conditions whose
  * last key it is (masks become loop bounds: a masked tuple costs nothing),
  * and gathered in chunks of up to ch tuples with a non-empty range
  * [lo, hi) of the last key. Per chunk, over the union [L, H) of those
@@ -290,29 +348,28 @@ static ATTR REAL FN(chunk_softmax)(REAL *s, int64_t n, REAL *mx, REAL *shift, RE
  * L1/L2), transforms and mask per row, the online softmax over the whole
  * chunk as one row, W = P VR[L:H] a second GEMM, then acc += W * v1[j1]
  * * .. per tuple.
- * -O0 adds 0 * v1 * .. * vR at a masked tuple: NaN where one of those
- * values is not finite. With a mask, each batch element's values are
- * scanned once for such keys; a row for which a tuple holding such a key
- * is masked (counted by count_tuples: only when there are such values)
- * gets NaN in those columns. */
+ * Where a value is inf or NaN, -O0's result (NaN or inf) depends on its
+ * order of operations: it adds 0 * v at masked tuples, and nests the
+ * values' sums (sum(k: sum(j: p * v1) * v2)). Each batch element's values
+ * are scanned once; if one is not finite, its rows are computed again
+ * tuple by tuple in that order (walk_sum: as slow as -O0, only then),
+ * with the max and sum found above. */
 static ATTR int FN(piece_n)(void *env, int64_t lo, int64_t hi) {
   const Attn *a = env;
-  const int R = a->order, masked = a->ncond || a->npad;
+  const int R = a->order;
   const int64_t d = a->d, e = a->e, mR = a->mk[R - 1];
-  int64_t T = 1, nkeys = 0;
+  int64_t T = 1;
   for (int r = 0; r + 1 < R; r++) T *= a->mk[r];
-  for (int r = 0; r < R; r++) nkeys += a->mk[r];
   int64_t ch = mR > 0 ? 16384 / mR : 64;
   ch = ch < 1 ? 1 : ch > 64 ? 64 : ch;
   REAL *A = malloc(sizeof(REAL) * (size_t)(ch * d + 1)), *S = malloc(sizeof(REAL) * (size_t)(ch * mR + 1));
   REAL *W = malloc(sizeof(REAL) * (size_t)(ch * e + 1)), *acc = malloc(sizeof(REAL) * (size_t)(e + 1));
   REAL *pk = malloc(sizeof(REAL) * (size_t)(mR * d + 1)), *pv = malloc(sizeof(REAL) * (size_t)(mR * e + 1));
   int64_t *tj = malloc(sizeof(int64_t) * (size_t)(ch * 6));   /* per tuple: keys 1..R-1, lo, hi */
-  int64_t *badk = malloc(sizeof(int64_t) * (size_t)(2 * nkeys + 1));   /* (key, position) with a non-finite value */
-  char *nanx = malloc((size_t)e + 1);
-  REAL *ov = malloc(sizeof(REAL) * (size_t)(e + 1));   /* v1[j1] * .. of a tuple */
-  int st_ok = A && S && W && acc && pk && pv && tj && badk && nanx && ov;
-  int64_t cur = -1, ld_k = 1, ld_v = 1, off[5], nbad = 0, plo[4], phi[4], total = T * mR;
+  REAL *wbuf = malloc(sizeof(REAL) * (size_t)(R * e + 1));
+  int st_ok = A && S && W && acc && pk && pv && tj && wbuf;
+  int64_t cur = -1, ld_k = 1, ld_v = 1, off[5], plo[4], phi[4], total = T * mR;
+  int vbad = 0;   /* this batch element's values hold an inf or NaN */
   const REAL *KR = NULL, *VR = NULL;
   const REAL *kbase[4], *vbase[4];
   int64_t ksj[4], ksc[4], vsj[4], vsx[4], bsk[4], abk[4];
@@ -345,13 +402,10 @@ static ATTR int FN(piece_n)(void *env, int64_t lo, int64_t hi) {
       VR = FN(block)(vbase[R - 1], vsj[R - 1], vsx[R - 1], mR, e, pv, &ld_v);
       pad_ranges(a, bi, plo, phi);
       slope = a->alibi ? (REAL)slope_of(a, bi, sizeof(REAL) == 4 ? TNS_F32 : TNS_F64) : 0;
-      nbad = 0;
-      for (int r = 0; r < R && masked; r++)
-        for (int64_t p = 0; p < a->mk[r]; p++) {
-          int fin = 1;
-          for (int64_t x = 0; x < e; x++) fin &= isfinite(vbase[r][p * vsj[r] + x * vsx[r]]) != 0;
-          if (!fin) badk[2 * nbad] = r, badk[2 * nbad + 1] = p, nbad++;
-        }
+      vbad = 0;
+      for (int r = 0; r < R && !vbad; r++)
+        for (int64_t p = 0; p < a->mk[r]; p++)
+          for (int64_t x = 0; x < e; x++) vbad |= !isfinite(vbase[r][p * vsj[r] + x * vsx[r]]);
     }
     const REAL *q = (const REAL *)a->q + off[OQ] + i * a->st[OQ][RI];
     const REAL *brow = a->bias ? (const REAL *)a->bias + off[OB] + i * a->st[OB][RI] : NULL;
@@ -419,37 +473,25 @@ static ATTR int FN(piece_n)(void *env, int64_t lo, int64_t hi) {
       for (int64_t r = 0; r < nt && e > 0; r++) {   /* acc += W[r] * v1[j1] * .. */
         const int64_t *tr = tj + 6 * r;
         REAL *wr = W + r * e;
-        for (int64_t x = 0; x < e; x++) ov[x] = 1;
         for (int k = 0; k + 1 < R; k++) {
           const REAL *vr = vbase[k] + tr[k] * vsj[k];
-          for (int64_t x = 0; x < e; x++) ov[x] *= vr[x * vsx[k]];
+          for (int64_t x = 0; x < e; x++) wr[x] *= vr[x * vsx[k]];
         }
-        for (int64_t x = 0; x < e; x++) {
-          if (isfinite(ov[x])) {
-            acc[x] += wr[x] * ov[x];
-            continue;
-          }
-          /* an infinite or NaN v1[j1] * ..: -O0's sum of p * v1 * .. * vR,
-             term by term (inf - inf, 0 * inf give NaN; (P VR) v1 would not) */
-          REAL y = 0;
-          for (int64_t k = 0; k < w; k++) y += S[r * w + k] * ov[x] * VR[(L + k) * ld_v + x];
-          acc[x] += y;
-        }
+        for (int64_t x = 0; x < e; x++) acc[x] += wr[x];
       }
       nt = 0;
       if (last) break;
     }
-    /* masked tuples holding a non-finite value: NaN in its columns */
-    memset(nanx, 0, (size_t)e + 1);
-    for (int64_t b = 0; b < nbad; b++) {
-      int r = (int)badk[2 * b];
-      int64_t p = badk[2 * b + 1], all = 1, ks[4];
-      for (int s2 = 0; s2 < R; s2++) all *= s2 == r ? 1 : a->mk[s2];
-      if (count_tuples(a, 0, i, ks, plo, phi, r, p) == all) continue;
-      for (int64_t x = 0; x < e; x++) nanx[x] |= !isfinite(vbase[r][p * vsj[r] + x * vsx[r]]);
-    }
     REAL *o = (REAL *)a->o + off[OO] + i * a->st[OO][RI];
-    for (int64_t x = 0; x < e; x++) o[x * a->st[OO][RX]] = total == 0 ? 0 : nanx[x] ? NAN : acc[x] / l;
+    for (int64_t x = 0; x < e; x++) o[x * a->st[OO][RX]] = total == 0 ? 0 : acc[x] / l;
+    if (vbad && total > 0) {   /* again, in -O0's order */
+      FN(Walk) wk = {a, i, q, brow, {0}, {0}, ksj, ksc, vsj, vsx, bsk, abk, plo, phi, post, slope, sh, l, wbuf};
+      int64_t ks[4];
+      memcpy(wk.kb, kbase, sizeof kbase);
+      memcpy(wk.vb, vbase, sizeof vbase);
+      FN(walk_sum)(&wk, R - 1, ks);
+      for (int64_t x = 0; x < e; x++) o[x * a->st[OO][RX]] = wbuf[(R - 1) * e + x];
+    }
     if (a->lse) {
       int64_t c[4], at = 0;
       batch_coords(a, bi, c);
@@ -457,7 +499,7 @@ static ATTR int FN(piece_n)(void *env, int64_t lo, int64_t hi) {
       ((REAL *)a->lse)[at + i * a->lst[0]] = sh + (REAL)log((double)l);
     }
   }
-  free(A), free(S), free(W), free(acc), free(pk), free(pv), free(tj), free(badk), free(nanx), free(ov);
+  free(A), free(S), free(W), free(acc), free(pk), free(pv), free(tj), free(wbuf);
   return st_ok ? TNS_OK : tns_error(TNS_ERR_OOM, "attention: out of memory");
 }
 

@@ -321,7 +321,10 @@ enum {
      coefficient of each key at ALIBIX + r */
   TNS_ATTN_CONDX = 235, TNS_ATTN_BIASX = 259, TNS_ATTN_DIVX = 262, TNS_ATTN_PADKEY = 310,
   TNS_ATTN_ALIBIX = 312,
-  TNS_ATTN_DESC = 315
+  /* order R >= 2: the keys in the order of the values' nested sums,
+     innermost first (sum(k: sum(j: p v1) v2): 0, 1) */
+  TNS_ATTN_NEST = 315,
+  TNS_ATTN_DESC = 319
 };
 int tns_attention(TnsDtype dtype, const int64_t *desc, const void *q, const void *k,
                   const void *v, const void *bias, void *o, double scale);

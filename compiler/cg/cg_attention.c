@@ -102,6 +102,7 @@ static void higher_order(Cg *g, const TirAttention *a, LLVMValueRef desc) {
     }
   }
   for (int t = 0; t < 2; t++) put(g, desc, TNS_ATTN_PADKEY + t, i64c(g, t < a->npad ? a->pkey[t] : 0));
+  for (int r = 0; r < 4; r++) put(g, desc, TNS_ATTN_NEST + r, i64c(g, r < a->order ? a->nest[r] : r));
 }
 
 void cg_attention(Cg *g, const TirOp *op) {

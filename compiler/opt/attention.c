@@ -61,6 +61,7 @@ typedef struct Fuse {
   TirIndex *j, *js[4];   /* the key indices (j = js[0]); nj: the order */
   int nj;
   Acc vs[4];             /* the values, vs[r] read at js[r] */
+  int vat[4];            /* vs[r] is value factor vat[r], innermost sum first */
   int order;
   TirOp *defs[2];
   int ndefs, from;
@@ -728,6 +729,7 @@ static int describe(Fuse *u, const Acc *out, TirAttention *a) {
     a->mx[r - 1] = Ks[r]->var->type->dims[kp[TIR_ATTN_J]];
   }
   a->order = R;
+  for (int r = 0; r < R; r++) a->nest[u->vat[r]] = (signed char)r;
   positions(out, role, nrole, need_o, a->pos[3]);
   for (int r = 0; r < TIR_ATTN_ROLES; r++) a->pos[4][r] = -1;
   for (int r = 0; r < 3; r++) a->bxpos[r] = -1;
@@ -946,7 +948,7 @@ static int fuse_op(TirProgram *p, TirFunc *f, TirBlock *b, int at) {
       int got = 0;
       for (int t = 0; t < nvx; t++) {
         Acc v;
-        if (plain_div(vx[t], &none, &v, 1) && acc_has(&v, u.js[r])) u.vs[r] = v, got++;
+        if (plain_div(vx[t], &none, &v, 1) && acc_has(&v, u.js[r])) u.vs[r] = v, u.vat[r] = t, got++;
       }
       if (got != 1) fail(&u, "the values are not a plain read");
     }

@@ -178,6 +178,10 @@ typedef struct TirAttention {
   int64_t abx[3];                    /* ALiBi: + abx[r]*j(r+2) */
   int pkey[2];                       /* the key (0..R-1) each padding bound limits */
   signed char bxpos[3];
+  /* the keys (0..R-1) in the order -O0 nests the values' sums, innermost
+     first: sum(k: sum(j: P * V1) * V2) is j, k (it decides NaN or inf when
+     a value is not finite) */
+  signed char nest[4];
   int64_t kxdiv[3][TIR_ATTN_ROLES], vxdiv[3][TIR_ATTN_ROLES];
   Dim kxlim[3][TIR_ATTN_ROLES], vxlim[3][TIR_ATTN_ROLES];
 } TirAttention;
