@@ -338,6 +338,21 @@ static int check_divs(const Attn *a, const int64_t *desc) {
   return TNS_OK;
 }
 
+/* Order R >= 2 without masks, padding, bias, softcap, ALiBi, log-sum-exp
+ * or grouped reads: what a kernel without those features may take (the
+ * rest goes to piece_n). Values that are not finite need -O0's nesting
+ * (piece_n's walk_sum) in any case. */
+__attribute__((unused)) static int order_n_plain(const Attn *a) {
+  if (a->ncond || a->npad || a->bias || a->capped || a->alibi || a->lse) return 0;
+  for (int o = 0; o < 5; o++)
+    for (int r = 0; r < 8; r++)
+      if (a->div[o][r] > 1) return 0;
+  for (int r = 0; r < 3; r++)
+    for (int b = 0; b < 4; b++)
+      if (a->kdiv[r][b] > 1 || a->vdiv[r][b] > 1) return 0;
+  return 1;
+}
+
 /* The same for the further keys and values of order R >= 2. */
 static int check_divs_n(const Attn *a) {
   for (int r = 0; r + 1 < a->order; r++)

@@ -1,4 +1,4 @@
-/* attention.c — softmax attention as one streaming kernel (order 1).
+/* attention.c — softmax attention as one streaming kernel (any order).
  *
  * Needs: TIR after `structure`; runs before `hoist`, which would split
  * the softmax into a max, a sum and the n x m probabilities. Finds
@@ -7,20 +7,29 @@
  * softmax(j: E) that nothing else reads, and the scores E (in place, or
  * through a temporary S likewise) are, from the outside in:
  *   where(cond, E', -inf)  cond a conjunction (&&) of affine comparisons
- *                          of i and j with index-free offsets (the mask);
- *   E'' + M[b.., i, j]     an additive bias (either side);
+ *                          of i and the keys with index-free offsets (the
+ *                          mask), or key bounds read from data (padding);
+ *   c * tanh(E'')          softcap; E'' + M[b.., i, j]: an additive bias
+ *                          (either side); E'' -+ slope * elem(a*i + b*j):
+ *                          ALiBi;
  *   a product of index-free scalars and sum(c: Q[b.., i, c] * K[b.., j, c]
  *   times index-free scalars) — the scale may sit anywhere in it.
+ * Order R >= 2 is the same over key tuples: softmax(j, k..: E), the
+ * scores Q * K1[j] * K2[k] .., values V1[j] * V2[k] .. (sums nested or
+ * not), masks affine in i and every key, M[b.., i, j, k..], and
+ * L = logsumexp(j, k..: S) beside it.
  * Batch and head indices b.. are those of O that V and the scores both
- * use; Q, K and M may lack some of them (broadcast).
+ * use; Q, K and M may lack some of them (broadcast); any operand may read
+ * a head index g as g // k (grouped-query).
  * Guarantees: such an O op becomes an ATTENTION op (tir.h TirAttention)
- * that reads Q, K, V (and M) directly, its reads also listed in args; the
+ * that reads its operands directly, its reads also listed in args; the
  * temporaries' ops are removed; each mask condition is stored as
- * a*i + b*j + c >= 0, a key range for the kernel (runtime/attention.c),
- * so masked keys cost nothing. Every softmax contracted with values is
- * recorded for `tnsc explain` (p->attentions), with the reason when it is
- * not fused: a temporary read elsewhere, a mask that is not affine, a
- * softmax over several indices (order 2+: not fused yet). */
+ * a*i + b*j (+ one coefficient per further key) + c >= 0, key ranges for
+ * the kernel (runtime/attention.c), so masked keys and tuples cost
+ * nothing. Every softmax contracted with values is recorded for `tnsc
+ * explain` (p->attentions), with the reason when it is not fused: a
+ * temporary read elsewhere, a mask that is not affine or uses !=, order
+ * 5+, ... */
 #include <math.h>
 #include <string.h>
 #include "passes.h"
