@@ -325,7 +325,7 @@ static ATTR void FN(walk_sum)(const FN(Walk) *w, int lev, int64_t *js) {
   const Attn *a = w->a;
   const int key = a->nest[lev];
   const int64_t e = a->e;
-  REAL *o = w->buf + lev * e, *in = w->buf + (lev - 1) * e;
+  REAL *o = w->buf + lev * e, *in = lev ? w->buf + (lev - 1) * e : NULL;
   for (int64_t x = 0; x < e; x++) o[x] = 0;
   for (js[key] = 0; js[key] < a->mk[key]; js[key]++) {
     const REAL *v = w->vb[key] + js[key] * w->vsj[key];
@@ -411,8 +411,8 @@ static ATTR int FN(piece_n)(void *env, int64_t lo, int64_t hi) {
     const REAL *brow = a->bias ? (const REAL *)a->bias + off[OB] + i * a->st[OB][RI] : NULL;
     REAL mx = -INFINITY, sh = 0, l = 0;
     for (int64_t x = 0; x < e; x++) acc[x] = 0;
-    int64_t js[4], rlo[4], rhi[4], nt = 0;
-    int lev = 0;
+    int64_t js[4], rlo[4], rhi[4], nt = 0, cl = mR, chi = 0, useful = 0;
+    int lev = 0, hold = 0;
     tuple_range(a, 0, i, js, plo[0], phi[0], &rlo[0], &rhi[0]);
     js[0] = rlo[0];
     for (;;) {
@@ -433,14 +433,21 @@ static ATTR int FN(piece_n)(void *env, int64_t lo, int64_t hi) {
         js[lev]++;
         if (tr[4] == tr[5]) continue;
         for (int r = 0; r + 1 < R; r++) tr[r] = js[r] - (r == lev);
-        nt++;
+        /* ranges far apart (j == k): the chunk's union would be mostly
+           masked scores; it is done first and this tuple starts the next */
+        int64_t L2 = tr[4] < cl ? tr[4] : cl, H2 = tr[5] > chi ? tr[5] : chi;
+        if (nt > 0 && (nt + 1) * (H2 - L2) > 2 * (useful + tr[5] - tr[4]) + 256) {
+          hold = 1;
+        } else {
+          nt++, cl = L2, chi = H2, useful += tr[5] - tr[4];
+        }
       }
-      if (nt == 0 || (!last && nt < ch)) {
+      if (!hold && (nt == 0 || (!last && nt < ch))) {
         if (last) break;
         continue;
       }
       /* a chunk of nt tuples over the last keys [L, H) */
-      int64_t L = mR, H = 0;
+      int64_t L = mR, H = 0, nt_done = nt;
       for (int64_t r = 0; r < nt; r++) {
         const int64_t *tr = tj + 6 * r;
         REAL *ar = A + r * d;
@@ -479,7 +486,11 @@ static ATTR int FN(piece_n)(void *env, int64_t lo, int64_t hi) {
         }
         for (int64_t x = 0; x < e; x++) acc[x] += wr[x];
       }
-      nt = 0;
+      nt = 0, cl = mR, chi = 0, useful = 0;
+      if (hold) {   /* the held tuple begins the next chunk */
+        memmove(tj, tj + 6 * nt_done, sizeof(int64_t) * 6);
+        nt = 1, cl = tj[4], chi = tj[5], useful = chi - cl, hold = 0;
+      }
       if (last) break;
     }
     REAL *o = (REAL *)a->o + off[OO] + i * a->st[OO][RI];
