@@ -67,6 +67,16 @@ typedef struct Attn {
   void *part;                 /* the splits' partial rows */
   int64_t *bad;   /* per batch and column x: first and last key whose value
                      is not finite (-1: none); NULL when there are none */
+  /* order R >= 2: ckey[r][t] key r's coefficient in condition t (ckey[0]
+     = cb), clev[t] the last key it names (0 when none); the bias stride of
+     key r + 1 (bstx), grouped reads of keys and values r + 1 (kdiv, vdiv:
+     per batch role, 0 or 1 none; klim, vlim their sizes), the key each
+     padding bound limits, ALiBi's coefficient of key r + 1 */
+  int64_t ckey[4][MAXCOND];
+  int clev[MAXCOND];
+  int64_t bstx[3], kdiv[3][4], vdiv[3][4], klim[3][4], vlim[3][4], abx[3];
+  int pkey[2];
+  int nest[4];   /* the keys as -O0 nests the values' sums, innermost first */
 } Attn;
 
 static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
@@ -79,6 +89,33 @@ static void key_range(const Attn *a, int64_t i, int64_t plo, int64_t phi, int64_
     int64_t s = a->ca[t] * i + a->cc[t], b = a->cb[t];   /* b*j + s >= 0 */
     if (b > 0) {
       int64_t from = -floor_div(s, b);   /* ceil(-s / b) */
+      if (from > l) l = from;
+    } else if (b < 0) {
+      int64_t to = floor_div(s, -b) + 1;
+      if (to < h) h = to;
+    } else if (s < 0) {
+      h = 0;
+    }
+  }
+  if (h < l) h = l;
+  *lo = l;
+  *hi = h;
+}
+
+/* Order R >= 2: the range [*lo, *hi) of key lev for row i, the earlier
+ * keys at js, within [plo, phi) (its padding bounds), from the conditions
+ * whose last key is lev (those on i alone bound key 0). A condition on a
+ * later key is left to that key's level, so a range may hold values that
+ * no later key completes: such a tuple costs one range, no scores. */
+static void tuple_range(const Attn *a, int lev, int64_t i, const int64_t *js, int64_t plo, int64_t phi, int64_t *lo,
+                        int64_t *hi) {
+  int64_t l = plo, h = phi;
+  for (int t = 0; t < a->ncond; t++) {
+    if (a->clev[t] != lev) continue;
+    int64_t s = a->ca[t] * i + a->cc[t], b = a->ckey[lev][t];   /* b*j + s >= 0 */
+    for (int r = 0; r < lev; r++) s += a->ckey[r][t] * js[r];
+    if (b > 0) {
+      int64_t from = -floor_div(s, b);
       if (from > l) l = from;
     } else if (b < 0) {
       int64_t to = floor_div(s, -b) + 1;
@@ -149,6 +186,30 @@ static void pad_range(const Attn *a, int64_t bi, int64_t *lo, int64_t *hi) {
   if (h < l) h = l;
   *lo = l;
   *hi = h;
+}
+
+/* Order R >= 2: the padding bounds [plo[r], phi[r]) of each key r for
+ * batch element bi (the rules of pad_range, per key). */
+static void pad_ranges(const Attn *a, int64_t bi, int64_t *plo, int64_t *phi) {
+  int64_t c[4];
+  batch_coords(a, bi, c);
+  for (int r = 0; r < a->order; r++) plo[r] = 0, phi[r] = a->mk[r];
+  for (int t = 0; t < a->npad; t++) {
+    int64_t at = 0, m = a->mk[a->pkey[t]], *l = &plo[a->pkey[t]], *h = &phi[a->pkey[t]];
+    for (int r = 0; r < a->nb; r++) at += c[r] * a->pst[t][r];
+    double x = load_num(a->pad[t], a->pdtype[t], at) + a->poff[t];
+    if (x != x) {   /* every comparison with NaN is false */
+      *h = 0;
+      continue;
+    }
+    int upper = a->pcmp[t] < 2;   /* j < x, j <= x: an end; j > x, j >= x: a start */
+    double b = a->pcmp[t] == 0 || a->pcmp[t] == 3 ? ceil(x) : floor(x) + 1;
+    int64_t v = b < 0 ? 0 : b > (double)m ? m : (int64_t)b;
+    if (upper && v < *h) *h = v;
+    if (!upper && v > *l) *l = v;
+  }
+  for (int r = 0; r < a->order; r++)
+    if (phi[r] < plo[r]) phi[r] = plo[r];
 }
 
 /* The ALiBi slope of batch element bi. */
@@ -277,6 +338,34 @@ static int check_divs(const Attn *a, const int64_t *desc) {
   return TNS_OK;
 }
 
+/* Order R >= 2 without masks, padding, bias, softcap, ALiBi, log-sum-exp
+ * or grouped reads: what a kernel without those features may take (the
+ * rest goes to piece_n). Values that are not finite need -O0's nesting
+ * (piece_n's walk_sum) in any case. */
+__attribute__((unused)) static int order_n_plain(const Attn *a) {
+  if (a->ncond || a->npad || a->bias || a->capped || a->alibi || a->lse) return 0;
+  for (int o = 0; o < 5; o++)
+    for (int r = 0; r < 8; r++)
+      if (a->div[o][r] > 1) return 0;
+  for (int r = 0; r < 3; r++)
+    for (int b = 0; b < 4; b++)
+      if (a->kdiv[r][b] > 1 || a->vdiv[r][b] > 1) return 0;
+  return 1;
+}
+
+/* The same for the further keys and values of order R >= 2. */
+static int check_divs_n(const Attn *a) {
+  for (int r = 0; r + 1 < a->order; r++)
+    for (int b = 0; b < a->nb; b++)
+      for (int t = 0; t < 2; t++) {
+        int64_t dv = t ? a->vdiv[r][b] : a->kdiv[r][b], lim = t ? a->vlim[r][b] : a->klim[r][b];
+        if (dv > 1 && a->bext[b] > 0 && (a->bext[b] - 1) / dv >= lim)
+          return tns_error(TNS_ERR_BOUNDS, "attention: index %lld is out of range for a grouped operand (size %lld)",
+                           (long long)((a->bext[b] - 1) / dv), (long long)lim);
+      }
+  return TNS_OK;
+}
+
 static void read_desc(Attn *a, const int64_t *desc) {
   a->n = desc[TNS_ATTN_N];
   a->m = desc[TNS_ATTN_M];
@@ -322,6 +411,25 @@ static void read_desc(Attn *a, const int64_t *desc) {
     for (int t = 0; t < 6; t++) a->kst[r][t] = p[3 + t], a->vst[r][t] = p[9 + t];
   }
   for (int r = 0; r < 5; r++) a->lst[r] = desc[TNS_ATTN_LSE + 1 + r];
+  for (int t = 0; t < a->ncond; t++) {
+    a->ckey[0][t] = a->cb[t];
+    a->clev[t] = 0;
+    for (int r = 1; r < a->order && r < 4; r++) {
+      a->ckey[r][t] = desc[TNS_ATTN_CONDX + 3 * t + r - 1];
+      if (a->ckey[r][t]) a->clev[t] = r;
+    }
+  }
+  for (int r = 0; r < 3; r++) {
+    a->bstx[r] = desc[TNS_ATTN_BIASX + r];
+    a->abx[r] = desc[TNS_ATTN_ALIBIX + r];
+    for (int b = 0; b < 4; b++) {
+      const int64_t *p = desc + TNS_ATTN_DIVX + 16 * r + b;
+      a->kdiv[r][b] = p[0], a->klim[r][b] = p[4], a->vdiv[r][b] = p[8], a->vlim[r][b] = p[12];
+    }
+  }
+  for (int t = 0, n = 0; t < 2; t++)
+    if (desc[TNS_ATTN_PAD + 8 * t]) a->pkey[n++] = (int)desc[TNS_ATTN_PADKEY + t];
+  for (int r = 0; r < 4; r++) a->nest[r] = (int)desc[TNS_ATTN_NEST + r];
 }
 
 int tns_attention(TnsDtype dtype, const int64_t *desc, const void *q, const void *k, const void *v,
@@ -343,9 +451,15 @@ int tns_attention(TnsDtype dtype, const int64_t *desc, const void *q, const void
   if (st != TNS_OK) return st;
   Piece kern[2][2];
   kernels(kern);
-  if (a.order > 1) {   /* no masks: every key tuple counts */
+  if (a.order > 1) {   /* masks, bias, softcap, ALiBi, padding, grouped reads, log-sum-exp: piece_n */
     int64_t tuples = 1;
     for (int r = 0; r < a.order; r++) tuples *= a.mk[r];
+    int seen = 0;
+    for (int r = 0; r < a.order; r++) seen |= a.nest[r] >= 0 && a.nest[r] < a.order ? 1 << a.nest[r] : 0;
+    for (int t = 0; t < a.npad; t++)
+      if (a.pkey[t] < 0 || a.pkey[t] >= a.order) seen = 0;
+    if (seen != (1 << a.order) - 1) return tns_error(TNS_ERR_INTERNAL, "attention: bad descriptor");
+    if ((st = check_divs_n(&a)) != TNS_OK) return st;
     tnsi_blas_single_threaded(1);
     st = tns_parallel_for(batch * a.n, tuples * (a.d + a.e) + 1, kern[dtype != TNS_F32][1], &a);
     tnsi_blas_single_threaded(0);

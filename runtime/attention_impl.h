@@ -235,10 +235,125 @@ __attribute__((unused)) static ATTR int FN(combine)(const Attn *a, int64_t items
   return TNS_OK;
 }
 
-/* Order R >= 2, per query: the key tuples (j1..j(R-1)) in chunks of ch
- * rows; A = q * k1[j1] * .. (ch x d), S = A KRᵀ one GEMM (ch x mR, in
- * L1/L2), the online softmax over the whole chunk as one row, W = P VR a
- * second GEMM, then acc += W * v1[j1] * .. per tuple. */
+/* Order R >= 2: one row of a chunk's scores, keys L.. of the last key
+ * (w of them): scale, softcap, bias, ALiBi (-O0's order), then -inf
+ * outside the row's allowed [lo, hi). brow: the bias at key L = 0, sbl
+ * its stride along the last key; abase + al * k the ALiBi position. */
+static ATTR void FN(tuple_scores)(const Attn *a, REAL *s, int64_t w, int64_t L, int64_t lo, int64_t hi, REAL post,
+                                  const REAL *brow, int64_t sbl, REAL slope, int64_t abase, int64_t al) {
+  if (post != 1)
+    for (int64_t k = 0; k < w; k++) s[k] *= post;
+  if (a->capped) {
+    REAL c = (REAL)a->cap;
+    for (int64_t k = 0; k < w; k++) s[k] = c * TANH(s[k]);
+  }
+  if (brow)
+    for (int64_t k = 0; k < w; k++) s[k] += brow[(L + k) * sbl];
+  if (a->alibi) {
+    REAL sg = a->asign > 0 ? slope : -slope;
+    for (int64_t k = 0; k < w; k++) s[k] += sg * (REAL)(abase + al * (L + k));
+  }
+  for (int64_t k = 0; k < lo - L; k++) s[k] = -INFINITY;
+  for (int64_t k = hi - L; k < w; k++) s[k] = -INFINITY;
+}
+
+/* Order R >= 2: the online softmax over a chunk's n scores as one row:
+ * p = exp(s - shift) in place; returns their sum and sets the factor the
+ * earlier sum and output are rescaled by (as row() does for order 1). */
+static ATTR REAL FN(chunk_softmax)(REAL *s, int64_t n, REAL *mx, REAL *shift, REAL *alpha) {
+  REAL lane[16], m = *mx, sum = 0;
+  int64_t n16 = n / 16 * 16;
+  for (int k = 0; k < 16; k++) lane[k] = -INFINITY;
+  for (int64_t t = 0; t < n16; t += 16)   /* a NaN is skipped here, and makes the row NaN through exp */
+    for (int k = 0; k < 16; k++) lane[k] = lane[k] < s[t + k] ? s[t + k] : lane[k];
+  for (int64_t t = n16; t < n; t++) m = s[t] > m ? s[t] : m;
+  for (int k = 0; k < 16; k++) m = lane[k] > m ? lane[k] : m;
+  REAL sh = isinf(m) ? 0 : m;
+  *alpha = sh == *shift ? 1 : *mx == -INFINITY ? 0 : (REAL)exp((double)(*shift - sh));
+  *mx = m;
+  *shift = sh;
+  for (int64_t t = 0; t < n; t++) s[t] = EXP(s[t] - sh);
+  for (int k = 0; k < 16; k++) lane[k] = 0;
+  for (int64_t t = 0; t < n16; t += 16)
+    for (int k = 0; k < 16; k++) lane[k] += s[t + k];
+  for (int64_t t = n16; t < n; t++) sum += s[t];
+  for (int k = 0; k < 16; k++) sum += lane[k];
+  return sum;
+}
+
+/* Order R >= 2: what one row's tuple-by-tuple walk reads. */
+typedef struct FN(Walk) {
+  const Attn *a;
+  int64_t i;
+  const REAL *q, *brow, *kb[4], *vb[4];
+  const int64_t *ksj, *ksc, *vsj, *vsx, *bsk, *abk, *plo, *phi;
+  REAL post, slope, sh, l;
+  REAL *buf;   /* R x e */
+} FN(Walk);
+
+/* The score of key tuple js as -O0 computes it: -inf where masked. */
+static ATTR REAL FN(walk_score)(const FN(Walk) *w, const int64_t *js) {
+  const Attn *a = w->a;
+  const int R = a->order;
+  for (int t = 0; t < a->ncond; t++) {
+    int64_t s = a->ca[t] * w->i + a->cc[t];
+    for (int r = 0; r < R; r++) s += a->ckey[r][t] * js[r];
+    if (s < 0) return -INFINITY;
+  }
+  for (int r = 0; r < R; r++)
+    if (js[r] < w->plo[r] || js[r] >= w->phi[r]) return -INFINITY;
+  REAL s = 0;
+  for (int64_t c = 0; c < a->d; c++) {
+    REAL p = w->q[c * a->st[OQ][RC]];
+    for (int r = 0; r < R; r++) p *= w->kb[r][js[r] * w->ksj[r] + c * w->ksc[r]];
+    s += p;
+  }
+  if (w->post != 1) s *= w->post;
+  if (a->capped) s = (REAL)a->cap * TANH(s);
+  int64_t at = 0, ab = a->aa * w->i + a->ak;
+  for (int r = 0; r < R; r++) at += js[r] * w->bsk[r], ab += w->abk[r] * js[r];
+  if (w->brow) s += w->brow[at];
+  if (a->alibi) s += (a->asign > 0 ? w->slope : -w->slope) * (REAL)ab;
+  return s;
+}
+
+/* sum over key nest[lev] of (the sums inside it, or p) * its value, into
+ * buf + lev * e: -O0's nesting sum(k: sum(j: p * v1) * v2), masked
+ * tuples included (p = 0 there), so that 0 * inf and inf - inf give NaN
+ * where they do at -O0. */
+static ATTR void FN(walk_sum)(const FN(Walk) *w, int lev, int64_t *js) {
+  const Attn *a = w->a;
+  const int key = a->nest[lev];
+  const int64_t e = a->e;
+  REAL *o = w->buf + lev * e, *in = lev ? w->buf + (lev - 1) * e : NULL;
+  for (int64_t x = 0; x < e; x++) o[x] = 0;
+  for (js[key] = 0; js[key] < a->mk[key]; js[key]++) {
+    const REAL *v = w->vb[key] + js[key] * w->vsj[key];
+    if (lev == 0) {
+      REAL p = EXP(FN(walk_score)(w, js) - w->sh) / w->l;
+      for (int64_t x = 0; x < e; x++) o[x] += p * v[x * w->vsx[key]];
+      continue;
+    }
+    FN(walk_sum)(w, lev - 1, js);
+    for (int64_t x = 0; x < e; x++) o[x] += in[x] * v[x * w->vsx[key]];
+  }
+}
+
+/* Order R >= 2, per query. The outer key tuples (j1 .. j(R-1)) a row
+ * allows are visited in order, each key's range from the conditions whose
+ * last key it is (masks become loop bounds: a masked tuple costs nothing),
+ * and gathered in chunks of up to ch tuples with a non-empty range
+ * [lo, hi) of the last key. Per chunk, over the union [L, H) of those
+ * ranges: A = q * k1[j1] * .. (ch x d), S = A KR[L:H]ᵀ one GEMM (in
+ * L1/L2), transforms and mask per row, the online softmax over the whole
+ * chunk as one row, W = P VR[L:H] a second GEMM, then acc += W * v1[j1]
+ * * .. per tuple.
+ * Where a value is inf or NaN, -O0's result (NaN or inf) depends on its
+ * order of operations: it adds 0 * v at masked tuples, and nests the
+ * values' sums (sum(k: sum(j: p * v1) * v2)). Each batch element's values
+ * are scanned once; if one is not finite, its rows are computed again
+ * tuple by tuple in that order (walk_sum: as slow as -O0, only then),
+ * with the max and sum found above. */
 static ATTR int FN(piece_n)(void *env, int64_t lo, int64_t hi) {
   const Attn *a = env;
   const int R = a->order;
@@ -250,11 +365,20 @@ static ATTR int FN(piece_n)(void *env, int64_t lo, int64_t hi) {
   REAL *A = malloc(sizeof(REAL) * (size_t)(ch * d + 1)), *S = malloc(sizeof(REAL) * (size_t)(ch * mR + 1));
   REAL *W = malloc(sizeof(REAL) * (size_t)(ch * e + 1)), *acc = malloc(sizeof(REAL) * (size_t)(e + 1));
   REAL *pk = malloc(sizeof(REAL) * (size_t)(mR * d + 1)), *pv = malloc(sizeof(REAL) * (size_t)(mR * e + 1));
-  int st_ok = A && S && W && acc && pk && pv;
-  int64_t cur = -1, ld_k = 1, ld_v = 1, off[5], ko[4], vo[4];
+  int64_t *tj = malloc(sizeof(int64_t) * (size_t)(ch * 6));   /* per tuple: keys 1..R-1, lo, hi */
+  REAL *wbuf = malloc(sizeof(REAL) * (size_t)(R * e + 1));
+  int st_ok = A && S && W && acc && pk && pv && tj && wbuf;
+  int64_t cur = -1, ld_k = 1, ld_v = 1, off[5], plo[4], phi[4], total = T * mR;
+  int vbad = 0;   /* this batch element's values hold an inf or NaN */
   const REAL *KR = NULL, *VR = NULL;
   const REAL *kbase[4], *vbase[4];
-  int64_t ksj[4], ksc[4], vsj[4], vsx[4];
+  int64_t ksj[4], ksc[4], vsj[4], vsx[4], bsk[4], abk[4];
+  /* the scale goes into the transforms (never the GEMM: -O0 scales each score) */
+  REAL post = (REAL)a->scale, slope = 0;
+  for (int r = 0; r < R; r++) {
+    bsk[r] = r ? a->bstx[r - 1] : a->st[OB][RJ];
+    abk[r] = r ? a->abx[r - 1] : a->ab;
+  }
   for (int64_t t = lo; t < hi && st_ok; t++) {
     int64_t bi = t / a->n, i = t % a->n;
     if (bi != cur) {   /* this batch element's operands; KR and VR packed once */
@@ -262,62 +386,131 @@ static ATTR int FN(piece_n)(void *env, int64_t lo, int64_t hi) {
       cur = bi;
       batch_offsets(a, bi, off);
       batch_coords(a, bi, c);
-      for (int r = 0; r + 1 < R; r++) {
-        ko[r] = vo[r] = 0;
-        for (int b = 0; b < a->nb; b++) ko[r] += c[b] * a->kst[r][2 + b], vo[r] += c[b] * a->vst[r][2 + b];
-      }
       kbase[0] = (const REAL *)a->k + off[OK], vbase[0] = (const REAL *)a->v + off[OV];
       ksj[0] = a->st[OK][RJ], ksc[0] = a->st[OK][RC], vsj[0] = a->st[OV][RJ], vsx[0] = a->st[OV][RX];
       for (int r = 1; r < R; r++) {
-        kbase[r] = (const REAL *)a->kx[r - 1] + ko[r - 1], vbase[r] = (const REAL *)a->vx[r - 1] + vo[r - 1];
+        int64_t ko = 0, vo = 0;
+        for (int b = 0; b < a->nb; b++) {
+          int64_t kd = a->kdiv[r - 1][b], vd = a->vdiv[r - 1][b];
+          ko += (kd > 1 ? c[b] / kd : c[b]) * a->kst[r - 1][2 + b];
+          vo += (vd > 1 ? c[b] / vd : c[b]) * a->vst[r - 1][2 + b];
+        }
+        kbase[r] = (const REAL *)a->kx[r - 1] + ko, vbase[r] = (const REAL *)a->vx[r - 1] + vo;
         ksj[r] = a->kst[r - 1][0], ksc[r] = a->kst[r - 1][1], vsj[r] = a->vst[r - 1][0], vsx[r] = a->vst[r - 1][1];
       }
       KR = FN(block)(kbase[R - 1], ksj[R - 1], ksc[R - 1], mR, d, pk, &ld_k);
       VR = FN(block)(vbase[R - 1], vsj[R - 1], vsx[R - 1], mR, e, pv, &ld_v);
+      pad_ranges(a, bi, plo, phi);
+      slope = a->alibi ? (REAL)slope_of(a, bi, sizeof(REAL) == 4 ? TNS_F32 : TNS_F64) : 0;
+      vbad = 0;
+      for (int r = 0; r < R && !vbad; r++)
+        for (int64_t p = 0; p < a->mk[r]; p++)
+          for (int64_t x = 0; x < e; x++) vbad |= !isfinite(vbase[r][p * vsj[r] + x * vsx[r]]);
     }
     const REAL *q = (const REAL *)a->q + off[OQ] + i * a->st[OQ][RI];
+    const REAL *brow = a->bias ? (const REAL *)a->bias + off[OB] + i * a->st[OB][RI] : NULL;
     REAL mx = -INFINITY, sh = 0, l = 0;
     for (int64_t x = 0; x < e; x++) acc[x] = 0;
-    for (int64_t t0 = 0; t0 < T && mR > 0; t0 += ch) {
-      int64_t nt = T - t0 < ch ? T - t0 : ch;
-      for (int64_t r = 0; r < nt; r++) {   /* A[r] = q * k1[j1] * .. for tuple t0 + r */
+    int64_t js[4], rlo[4], rhi[4], nt = 0, cl = mR, chi = 0, useful = 0;
+    int lev = 0, hold = 0;
+    tuple_range(a, 0, i, js, plo[0], phi[0], &rlo[0], &rhi[0]);
+    js[0] = rlo[0];
+    for (;;) {
+      int last = js[lev] >= rhi[lev] && lev == 0;
+      if (!last && js[lev] >= rhi[lev]) {   /* this key's range is done: the one before moves on */
+        js[--lev]++;
+        continue;
+      }
+      if (!last && lev < R - 2) {
+        lev++;
+        tuple_range(a, lev, i, js, plo[lev], phi[lev], &rlo[lev], &rhi[lev]);
+        js[lev] = rlo[lev];
+        continue;
+      }
+      if (!last) {   /* an outer tuple: the last key's range */
+        int64_t *tr = tj + 6 * nt;
+        tuple_range(a, R - 1, i, js, plo[R - 1], phi[R - 1], &tr[4], &tr[5]);
+        js[lev]++;
+        if (tr[4] == tr[5]) continue;
+        for (int r = 0; r + 1 < R; r++) tr[r] = js[r] - (r == lev);
+        /* ranges far apart (j == k): the chunk's union would be mostly
+           masked scores; it is done first and this tuple starts the next */
+        int64_t L2 = tr[4] < cl ? tr[4] : cl, H2 = tr[5] > chi ? tr[5] : chi;
+        if (nt > 0 && (nt + 1) * (H2 - L2) > 2 * (useful + tr[5] - tr[4]) + 256) {
+          hold = 1;
+        } else {
+          nt++, cl = L2, chi = H2, useful += tr[5] - tr[4];
+        }
+      }
+      if (!hold && (nt == 0 || (!last && nt < ch))) {
+        if (last) break;
+        continue;
+      }
+      /* a chunk of nt tuples over the last keys [L, H) */
+      int64_t L = mR, H = 0, nt_done = nt;
+      for (int64_t r = 0; r < nt; r++) {
+        const int64_t *tr = tj + 6 * r;
         REAL *ar = A + r * d;
+        L = tr[4] < L ? tr[4] : L;
+        H = tr[5] > H ? tr[5] : H;
         for (int64_t cc = 0; cc < d; cc++) ar[cc] = q[cc * a->st[OQ][RC]];
-        int64_t rest = t0 + r;
-        for (int k = R - 2; k >= 0; k--) {
-          int64_t jk = rest % a->mk[k];
-          rest /= a->mk[k];
-          const REAL *kr = kbase[k] + jk * ksj[k];
+        for (int k = 0; k + 1 < R; k++) {
+          const REAL *kr = kbase[k] + tr[k] * ksj[k];
           for (int64_t cc = 0; cc < d; cc++) ar[cc] *= kr[cc * ksc[k]];
         }
       }
-      if (d > 0) GEMM(1, nt, mR, d, 1.0, A, d, KR, ld_k, 0.0, S, mR);
-      else memset(S, 0, sizeof(REAL) * (size_t)(nt * mR));
-      if (a->scale != 1)
-        for (int64_t k = 0; k < nt * mR; k++) S[k] *= (REAL)a->scale;
-      REAL alpha;
-      REAL sum = FN(row)(S, nt * mR, 0, 0, nt * mR, &mx, &sh, &alpha);
+      int64_t w = H - L;
+      if (d > 0) GEMM(1, nt, w, d, 1.0, A, d, KR + L * ld_k, ld_k, 0.0, S, w);
+      else memset(S, 0, sizeof(REAL) * (size_t)(nt * w));
+      for (int64_t r = 0; r < nt; r++) {
+        const int64_t *tr = tj + 6 * r;
+        const REAL *br = brow;
+        int64_t ab = a->aa * i + a->ak;
+        for (int k = 0; k + 1 < R; k++) {
+          if (br) br += tr[k] * bsk[k];
+          ab += abk[k] * tr[k];
+        }
+        FN(tuple_scores)(a, S + r * w, w, L, tr[4], tr[5], post, br, bsk[R - 1], slope, ab, abk[R - 1]);
+      }
+      REAL alpha, sum = FN(chunk_softmax)(S, nt * w, &mx, &sh, &alpha);
       l = l * alpha + sum;
       if (alpha != 1)
         for (int64_t x = 0; x < e; x++) acc[x] *= alpha;
-      if (e == 0) continue;
-      GEMM(0, nt, e, mR, 1.0, S, mR, VR, ld_v, 0.0, W, e);
-      for (int64_t r = 0; r < nt; r++) {   /* acc += W[r] * v1[j1] * .. */
+      if (e > 0) GEMM(0, nt, e, w, 1.0, S, w, VR + L * ld_v, ld_v, 0.0, W, e);
+      for (int64_t r = 0; r < nt && e > 0; r++) {   /* acc += W[r] * v1[j1] * .. */
+        const int64_t *tr = tj + 6 * r;
         REAL *wr = W + r * e;
-        int64_t rest = t0 + r;
-        for (int k = R - 2; k >= 0; k--) {
-          int64_t jk = rest % a->mk[k];
-          rest /= a->mk[k];
-          const REAL *vr = vbase[k] + jk * vsj[k];
+        for (int k = 0; k + 1 < R; k++) {
+          const REAL *vr = vbase[k] + tr[k] * vsj[k];
           for (int64_t x = 0; x < e; x++) wr[x] *= vr[x * vsx[k]];
         }
         for (int64_t x = 0; x < e; x++) acc[x] += wr[x];
       }
+      nt = 0, cl = mR, chi = 0, useful = 0;
+      if (hold) {   /* the held tuple begins the next chunk */
+        memmove(tj, tj + 6 * nt_done, sizeof(int64_t) * 6);
+        nt = 1, cl = tj[4], chi = tj[5], useful = chi - cl, hold = 0;
+      }
+      if (last) break;
     }
     REAL *o = (REAL *)a->o + off[OO] + i * a->st[OO][RI];
-    for (int64_t x = 0; x < e; x++) o[x * a->st[OO][RX]] = T * mR == 0 ? 0 : acc[x] / l;
+    for (int64_t x = 0; x < e; x++) o[x * a->st[OO][RX]] = total == 0 ? 0 : acc[x] / l;
+    if (vbad && total > 0) {   /* again, in -O0's order */
+      FN(Walk) wk = {a, i, q, brow, {0}, {0}, ksj, ksc, vsj, vsx, bsk, abk, plo, phi, post, slope, sh, l, wbuf};
+      int64_t ks[4];
+      memcpy(wk.kb, kbase, sizeof kbase);
+      memcpy(wk.vb, vbase, sizeof vbase);
+      FN(walk_sum)(&wk, R - 1, ks);
+      for (int64_t x = 0; x < e; x++) o[x * a->st[OO][RX]] = wbuf[(R - 1) * e + x];
+    }
+    if (a->lse) {
+      int64_t c[4], at = 0;
+      batch_coords(a, bi, c);
+      for (int r = 0; r < a->nb; r++) at += c[r] * a->lst[1 + r];
+      ((REAL *)a->lse)[at + i * a->lst[0]] = sh + (REAL)log((double)l);
+    }
   }
-  free(A), free(S), free(W), free(acc), free(pk), free(pv);
+  free(A), free(S), free(W), free(acc), free(pk), free(pv), free(tj), free(wbuf);
   return st_ok ? TNS_OK : tns_error(TNS_ERR_OOM, "attention: out of memory");
 }
 

@@ -312,7 +312,19 @@ enum {
      pointer, its key count, K strides (j, c, 4 batch), V strides (j, x,
      4 batch): o = sum(j1..jR: softmax(scale * sum(c: q k1 .. kR)) v1 .. vR) */
   TNS_ATTN_ORDER = 189,
-  TNS_ATTN_DESC = 235
+  /* order R >= 2, keys 2..4 (r = 0..2 below): per condition t the keys'
+     coefficients at CONDX + 3t + r (sum(keys: b*j) + a*i + c >= 0, b of
+     key 1 in CONDS); the bias's stride of each key at BIASX + r; per
+     further key the divisors and limits of grouped batch reads, DIVX + 16r:
+     K divisors (4 batch roles), K limits (4), V divisors (4), V limits (4);
+     the key (0..R-1) each padding bound limits at PADKEY + t; ALiBi's
+     coefficient of each key at ALIBIX + r */
+  TNS_ATTN_CONDX = 235, TNS_ATTN_BIASX = 259, TNS_ATTN_DIVX = 262, TNS_ATTN_PADKEY = 310,
+  TNS_ATTN_ALIBIX = 312,
+  /* order R >= 2: the keys in the order of the values' nested sums,
+     innermost first (sum(k: sum(j: p v1) v2): 0, 1) */
+  TNS_ATTN_NEST = 315,
+  TNS_ATTN_DESC = 319
 };
 int tns_attention(TnsDtype dtype, const int64_t *desc, const void *q, const void *k,
                   const void *v, const void *bias, void *o, double scale);

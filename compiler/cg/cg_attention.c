@@ -84,6 +84,25 @@ static void higher_order(Cg *g, const TirAttention *a, LLVMValueRef desc) {
     batch_strides(g, desc, at + 5, a->kx[r], a->kxpos[r]);
     batch_strides(g, desc, at + 11, a->vx[r], a->vxpos[r]);
   }
+  /* keys 2..4: their mask coefficients, bias strides, grouped reads and
+     position-bias coefficients (zero where absent) */
+  for (int t = 0; t < TIR_ATTN_CONDS; t++)
+    for (int r = 0; r < 3; r++) put(g, desc, TNS_ATTN_CONDX + 3 * t + r, i64c(g, t < a->ncond ? a->cbx[r][t] : 0));
+  for (int r = 0; r < 3; r++) {
+    int k = a->bias && r + 1 < a->order ? a->bxpos[r] : -1;
+    put(g, desc, TNS_ATTN_BIASX + r, k >= 0 ? stride(g, a->bias->type, k) : i64c(g, 0));
+    put(g, desc, TNS_ATTN_ALIBIX + r, i64c(g, a->alibi ? a->abx[r] : 0));
+    for (int b = 0; b < 4; b++) {
+      int at = TNS_ATTN_DIVX + 16 * r + b, on = r + 1 < a->order;
+      int64_t kd = on ? a->kxdiv[r][TIR_ATTN_B + b] : 0, vd = on ? a->vxdiv[r][TIR_ATTN_B + b] : 0;
+      put(g, desc, at, i64c(g, kd > 1 ? kd : 0));
+      put(g, desc, at + 4, kd > 1 ? cg_dim(g, a->kxlim[r][TIR_ATTN_B + b]) : i64c(g, 0));
+      put(g, desc, at + 8, i64c(g, vd > 1 ? vd : 0));
+      put(g, desc, at + 12, vd > 1 ? cg_dim(g, a->vxlim[r][TIR_ATTN_B + b]) : i64c(g, 0));
+    }
+  }
+  for (int t = 0; t < 2; t++) put(g, desc, TNS_ATTN_PADKEY + t, i64c(g, t < a->npad ? a->pkey[t] : 0));
+  for (int r = 0; r < 4; r++) put(g, desc, TNS_ATTN_NEST + r, i64c(g, r < a->order ? a->nest[r] : r));
 }
 
 void cg_attention(Cg *g, const TirOp *op) {

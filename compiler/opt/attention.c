@@ -1,4 +1,4 @@
-/* attention.c — softmax attention as one streaming kernel (order 1).
+/* attention.c — softmax attention as one streaming kernel (any order).
  *
  * Needs: TIR after `structure`; runs before `hoist`, which would split
  * the softmax into a max, a sum and the n x m probabilities. Finds
@@ -7,20 +7,29 @@
  * softmax(j: E) that nothing else reads, and the scores E (in place, or
  * through a temporary S likewise) are, from the outside in:
  *   where(cond, E', -inf)  cond a conjunction (&&) of affine comparisons
- *                          of i and j with index-free offsets (the mask);
- *   E'' + M[b.., i, j]     an additive bias (either side);
+ *                          of i and the keys with index-free offsets (the
+ *                          mask), or key bounds read from data (padding);
+ *   c * tanh(E'')          softcap; E'' + M[b.., i, j]: an additive bias
+ *                          (either side); E'' -+ slope * elem(a*i + b*j):
+ *                          ALiBi;
  *   a product of index-free scalars and sum(c: Q[b.., i, c] * K[b.., j, c]
  *   times index-free scalars) — the scale may sit anywhere in it.
+ * Order R >= 2 is the same over key tuples: softmax(j, k..: E), the
+ * scores Q * K1[j] * K2[k] .., values V1[j] * V2[k] .. (sums nested or
+ * not), masks affine in i and every key, M[b.., i, j, k..], and
+ * L = logsumexp(j, k..: S) beside it.
  * Batch and head indices b.. are those of O that V and the scores both
- * use; Q, K and M may lack some of them (broadcast).
+ * use; Q, K and M may lack some of them (broadcast); any operand may read
+ * a head index g as g // k (grouped-query).
  * Guarantees: such an O op becomes an ATTENTION op (tir.h TirAttention)
- * that reads Q, K, V (and M) directly, its reads also listed in args; the
+ * that reads its operands directly, its reads also listed in args; the
  * temporaries' ops are removed; each mask condition is stored as
- * a*i + b*j + c >= 0, a key range for the kernel (runtime/attention.c),
- * so masked keys cost nothing. Every softmax contracted with values is
- * recorded for `tnsc explain` (p->attentions), with the reason when it is
- * not fused: a temporary read elsewhere, a mask that is not affine, a
- * softmax over several indices (order 2+: not fused yet). */
+ * a*i + b*j (+ one coefficient per further key) + c >= 0, key ranges for
+ * the kernel (runtime/attention.c), so masked keys and tuples cost
+ * nothing. Every softmax contracted with values is recorded for `tnsc
+ * explain` (p->attentions), with the reason when it is not fused: a
+ * temporary read elsewhere, a mask that is not affine or uses !=, order
+ * 5+, ... */
 #include <math.h>
 #include <string.h>
 #include "passes.h"
@@ -42,10 +51,12 @@ typedef struct Acc {
   int rank;
 } Acc;
 
-/* An affine form co[0]*ix[0] + co[1]*ix[1] + k + rest. */
+/* An affine form sum(co[t]*ix[t]) + k + rest, of the query and up to
+ * four keys. */
+enum { NLIN = 5 };
 typedef struct Lin {
-  TirIndex *ix[2];
-  int64_t co[2];
+  TirIndex *ix[NLIN];
+  int64_t co[NLIN];
   int64_t k;
   TirExpr *rest;
 } Lin;
@@ -59,6 +70,7 @@ typedef struct Fuse {
   TirIndex *j, *js[4];   /* the key indices (j = js[0]); nj: the order */
   int nj;
   Acc vs[4];             /* the values, vs[r] read at js[r] */
+  int vat[4];            /* vs[r] is value factor vat[r], innermost sum first */
   int order;
   TirOp *defs[2];
   int ndefs, from;
@@ -66,9 +78,9 @@ typedef struct Fuse {
   int nacc, nsum;
   Acc bias;
   int has_bias;
-  Acc pad[2];            /* key padding j < pad[b..] + poff */
+  Acc pad[2];            /* key padding js[pkey] < pad[b..] + poff */
   TirExpr *poff[2];
-  int pcmp[2], npad;
+  int pcmp[2], pkey[2], npad;
   TirExpr *capf[4];      /* softcap: capf * tanh(scores) */
   int capdiv[4], ncap, capped, in_cap;
   Acc slope;             /* ALiBi: asign * slope * elem(alin) */
@@ -265,10 +277,10 @@ static TirExpr *combine(Fuse *u, int op, TirExpr *a, TirExpr *b) {
 }
 
 static int lin_add(Fuse *u, Lin *a, const Lin *b, int sign) {
-  for (int t = 0; t < 2 && b->ix[t]; t++) {
+  for (int t = 0; t < NLIN && b->ix[t]; t++) {
     int s = 0;
-    while (s < 2 && a->ix[s] && a->ix[s] != b->ix[t]) s++;
-    if (s == 2) return 0;
+    while (s < NLIN && a->ix[s] && a->ix[s] != b->ix[t]) s++;
+    if (s == NLIN) return 0;
     a->ix[s] = b->ix[t];
     a->co[s] += sign * b->co[t];
   }
@@ -277,7 +289,7 @@ static int lin_add(Fuse *u, Lin *a, const Lin *b, int sign) {
   return 1;
 }
 
-/* x as an affine form of (at most two) indices. */
+/* x as an affine form of (at most NLIN) indices. */
 static int linear(Fuse *u, TirExpr *x, const Env *env, Lin *l) {
   memset(l, 0, sizeof *l);
   if (elem_is_float(x->elem) || x->elem == ELEM_BOOL) return 0;
@@ -302,7 +314,8 @@ static int linear(Fuse *u, TirExpr *x, const Env *env, Lin *l) {
       int64_t c = x->a->kind == TX_CONST ? x->a->ival : x->b->ival;
       if (!linear(u, x->a->kind == TX_CONST ? x->b : x->a, env, &a) || a.rest) return 0;
       *l = a;
-      l->co[0] *= c, l->co[1] *= c, l->k *= c;
+      for (int t = 0; t < NLIN; t++) l->co[t] *= c;
+      l->k *= c;
       return 1;
     }
     return 0;
@@ -351,9 +364,12 @@ static int padding(Fuse *u, TirExpr *x, const Env *env) {
   }
   static const Op cmp[] = {OP_LT, OP_LE, OP_GT, OP_GE};
   for (k = 0; k < 4 && cmp[k] != op; k++) {}
-  if (k == 4 || ix->kind != TX_INDEX || resolve(env, ix->idx[0]) != u->j || rd->kind != TX_ACCESS ||
-      rd->elem == ELEM_BOOL || u->npad == 2 || !plain(rd, env, &u->pad[u->npad]))
+  int key = 0;
+  while (ix->kind == TX_INDEX && key < u->nj && resolve(env, ix->idx[0]) != u->js[key]) key++;
+  if (k == 4 || ix->kind != TX_INDEX || key == u->nj || rd->kind != TX_ACCESS || rd->elem == ELEM_BOOL ||
+      u->npad == 2 || !plain(rd, env, &u->pad[u->npad]))
     return 0;
+  u->pkey[u->npad] = key;
   u->poff[u->npad] = off;
   u->pcmp[u->npad++] = k;
   return 1;
@@ -374,6 +390,7 @@ static int mask(Fuse *u, TirExpr *x, const Env *env) {
   case OP_LE: return add_cond(u, &d, -1, 0);
   case OP_LT: return add_cond(u, &d, -1, 1);
   case OP_EQ: return add_cond(u, &d, 1, 0) && add_cond(u, &d, -1, 0);
+  case OP_NE: return fail(u, "the mask has a != (two ranges of keys, not one: not a conjunction of affine comparisons)");
   default: return 0;
   }
 }
@@ -419,14 +436,15 @@ static int contains_reduce(const TirExpr *x) {
 
 static int scores(Fuse *u, TirExpr *x, const Env *env, const TirOp *reader);
 
-/* L[b.., i] = logsumexp(j: S[..]) between S's definition (at k) and the
- * output, L used by nothing else up to the output: a second result. */
+/* L[b.., i] = logsumexp(j..: S[..]) (over as many keys as the softmax)
+ * between S's definition (at k) and the output, L used by nothing else
+ * up to the output: a second result. */
 static void find_lse(Fuse *u, const TirVar *s, int k) {
   for (int i = k + 1; i < u->at; i++) {
     TirOp *op = u->b->ops[i];
     const TirExpr *x = op->body;
     if (op->kind != TO_EINSUM || op->accumulate || op->partial || !x || x->kind != TX_REDUCE ||
-        x->reduce != RED_LOGSUMEXP || x->n != 1 || x->a->kind != TX_ACCESS || x->a->var != s || op->out == s)
+        x->reduce != RED_LOGSUMEXP || x->n != u->nj || x->a->kind != TX_ACCESS || x->a->var != s || op->out == s)
       continue;
     for (int t = i + 1; t < u->at; t++) {
       const TirOp *o = u->b->ops[t];
@@ -441,14 +459,14 @@ static void find_lse(Fuse *u, const TirVar *s, int k) {
 }
 
 /* The consumer's index at each position of L (S's definition def, its
- * indices as the consumer's through env2); 0 if L is not S less j. */
+ * indices as the consumer's through env2); 0 if L is not S less the keys. */
 static int lse_roles(Fuse *u, const TirOp *def, const Env *env2) {
   const TirOp *op = u->lse_op;
   Acc rd;
   Env none = {.n = 0};
   u->lse_op = NULL;
   if (!plain(op->body->a, &none, &rd) || rd.rank != def->noidx || op->noidx != op->out->type->rank ||
-      op->noidx != rd.rank - 1 || op->out->type->elem != u->op->out->type->elem)
+      op->noidx != rd.rank - u->nj || op->out->type->elem != u->op->out->type->elem)
     return 0;
   for (int q = 0; q < op->noidx; q++) {
     if (op->opos[q].kind != TP_INDEX || op->opos[q].n != 1) return 0;
@@ -456,8 +474,12 @@ static int lse_roles(Fuse *u, const TirOp *def, const Env *env2) {
     if (!k) return 0;
     u->lse_ix[q] = resolve(env2, def->opos[k - 1].idx[0]);
   }
-  int kj = acc_has(&rd, op->body->idx[0]);
-  if (!kj || resolve(env2, def->opos[kj - 1].idx[0]) != u->j) return 0;
+  for (int t = 0; t < u->nj; t++) {   /* the logsumexp's indices are the keys, in any order */
+    int kj = acc_has(&rd, op->body->idx[t]), r = 0;
+    if (!kj) return 0;
+    while (r < u->nj && resolve(env2, def->opos[kj - 1].idx[0]) != u->js[r]) r++;
+    if (r == u->nj) return 0;
+  }
   u->lse_op = (TirOp *)op;
   return 1;
 }
@@ -593,6 +615,13 @@ static int batch_only(const Acc *x, TirIndex *const *role, int nrole, signed cha
   return 1;
 }
 
+/* Which key (0..R-1) ix is, or -1. */
+static int key_of(const Fuse *u, const TirIndex *ix) {
+  for (int r = 0; r < u->nj; r++)
+    if (u->js[r] == ix) return r;
+  return -1;
+}
+
 /* Key padding, softcap, ALiBi and the log-sum-exp into a. */
 static int extras(Fuse *u, TirIndex *const *role, int nrole, TirAttention *a) {
   for (int t = 0; t < u->npad; t++) {
@@ -600,6 +629,7 @@ static int extras(Fuse *u, TirIndex *const *role, int nrole, TirAttention *a) {
       return fail(u, "a key bound j < len[..] is read at other indices than batch ones");
     a->pad[t] = u->pad[t].var;
     a->pcmp[t] = u->pcmp[t];
+    a->pkey[t] = u->pkey[t];
     a->poff[t] = u->poff[t];
   }
   a->npad = u->npad;
@@ -609,10 +639,12 @@ static int extras(Fuse *u, TirIndex *const *role, int nrole, TirAttention *a) {
   a->capped = u->capped;
   if (u->alibi) {
     const Lin *c = &u->alin;
-    for (int s = 0; s < 2 && c->ix[s]; s++) {
+    for (int s = 0; s < NLIN && c->ix[s]; s++) {
+      int r = key_of(u, c->ix[s]);
       if (c->ix[s] == role[TIR_ATTN_I]) a->aa += c->co[s];
-      else if (c->ix[s] == role[TIR_ATTN_J]) a->ab += c->co[s];
-      else if (c->co[s]) return fail(u, "a position bias uses an index other than the query's and the key's");
+      else if (r == 0) a->ab += c->co[s];
+      else if (r > 0) a->abx[r - 1] += c->co[s];
+      else if (c->co[s]) return fail(u, "a position bias uses an index other than the query's and the keys'");
     }
     a->ak = c->k, a->akx = c->rest;
     a->alibi = 1, a->asign = u->asign, a->slopex = u->slopex;
@@ -662,7 +694,8 @@ static int describe(Fuse *u, const Acc *out, TirAttention *a) {
   int qi = nquery - 1;
   for (int q = 0; q < nquery; q++)
     for (int t = 0; t < u->ncond; t++)
-      if (u->cond[t].ix[0] == query[q] || u->cond[t].ix[1] == query[q]) qi = q;
+      for (int s = 0; s < NLIN; s++)
+        if (u->cond[t].ix[s] == query[q]) qi = q;
   for (int q = 0; q < nquery; q++) {
     if (q == qi) role[TIR_ATTN_I] = query[q];
     else if (TIR_ATTN_B + nb < TIR_ATTN_ROLES) role[TIR_ATTN_B + nb++] = query[q];
@@ -701,17 +734,29 @@ static int describe(Fuse *u, const Acc *out, TirAttention *a) {
       return fail(u, "the values are not read as V1[.., j, x] * V2[.., k, x]");
     if (Ks[r]->var->type->elem != elem || u->vs[r].var->type->elem != elem)
       return fail(u, "the operands' element types differ");
-    for (int k = 0; k < Ks[r]->rank; k++)
-      if (Ks[r]->div[k] > 1) return fail(u, "grouped-query reads in order 2+ are not fused yet");
     a->kx[r - 1] = Ks[r]->var, a->vx[r - 1] = u->vs[r].var;
     a->mx[r - 1] = Ks[r]->var->type->dims[kp[TIR_ATTN_J]];
   }
   a->order = R;
+  for (int r = 0; r < R; r++) a->nest[u->vat[r]] = (signed char)r;
   positions(out, role, nrole, need_o, a->pos[3]);
   for (int r = 0; r < TIR_ATTN_ROLES; r++) a->pos[4][r] = -1;
-  if (u->has_bias &&
-      (!positions(&u->bias, role, nrole, none, a->pos[4]) || a->pos[4][TIR_ATTN_C] >= 0 || a->pos[4][TIR_ATTN_X] >= 0))
-    return fail(u, "the bias is not indexed by batch, query and key indices");
+  for (int r = 0; r < 3; r++) a->bxpos[r] = -1;
+  if (u->has_bias) {   /* M[b.., i, j, k..]: keys 2.. apart, as they have no role */
+    Acc m = u->bias;
+    m.rank = 0;
+    for (int k = 0; k < u->bias.rank; k++) {
+      int r = key_of(u, u->bias.ix[k]);
+      if (r > 0) a->bxpos[r - 1] = (signed char)k;
+      else m.ix[m.rank++] = u->bias.ix[k];
+    }
+    signed char p[TIR_ATTN_ROLES];
+    if (!positions(&m, role, nrole, none, p) || p[TIR_ATTN_C] >= 0 || p[TIR_ATTN_X] >= 0)
+      return fail(u, "the bias is not indexed by batch, query and key indices");
+    for (int r = 0; r < TIR_ATTN_ROLES; r++)   /* back to M's own dimensions */
+      for (int k = 0; p[r] >= 0 && k < u->bias.rank; k++)
+        if (u->bias.ix[k] == m.ix[p[r]]) a->pos[4][r] = (signed char)k;
+  }
   if (Q->var->type->elem != elem || K->var->type->elem != elem || v->var->type->elem != elem ||
       (u->has_bias && u->bias.var->type->elem != elem))
     return fail(u, "the operands' element types differ");
@@ -725,24 +770,34 @@ static int describe(Fuse *u, const Acc *out, TirAttention *a) {
   for (int t = 0; t < u->ncond; t++) {
     const Lin *c = &u->cond[t];
     a->ca[t] = a->cb[t] = 0;
-    for (int s = 0; s < 2 && c->ix[s]; s++) {
+    for (int s = 0; s < NLIN && c->ix[s]; s++) {
+      int r = key_of(u, c->ix[s]);
       if (c->ix[s] == role[TIR_ATTN_I]) a->ca[t] += c->co[s];
-      else if (c->ix[s] == role[TIR_ATTN_J]) a->cb[t] += c->co[s];
-      else if (c->co[s]) return fail(u, "the mask uses an index other than the query's and the key's");
+      else if (r == 0) a->cb[t] += c->co[s];
+      else if (r > 0) a->cbx[r - 1][t] += c->co[s];
+      else if (c->co[s]) return fail(u, "the mask uses an index other than the query's and the keys'");
     }
     a->ck[t] = c->k;
     a->cx[t] = c->rest;
   }
   a->ncond = u->ncond;
   if (!extras(u, role, nrole, a)) return 0;
-  const Acc *ops[5] = {Q, K, v, NULL, u->has_bias ? &u->bias : NULL};
-  for (int o = 0; o < 5; o++)
+  /* grouped reads: Q, K, V, -, bias, then the further keys and values */
+  const Acc *ops[11] = {Q, K, v, NULL, u->has_bias ? &u->bias : NULL};
+  int64_t *divs[11] = {a->div[0], a->div[1], a->div[2], a->div[3], a->div[4]};
+  Dim *lims[11] = {a->lim[0], a->lim[1], a->lim[2], a->lim[3], a->lim[4]};
+  for (int r = 1; r < u->nj; r++) {
+    ops[3 + 2 * r] = Ks[r], ops[4 + 2 * r] = &u->vs[r];
+    divs[3 + 2 * r] = a->kxdiv[r - 1], divs[4 + 2 * r] = a->vxdiv[r - 1];
+    lims[3 + 2 * r] = a->kxlim[r - 1], lims[4 + 2 * r] = a->vxlim[r - 1];
+  }
+  for (int o = 0; o < 11; o++)
     for (int k = 0; ops[o] && k < ops[o]->rank; k++) {
       if (ops[o]->div[k] <= 1) continue;
       int r = role_of(role, nrole, ops[o]->ix[k]);
       if (r < TIR_ATTN_B) return fail(u, "a grouped read g // k at another index than a batch or head index");
-      a->div[o][r] = ops[o]->div[k];
-      a->lim[o][r] = ops[o]->var->type->dims[k];
+      divs[o][r] = ops[o]->div[k];
+      lims[o][r] = ops[o]->var->type->dims[k];
     }
   memcpy(a->scale, u->scale, sizeof u->scale);
   memcpy(a->divides, u->divides, sizeof u->divides);
@@ -902,7 +957,7 @@ static int fuse_op(TirProgram *p, TirFunc *f, TirBlock *b, int at) {
       int got = 0;
       for (int t = 0; t < nvx; t++) {
         Acc v;
-        if (plain_div(vx[t], &none, &v, u.nj == 1) && acc_has(&v, u.js[r])) u.vs[r] = v, got++;
+        if (plain_div(vx[t], &none, &v, 1) && acc_has(&v, u.js[r])) u.vs[r] = v, u.vat[r] = t, got++;
       }
       if (got != 1) fail(&u, "the values are not a plain read");
     }
@@ -913,10 +968,7 @@ static int fuse_op(TirProgram *p, TirFunc *f, TirBlock *b, int at) {
       out.ix[k] = op->opos[k].kind == TP_INDEX ? op->opos[k].idx[0] : NULL;
     }
     if (!u.why && scores(&u, sm->a, &env, reader) && u.nsum == 1 && u.nacc == u.nj + 1) {
-      if (u.nj > 1 && (u.ncond || u.npad || u.has_bias || u.capped || u.alibi || u.lse_op))
-        fail(&u, "masks, biases and transforms of order 2+ scores are not fused yet");
-      else
-        describe(&u, &out, a);
+      describe(&u, &out, a);
     } else if (!u.why) {
       fail(&u, "the scores are not a contraction of a query and a key");
     }

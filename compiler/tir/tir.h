@@ -170,6 +170,20 @@ typedef struct TirAttention {
   /* the row log-sum-exp as a second result lse[b.., i] (NULL: none) */
   struct TirVar *lse;
   signed char lpos[TIR_ATTN_ROLES];
+  /* order R >= 2, per further key r+2: its coefficient in each condition
+     (cb is key 1's: sum(keys: cb*jr) + ca*i + ck >= 0), its dimension in
+     the bias (-1: none), and the divisors (limits) of grouped batch reads
+     of kx[r] and vx[r], as div/lim above */
+  int64_t cbx[3][TIR_ATTN_CONDS];
+  int64_t abx[3];                    /* ALiBi: + abx[r]*j(r+2) */
+  int pkey[2];                       /* the key (0..R-1) each padding bound limits */
+  signed char bxpos[3];
+  /* the keys (0..R-1) in the order -O0 nests the values' sums, innermost
+     first: sum(k: sum(j: P * V1) * V2) is j, k (it decides NaN or inf when
+     a value is not finite) */
+  signed char nest[4];
+  int64_t kxdiv[3][TIR_ATTN_ROLES], vxdiv[3][TIR_ATTN_ROLES];
+  Dim kxlim[3][TIR_ATTN_ROLES], vxlim[3][TIR_ATTN_ROLES];
 } TirAttention;
 /* A (batched) matrix product without a transposed copy: out[b, m, n] (+)=
  * alpha * sum(k: A * B), each operand laid out as [batch, then its two

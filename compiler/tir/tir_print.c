@@ -114,7 +114,9 @@ static void print_attention(FILE *f, const TirOp *op) {
   for (int r = 0; r + 1 < a->order; r++) { fputs(" . ", f); print_var(f, a->kx[r]); }
   if (a->bias) { fputs(" + ", f); print_var(f, a->bias); }
   for (int t = 0; t < a->ncond; t++) {
-    fprintf(f, "%s%lld*i + %lld*j + %lld", t ? " && " : " | ", (long long)a->ca[t], (long long)a->cb[t], (long long)a->ck[t]);
+    fprintf(f, "%s%lld*i + %lld*j", t ? " && " : " | ", (long long)a->ca[t], (long long)a->cb[t]);
+    for (int r = 0; r + 1 < a->order; r++) fprintf(f, " + %lld*j%d", (long long)a->cbx[r][t], r + 2);
+    fprintf(f, " + %lld", (long long)a->ck[t]);
     if (a->cx[t]) { fputs(" + ", f); tir_print_expr(f, a->cx[t]); }
     fputs(" >= 0", f);
   }

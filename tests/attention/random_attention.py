@@ -2,7 +2,8 @@
 """Random softmax-attention programs, -O2 (passes/attention.c: one
 streaming kernel, masks as key ranges) against -O0 (the unfused meaning).
 
-usage: random_attention.py TNSC [--programs N] [--seed S]
+usage: random_attention.py TNSC [--programs N] [--seed S] [--higher]
+(--higher: order-2/3 statements only)
 
 Each program holds a few attention statements drawn at random: f32 or f64;
 0-2 batch/head indices in varying positions, K and V sometimes shared
@@ -131,9 +132,22 @@ def statement(rng, s, seed):
     return lines, outs
 
 
+# Order-2/3 masks over the query i and the keys a, b (, c): causal, windows,
+# orderings of the keys, sums of keys, bounds on one key, rows left empty.
+MASKS_N = ["{a} <= i && {b} <= i", "i - {a} < w && i - {b} < w", "{a} < {b}", "{a} <= {b} && {b} <= i",
+           "{b} < 3", "{a} + {b} <= i", "2 * {a} >= {b} - 1", "{a} == {b}", "i - {a} >= 2 && {b} > {a}",
+           "i < 4 && {b} <= i"]
+MASKS_3 = ["{a} < {b} && {b} < {c}", "{c} <= i && {a} <= i", "{a} + {b} + {c} <= 2 * i", "{c} >= {a}"]
+
+
 def higher(rng, s, seed):
     """An order-2 or -3 statement (softmax over key pairs or triples), in
-    index form or (order 2, no batch) through khatri_rao."""
+    index form or (order 2, no batch) through khatri_rao; in index form
+    with masks over i and the keys (loop bounds), an additive bias
+    M[b.., i, j, k..], softcap, ALiBi, key padding j < len[b], the
+    log-sum-exp beside it, grouped-query heads (any of K1.., V1.. read at
+    h // G), and inf/NaN planted in a query or a value (a value at a
+    masked tuple makes its column NaN at -O0)."""
     el = rng.choice(["f32", "f64"])
     R = rng.choice([2, 2, 3])
     n = rng.choice([1, 5, 17, 33])
@@ -146,9 +160,15 @@ def higher(rng, s, seed):
     bs = [z for _, z in bat]
     keys = ["j", "k", "l"][:R]
     lines = [f"d{s} = {d}"]
+    G = rng.choice([2, 3]) if nb == 2 and rng.random() < 0.4 else 0   # grouped-query heads
 
-    def tensor(name, idx, sizes):
+    def tensor(name, idx, sizes, grouped=False):
         seed[0] += 1
+        if grouped:   # K/V heads shared by G query heads
+            sizes = sizes[:1] + [(sizes[1] + G - 1) // G] + sizes[2:]
+            lines.append(f"{name}{s} = randn({el}[{', '.join(map(str, sizes))}], {seed[0]})")
+            g = rng.choice([f"h // {G}", f"i64(h / {G})"])
+            return f"{name}{s}[{', '.join([idx[0], g] + idx[2:])}]"
         lines.append(f"{name}{s} = randn({el}[{', '.join(map(str, sizes))}], {seed[0]})")
         return f"{name}{s}[{', '.join(idx)}]"
 
@@ -158,35 +178,89 @@ def higher(rng, s, seed):
         ix = bi + ["i", "c"]
         lines.append(f"Q{s}x[{', '.join(ix)}] = where({' && '.join(f'{x} == 0' for x in ix)}, {val}, {q})")
         q = f"Q{s}x[{', '.join(ix)}]"
-    ks = [tensor(f"K{r + 1}_", bi + [keys[r], "c"], bs + [ms[r], d]) for r in range(R)]
-    vs = [tensor(f"V{r + 1}_", bi + [keys[r], "x"], bs + [ms[r], e]) for r in range(R)]
+    ks = [tensor(f"K{r + 1}_", bi + [keys[r], "c"], bs + [ms[r], d], G and rng.random() < 0.7) for r in range(R)]
+    vs = [tensor(f"V{r + 1}_", bi + [keys[r], "x"], bs + [ms[r], e], G and rng.random() < 0.7) for r in range(R)]
+    if rng.random() < 0.15:   # an infinity or NaN in a value
+        r = rng.randrange(R)
+        ix = bi + [keys[r], "x"]
+        lx = [f"{b}: {z}" for b, z in bat] + [keys[r], "x"]   # the copy has every head
+        at = rng.randrange(ms[r])
+        plant = " && ".join([f"{keys[r]} == {at}", "x == 0"] + [f"{b} == 0" for b in bi])
+        lines.append(f"V{r + 1}_{s}x[{', '.join(lx)}] = where({plant}, {rng.choice(['inf', 'nan'])}, {vs[r]})")
+        vs[r] = f"V{r + 1}_{s}x[{', '.join(ix)}]"
     scale = rng.choice(["", f" / sqrt({el}(d{s}))", " * 0.5"])
     out = ", ".join(bi + ["i", "x"])
-    if R == 2 and nb == 0 and "Q{s}x".format(s=s) not in q and rng.random() < 0.4:   # Alman-Song: khatri_rao(K1, K2), khatri_rao(V1, V2)
+    if R == 2 and nb == 0 and "Q{s}x".format(s=s) not in q and rng.random() < 0.3:   # Alman-Song: khatri_rao(K1, K2), khatri_rao(V1, V2)
         lines.append(f"KK{s} = khatri_rao(K1_{s}, K2_{s})")
         lines.append(f"VV{s} = khatri_rao(V1_{s}, V2_{s})")
         lines.append(f"S{s}[i, t] = Q{s}[i, c] * KK{s}[t, c]{scale}")
         lines.append(f"P{s}[i, t] = softmax(t: S{s}[i, t])")
         lines.append(f"O{s}[{out}] = P{s}[i, t] * VV{s}[t, x]")
-    else:
-        sk = ", ".join(bi + ["i"] + keys)
-        lines.append(f"S{s}[{sk}] = {q} * {' * '.join(ks)}{scale}")
-        if rng.random() < 0.5:
-            lines.append(f"P{s}[{sk}] = softmax({', '.join(keys)}: S{s}[{sk}])")
-            lines.append(f"O{s}[{out}] = P{s}[{sk}] * {' * '.join(vs)}")
+        red = d
+        for mm in ms:
+            red *= mm
+        return lines, [(f"O{s}", red, el)]
+    sk = ", ".join(bi + ["i"] + keys)
+    dot = f"sum(c: {q} * {' * '.join(ks)}){scale}"
+    if rng.random() < 0.25:   # softcap
+        cap = rng.choice(["2.0", "0.5"])
+        dot = f"{cap} * tanh({dot} / {cap})"
+    if rng.random() < 0.3:   # a bias over the query and some of the keys, batch indices in front
+        kk = rng.randint(0, nb)
+        mk = [x for x in keys if rng.random() < 0.8] or keys[:1]
+        dot = f"{dot} + {tensor('M', bi[:kk] + ['i'] + mk, bs[:kk] + [n] + [ms[keys.index(x)] for x in mk])}"
+    if rng.random() < 0.2:   # ALiBi over the query and the keys
+        if nb and rng.random() < 0.6:
+            seed[0] += 1
+            lines.append(f"sl{s} = randn({el}[{bs[-1]}], {seed[0]})")
+            slope = f"sl{s}[{bi[-1]}]"
         else:
-            lines.append(f"O{s}[{out}] = softmax({', '.join(keys)}: S{s}[{sk}]) * {' * '.join(vs)}")
+            slope = "0.25"
+        dot = f"{dot} - {slope} * {el}(i - {keys[-1]})" if rng.random() < 0.5 else f"{dot} + {el}({' + '.join(keys)} - 2 * i + 1) * {slope}"
+    mask = None
+    if rng.random() < 0.6:
+        pool = MASKS_N + (MASKS_3 if R == 3 else [])
+        kx = keys[:]
+        rng.shuffle(kx)
+        mask = rng.choice(pool).format(a=kx[0], b=kx[1], c=kx[-1])
+        if "w" in mask:
+            lines.append(f"w{s} = {rng.randint(1, 5)}")
+            mask = mask.replace(" w", f" w{s}")
+    if nb and rng.random() < 0.2:   # key padding: a length per batch element, on some key
+        lens = ", ".join(str(rng.randint(0, max(ms) + 1)) for _ in range(bs[0]))
+        lines.append(f"len{s} = [{lens}]")
+        key = rng.choice(keys)
+        pad = rng.choice([f"{key} < len{s}[{bi[0]}]", f"len{s}[{bi[0]}] > {key}", f"{key} >= len{s}[{bi[0]}] - 2"])
+        mask = f"{mask} && {pad}" if mask else pad
+    score = f"where({mask}, {dot}, -inf)" if mask else dot
+    tuples = 1
+    for mm in ms:
+        tuples *= mm
+    # -O0 evaluates an inline softmax per element it is summed at: T^2 work
+    form = rng.choice(["three", "two", "one"]) if tuples <= 2100 else "three"
+    lse = form != "one" and rng.random() < 0.35
+    if form != "one":
+        lines.append(f"S{s}[{sk}] = {score}")
+    if lse:   # the row log-sum-exp as a second result
+        lines.append(f"L{s}[{', '.join(bi + ['i'])}] = logsumexp({', '.join(keys)}: S{s}[{sk}])")
+    if form == "three":
+        lines.append(f"P{s}[{sk}] = softmax({', '.join(keys)}: S{s}[{sk}])")
+        lines.append(f"O{s}[{out}] = P{s}[{sk}] * {' * '.join(vs)}")
+    elif form == "two":
+        lines.append(f"O{s}[{out}] = softmax({', '.join(keys)}: S{s}[{sk}]) * {' * '.join(vs)}")
+    else:
+        lines.append(f"O{s}[{out}] = softmax({', '.join(keys)}: {score}) * {' * '.join(vs)}")
     red = d
     for mm in ms:
         red *= mm
-    return lines, [(f"O{s}", red, el)]
+    return lines, [(f"O{s}", red, el)] + ([(f"L{s}", red, el)] if lse else [])
 
 
-def program(rng):
+def program(rng, p_higher):
     seed = [100]
     lines, outs = [], []
     for s in range(rng.randint(2, 4)):
-        ls, os_ = (higher if rng.random() < 0.3 else statement)(rng, s, seed)
+        ls, os_ = (higher if rng.random() < p_higher else statement)(rng, s, seed)
         lines += ls
         outs += os_
     return lines, outs
@@ -200,7 +274,7 @@ def main():
     passed = failed = 0
     with tempfile.TemporaryDirectory() as tmp:
         for p in range(nprog):
-            lines, outs = program(rng)
+            lines, outs = program(rng, 1.0 if "--higher" in sys.argv else 0.35)
             bad = []
             res = {}
             src = "\n".join(lines) + "\n"

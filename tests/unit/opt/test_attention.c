@@ -67,10 +67,28 @@ static const Case cases[] = {
   {"order 3", "def t(Q: f64[n, d], K1: f64[m, d], K2: f64[p, d], K3: f64[q, d], V1: f64[m, e], V2: f64[p, e], V3: f64[q, e]) -> f64[n, e] {\n"
    "  O[i, x] = softmax(j, k, l: sum(c: Q[i, c] * K1[j, c] * K2[k, c] * K3[l, c])) * V1[j, x] * V2[k, x] * V3[l, x]\n  return O\n}\n",
    {1, 0, 0, 0, 0, 0, NULL}},
-  {"order 2 with a mask: not fused yet",
+  {"order 2 with a mask: key ranges",
    "def t(Q: f64[n, d], K1: f64[m, d], K2: f64[p, d], V1: f64[m, e], V2: f64[p, e]) -> f64[n, e] {\n"
-   "  O[i, x] = softmax(j, k: where(j <= i, sum(c: Q[i, c] * K1[j, c] * K2[k, c]), -inf)) * V1[j, x] * V2[k, x]\n  return O\n}\n",
-   {0, 1, 0, 0, 0, 0, "order 2+ scores are not fused yet"}},
+   "  O[i, x] = softmax(j, k: where(j <= i && j < k, sum(c: Q[i, c] * K1[j, c] * K2[k, c]), -inf)) * V1[j, x] * V2[k, x]\n  return O\n}\n",
+   {1, 0, 0, 2, 0, 0, NULL}},
+  {"order 2 with j != k: not fused",
+   "def t(Q: f64[n, d], K1: f64[m, d], K2: f64[p, d], V1: f64[m, e], V2: f64[p, e]) -> f64[n, e] {\n"
+   "  O[i, x] = softmax(j, k: where(j != k, sum(c: Q[i, c] * K1[j, c] * K2[k, c]), -inf)) * V1[j, x] * V2[k, x]\n  return O\n}\n",
+   {0, 1, 0, 0, 0, 0, "the mask has a !="}},
+  {"order 2, grouped-query K2 and V1, the logsumexp beside it: one op",
+   "def t(Q: f32[b, 4, n, d], K1: f32[b, 4, m, d], K2: f32[b, 2, p, d], V1: f32[b, 2, m, e], V2: f32[b, 4, p, e]) -> (f32[b, 4, n, e], f32[b, 4, n]) {\n"
+   "  S[z, g, i, j, k] = where(j <= i && k <= i, Q[z, g, i, c] * K1[z, g, j, c] * K2[z, g // 2, k, c], -inf)\n"
+   "  L[z, g, i] = logsumexp(j, k: S[z, g, i, j, k])\n"
+   "  O[z, g, i, x] = softmax(j, k: S[z, g, i, j, k]) * V1[z, g // 2, j, x] * V2[z, g, k, x]\n  return O, L\n}\n",
+   {1, 0, 2, 2, 0, 0, NULL}},
+  {"order 3, a mask coupling the keys",
+   "def t(Q: f64[n, d], K1: f64[m, d], K2: f64[p, d], K3: f64[q, d], V1: f64[m, e], V2: f64[p, e], V3: f64[q, e]) -> f64[n, e] {\n"
+   "  O[i, x] = softmax(j, k, l: where(j < k && k < l && l <= i, sum(c: Q[i, c] * K1[j, c] * K2[k, c] * K3[l, c]), -inf)) * V1[j, x] * V2[k, x] * V3[l, x]\n  return O\n}\n",
+   {1, 0, 0, 3, 0, 0, NULL}},
+  {"order 2 with a bias over i, j, k",
+   "def t(Q: f64[n, d], K1: f64[m, d], K2: f64[p, d], V1: f64[m, e], V2: f64[p, e], M: f64[n, m, p]) -> f64[n, e] {\n"
+   "  O[i, x] = softmax(j, k: sum(c: Q[i, c] * K1[j, c] * K2[k, c]) + M[i, j, k]) * V1[j, x] * V2[k, x]\n  return O\n}\n",
+   {1, 0, 0, 0, 1, 0, NULL}},
 };
 
 static const TirFunc *func_t(const TirProgram *p) {
@@ -151,6 +169,33 @@ Test(attention, conditions_normalised) {
 #define MHX(body) FX("h", body)
 #define LSE(body) "def t(Q: f32[b, h, n, d], K: f32[b, h, m, d], V: f32[b, h, m, e], sl: f32[h]) -> " \
   "(f32[b, h, n, e], f32[b, h, n]) {\n" body "  return O, L\n}\n"
+/* Order 2: one coefficient per key; j < k is -j + k - 1 >= 0, j + k <= i
+ * is i - j - k >= 0. */
+Test(attention, conditions_of_order_2) {
+  static const struct { const char *cond; long long a, b, b2, k; } want[] = {
+    {"j < k", 0, -1, 1, -1}, {"j + k <= i", 1, -1, -1, 0}, {"i - k < 4", -1, 0, 1, 3},
+  };
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    char text[512];
+    snprintf(text, sizeof text,
+             "def t(Q: f64[n, d], K1: f64[m, d], K2: f64[p, d], V1: f64[m, e], V2: f64[p, e]) -> f64[n, e] {\n"
+             "  O[i, x] = softmax(j, k: where(%s, sum(c: Q[i, c] * K1[j, c] * K2[k, c]), -inf)) * V1[j, x] * V2[k, x]\n"
+             "  return O\n}\n", want[i].cond);
+    Compiler *c = compiler_new(NULL);
+    TirProgram *p = tir_of(c, text, 0);
+    PassOptions o = {0};
+    pass_attention(p, &o);
+    const TirOp *op = func_t(p)->body.ops[0];
+    cr_assert_eq(op->kind, TO_ATTENTION, "%s: not fused", want[i].cond);
+    const TirAttention *a = op->attn;
+    cr_expect(a->order == 2 && a->ncond == 1 && a->ca[0] == want[i].a && a->cb[0] == want[i].b &&
+                  a->cbx[0][0] == want[i].b2 && a->ck[0] == want[i].k,
+              "%s: %lld*i + %lld*j + %lld*k + %lld", want[i].cond, (long long)a->ca[0], (long long)a->cb[0],
+              (long long)a->cbx[0][0], (long long)a->ck[0]);
+    compiler_free(c);
+  }
+}
+
 Test(attention, flash_extras) {
   static const struct { const char *what, *text; int fused, div, npad, capped, alibi, lse; const char *why; } cases[] = {
     {"grouped-query K and V",
