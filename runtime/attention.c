@@ -70,6 +70,7 @@ typedef struct Attn {
   float *kp, *vp;  /* f32 K and V packed for the register tiles, per batch
                       element (attention_tile.h); NULL: the BLAS path */
   int64_t mpad, epad;         /* m rounded up to a panel, e to 16 */
+  int vbad;                   /* packing met an inf or NaN in V */
   int64_t *qorder;            /* query blocks, heaviest first; NULL: in order */
 } Attn;
 
@@ -347,22 +348,39 @@ static void read_desc(Attn *a, const int64_t *desc) {
  * element. */
 static int pack_piece(void *env, int64_t lo, int64_t hi) {
   const Attn *a = env;
-  const int64_t d = a->d, e = a->e, ch = (a->mpad + KC - 1) / KC;
+  const int64_t d = a->d, e = a->e, m = a->m, ch = (a->mpad + KC - 1) / KC;
+  const int64_t skj = a->st[OK][RJ], skc = a->st[OK][RC], svj = a->st[OV][RJ], svx = a->st[OV][RX];
+  int bad = 0;
   for (int64_t t = lo; t < hi; t++) {
     int64_t bi = t / ch, j0 = t % ch * KC, j1 = j0 + KC < a->mpad ? j0 + KC : a->mpad, off[5];
     batch_offsets(a, bi, off);
     const float *K = (const float *)a->k + off[OK], *V = (const float *)a->v + off[OV];
     float *kp = a->kp + bi * a->mpad * d, *vp = a->vp + bi * a->mpad * a->epad;
-    for (int64_t j = j0; j < j1; j++)
-      for (int64_t c = 0; c < d; c++)
-        kp[j / PW * PW * d + c * PW + j % PW] = j < a->m ? K[j * a->st[OK][RJ] + c * a->st[OK][RC]] : 0;
+    for (int64_t j = j0; j < j1; j++) {   /* key j: column j % PW of its panel */
+      float *to = kp + j / PW * PW * d + j % PW;
+      const float *from = K + j * skj;
+      if (j >= m)
+        for (int64_t c = 0; c < d; c++) to[c * PW] = 0;
+      else if (skc == 1)
+        for (int64_t c = 0; c < d; c++) to[c * PW] = from[c];
+      else
+        for (int64_t c = 0; c < d; c++) to[c * PW] = from[c * skc];
+    }
     for (int64_t x0 = 0; x0 < a->epad; x0 += PW) {
-      int64_t w = a->epad - x0 >= PW ? PW : 16;
-      for (int64_t j = j0; j < j1; j++)
-        for (int64_t x = 0; x < w; x++)
-          vp[x0 * a->mpad + j * w + x] = j < a->m && x0 + x < e ? V[j * a->st[OV][RJ] + (x0 + x) * a->st[OV][RX]] : 0;
+      int64_t w = a->epad - x0 >= PW ? PW : 16, we = e - x0 < w ? e - x0 : w;
+      for (int64_t j = j0; j < j1; j++) {
+        float *to = vp + x0 * a->mpad + j * w;
+        const float *from = V + j * svj + x0 * svx;
+        int64_t x = 0;   /* y - y != 0: y is inf or NaN */
+        if (j < m && svx == 1)
+          for (; x < we; x++) to[x] = from[x], bad |= from[x] - from[x] != 0;
+        else if (j < m)
+          for (; x < we; x++) to[x] = from[x * svx], bad |= to[x] - to[x] != 0;
+        for (; x < w; x++) to[x] = 0;
+      }
     }
   }
+  if (bad) __atomic_store_n(&((Attn *)env)->vbad, 1, __ATOMIC_RELAXED);
   return TNS_OK;
 }
 
@@ -445,10 +463,10 @@ int tns_attention(TnsDtype dtype, const int64_t *desc, const void *q, const void
     return st;
   }
   a.nqb = (a.n + BQ - 1) / BQ;
-  st = dtype == TNS_F32 ? find_bad_f32(&a, batch) : find_bad_f64(&a, batch);
-  if (st == TNS_OK && a.ncond > 0 && a.nqb > 1) order_blocks(&a);
-  if (st == TNS_OK && dtype == TNS_F32 && a.n >= GR && (kern[0][0] == piece_f32_v4 || kern[0][0] == piece_f32_v3))
+  if (dtype == TNS_F32 && a.n >= GR && (kern[0][0] == piece_f32_v4 || kern[0][0] == piece_f32_v3))
     st = pack(&a, batch);
+  if (st == TNS_OK) st = dtype == TNS_F32 ? find_bad_f32(&a, batch) : find_bad_f64(&a, batch);
+  if (st == TNS_OK && a.ncond > 0 && a.nqb > 1) order_blocks(&a);
   /* few query blocks (decoding: n = 1) and many keys: the keys are split
      over the pool too, the partial rows merged after */
   int64_t items = batch * a.nqb, threads = tns_num_threads();

@@ -12,14 +12,19 @@
  * NaN when v[j, x] is not finite. Records, per batch and column, the first
  * and last such key (only when there are masks and such values). */
 __attribute__((unused)) static ATTR int FN(find_bad)(Attn *a, int64_t batch) {
-  if ((!a->ncond && !a->npad) || a->m == 0 || a->e == 0) return TNS_OK;
+  if ((!a->ncond && !a->npad) || a->m == 0 || a->e == 0 || (a->kp && !a->vbad)) return TNS_OK;   /* packing looked */
   const REAL *v = a->v;
   int64_t sj = a->st[OV][RJ], sx = a->st[OV][RX], any = 0;
   for (int64_t bi = 0; bi < batch && !any; bi++) {
     int64_t off[5];
     batch_offsets(a, bi, off);
-    for (int64_t j = 0; j < a->m && !any; j++)
-      for (int64_t x = 0; x < a->e; x++) any |= !isfinite(v[off[OV] + j * sj + x * sx]);
+    for (int64_t j = 0; j < a->m && !any; j++) {   /* y - y is 0 unless y is inf or NaN: vectorises */
+      const REAL *row = v + off[OV] + j * sj;
+      if (sx == 1)
+        for (int64_t x = 0; x < a->e; x++) any |= row[x] - row[x] != 0;
+      else
+        for (int64_t x = 0; x < a->e; x++) any |= row[x * sx] - row[x * sx] != 0;
+    }
   }
   if (!any) return TNS_OK;
   a->bad = malloc(sizeof(int64_t) * 2 * (size_t)(batch * a->e));
