@@ -5,10 +5,13 @@
  * are visited in blocks of BK; a block's scores S = scale * Q Kᵀ are one
  * small GEMM (OpenBLAS, single-threaded inside the pool), each row keeps a
  * running max and sum, and the partial output acc (BQ x e) is rescaled
- * when the max grows, then acc += P V is a second GEMM. Nothing of size
- * n x m exists: the scratch is BQ x BK scores plus BQ x e outputs (and
- * packed copies of blocks whose feature index is not contiguous). Work is
- * split over the pool by (batch, query block).
+ * when the max grows, then acc += P V is a second GEMM. f32 on AVX2 or
+ * AVX-512 replaces both GEMMs by register tiles (attention_tile.h) over K
+ * and V packed once per batch element, per group of GR queries and chunk
+ * of KC keys. Nothing of size n x m exists: the scratch is BQ x BK scores
+ * plus BQ x e outputs (and packed copies of blocks whose feature index is
+ * not contiguous, or the tiles' packed K and V). Work is split over the
+ * pool by (batch, query block), masked blocks heaviest first.
  *
  * Masks are key ranges: every condition a*i + b*j + c >= 0 bounds j for a
  * row i, so a row visits only its interval [lo, hi) of keys, and blocks

@@ -176,8 +176,8 @@ static ATTR void FN(rows)(const Attn *a, FN(Blk) *b, REAL *S, int64_t lds, int64
   }
 }
 
-/* Scratch of a thread's work items; the BLAS path's for all, the tiled
- * path's (GR x KC scores, BQ rows of Q) where it is built. */
+/* Scratch of a thread's work items: scores (BQ x BK; the tiled path uses
+ * GR x KC of it), Q and, on the BLAS path, K and V blocks packed. */
 typedef struct {
   REAL *S, *acc, *pq, *pk, *pv;
 } FN(Scratch);
