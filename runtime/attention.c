@@ -5,10 +5,13 @@
  * are visited in blocks of BK; a block's scores S = scale * Q Kᵀ are one
  * small GEMM (OpenBLAS, single-threaded inside the pool), each row keeps a
  * running max and sum, and the partial output acc (BQ x e) is rescaled
- * when the max grows, then acc += P V is a second GEMM. Nothing of size
- * n x m exists: the scratch is BQ x BK scores plus BQ x e outputs (and
- * packed copies of blocks whose feature index is not contiguous). Work is
- * split over the pool by (batch, query block).
+ * when the max grows, then acc += P V is a second GEMM. f32 on AVX2 or
+ * AVX-512 replaces both GEMMs by register tiles (attention_tile.h) over K
+ * and V packed once per batch element, per group of GR queries and chunk
+ * of KC keys. Nothing of size n x m exists: the scratch is BQ x BK scores
+ * plus BQ x e outputs (and packed copies of blocks whose feature index is
+ * not contiguous, or the tiles' packed K and V). Work is split over the
+ * pool by (batch, query block), masked blocks heaviest first.
  *
  * Masks are key ranges: every condition a*i + b*j + c >= 0 bounds j for a
  * row i, so a row visits only its interval [lo, hi) of keys, and blocks
@@ -35,7 +38,7 @@
 #pragma GCC optimize("no-trapping-math")   /* clang assumes no traps already */
 #endif
 
-enum { BQ = 64, BK = 256, MAXCOND = 8 };
+enum { BQ = 64, BK = 256, KC = 256, MAXCOND = 8 };
 enum { OQ, OK, OV, OO, OB };        /* operands */
 enum { RI, RJ, RC, RX, RB };        /* roles; batch roles from RB */
 
@@ -77,6 +80,11 @@ typedef struct Attn {
   int64_t bstx[3], kdiv[3][4], vdiv[3][4], klim[3][4], vlim[3][4], abx[3];
   int pkey[2];
   int nest[4];   /* the keys as -O0 nests the values' sums, innermost first */
+  float *kp, *vp;  /* f32 K and V packed for the register tiles, per batch
+                      element (attention_tile.h); NULL: the BLAS path */
+  int64_t mpad, epad;         /* m rounded up to a panel, e to 16 */
+  int vbad;                   /* packing met an inf or NaN in V */
+  int64_t *qorder;            /* query blocks, heaviest first; NULL: in order */
 } Attn;
 
 static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
@@ -127,6 +135,14 @@ static void tuple_range(const Attn *a, int lev, int64_t i, const int64_t *js, in
   if (h < l) h = l;
   *lo = l;
   *hi = h;
+}
+
+/* Work item `item`: batch element *bi, first query *i0 (the blocks of a
+ * batch element heaviest first when a->qorder says so). */
+static void item_block(const Attn *a, int64_t item, int64_t *bi, int64_t *i0) {
+  int64_t qb = item % a->nqb;
+  *bi = item / a->nqb;
+  *i0 = (a->qorder ? a->qorder[qb] : qb) * BQ;
 }
 
 /* The coordinate of batch role r of element bi. */
@@ -268,6 +284,8 @@ static void gemm_d(int tb, int64_t m, int64_t n, int64_t k, double alpha, const 
 #endif
 #define V3 __attribute__((target("avx2,fma,bmi,bmi2,popcnt")))
 
+#include "attention_tile.h"
+
 #define REAL float
 #define GEMM gemm_s
 #define EXP exp_f32
@@ -279,12 +297,16 @@ static void gemm_d(int tb, int64_t m, int64_t n, int64_t k, double alpha, const 
 #undef ATTR
 #define SUF f32_v3
 #define ATTR V3
+#define TILE v3
 #include "attention_impl.h"
+#undef TILE
 #undef SUF
 #undef ATTR
 #define SUF f32_v4
 #define ATTR V4
+#define TILE v4
 #include "attention_impl.h"
+#undef TILE
 #undef SUF
 #undef ATTR
 #undef REAL
@@ -432,6 +454,98 @@ static void read_desc(Attn *a, const int64_t *desc) {
   for (int r = 0; r < 4; r++) a->nest[r] = (int)desc[TNS_ATTN_NEST + r];
 }
 
+/* Packs K and V of the f32 batch elements into attention_tile.h's
+ * layouts (zero past m and e): item t is one chunk of KC keys of one batch
+ * element. */
+static int pack_piece(void *env, int64_t lo, int64_t hi) {
+  const Attn *a = env;
+  const int64_t d = a->d, e = a->e, m = a->m, ch = (a->mpad + KC - 1) / KC;
+  const int64_t skj = a->st[OK][RJ], skc = a->st[OK][RC], svj = a->st[OV][RJ], svx = a->st[OV][RX];
+  int bad = 0;
+  for (int64_t t = lo; t < hi; t++) {
+    int64_t bi = t / ch, j0 = t % ch * KC, j1 = j0 + KC < a->mpad ? j0 + KC : a->mpad, off[5];
+    batch_offsets(a, bi, off);
+    const float *K = (const float *)a->k + off[OK], *V = (const float *)a->v + off[OV];
+    float *kp = a->kp + bi * a->mpad * d, *vp = a->vp + bi * a->mpad * a->epad;
+    for (int64_t j = j0; j < j1; j++) {   /* key j: column j % PW of its panel */
+      float *to = kp + j / PW * PW * d + j % PW;
+      const float *from = K + j * skj;
+      if (j >= m)
+        for (int64_t c = 0; c < d; c++) to[c * PW] = 0;
+      else if (skc == 1)
+        for (int64_t c = 0; c < d; c++) to[c * PW] = from[c];
+      else
+        for (int64_t c = 0; c < d; c++) to[c * PW] = from[c * skc];
+    }
+    for (int64_t x0 = 0; x0 < a->epad; x0 += PW) {
+      int64_t w = a->epad - x0 >= PW ? PW : 16, we = e - x0 < w ? e - x0 : w;
+      for (int64_t j = j0; j < j1; j++) {
+        float *to = vp + x0 * a->mpad + j * w;
+        const float *from = V + j * svj + x0 * svx;
+        int64_t x = 0;   /* y - y != 0: y is inf or NaN */
+        if (j < m && svx == 1)
+          for (; x < we; x++) to[x] = from[x], bad |= from[x] - from[x] != 0;
+        else if (j < m)
+          for (; x < we; x++) to[x] = from[x * svx], bad |= to[x] - to[x] != 0;
+        for (; x < w; x++) to[x] = 0;
+      }
+    }
+  }
+  if (bad) __atomic_store_n(&((Attn *)env)->vbad, 1, __ATOMIC_RELAXED);
+  return TNS_OK;
+}
+
+/* Packed K and V for the register tiles when the f32 kernel chosen has
+ * them and there are whole groups of queries; without memory for them the
+ * BLAS path runs. */
+static int pack(Attn *a, int64_t batch) {
+  a->mpad = (a->m + PW - 1) / PW * PW;
+  a->epad = (a->e + 15) / 16 * 16;
+  a->kp = malloc(sizeof(float) * (size_t)(batch * a->mpad * a->d + 1));
+  a->vp = malloc(sizeof(float) * (size_t)(batch * a->mpad * a->epad + 1));
+  if (!a->kp || !a->vp) {
+    free(a->kp), free(a->vp);
+    a->kp = a->vp = NULL;
+    return TNS_OK;
+  }
+  return tns_parallel_for(batch * ((a->mpad + KC - 1) / KC), KC * (a->d + a->epad), pack_piece, a);
+}
+
+typedef struct {
+  int64_t work, qb;
+} BlockWork;
+
+static int by_work(const void *x, const void *y) {
+  const BlockWork *p = x, *q = y;
+  if (p->work != q->work) return p->work > q->work ? -1 : 1;
+  return p->qb < q->qb ? -1 : p->qb > q->qb;
+}
+
+/* Masks give query blocks unequal numbers of keys (a causal block's grow
+ * with i): the blocks are handed out heaviest first, so that the pool's
+ * last chunks are light ones. The padding of a batch element shifts all
+ * its blocks alike and is left out. Without memory: in order. */
+static void order_blocks(Attn *a) {
+  BlockWork *w = malloc(sizeof *w * (size_t)a->nqb);
+  a->qorder = malloc(sizeof(int64_t) * (size_t)a->nqb);
+  if (!w || !a->qorder) {
+    free(w), free(a->qorder);
+    a->qorder = NULL;
+    return;
+  }
+  for (int64_t qb = 0; qb < a->nqb; qb++) {
+    w[qb].qb = qb, w[qb].work = 0;
+    for (int64_t i = qb * BQ; i < a->n && i < (qb + 1) * BQ; i++) {
+      int64_t lo, hi;
+      key_range(a, i, 0, a->m, &lo, &hi);
+      w[qb].work += hi - lo;
+    }
+  }
+  qsort(w, (size_t)a->nqb, sizeof *w, by_work);
+  for (int64_t qb = 0; qb < a->nqb; qb++) a->qorder[qb] = w[qb].qb;
+  free(w);
+}
+
 int tns_attention(TnsDtype dtype, const int64_t *desc, const void *q, const void *k, const void *v,
                   const void *bias, void *o, double scale) {
   if (dtype != TNS_F32 && dtype != TNS_F64)
@@ -466,29 +580,29 @@ int tns_attention(TnsDtype dtype, const int64_t *desc, const void *q, const void
     return st;
   }
   a.nqb = (a.n + BQ - 1) / BQ;
-  st = dtype == TNS_F32 ? find_bad_f32(&a, batch) : find_bad_f64(&a, batch);
-  if (st != TNS_OK) return st;
+  if (dtype == TNS_F32 && a.n >= GR && (kern[0][0] == piece_f32_v4 || kern[0][0] == piece_f32_v3))
+    st = pack(&a, batch);
+  if (st == TNS_OK) st = dtype == TNS_F32 ? find_bad_f32(&a, batch) : find_bad_f64(&a, batch);
+  if (st == TNS_OK && a.ncond > 0 && a.nqb > 1) order_blocks(&a);
   /* few query blocks (decoding: n = 1) and many keys: the keys are split
      over the pool too, the partial rows merged after */
   int64_t items = batch * a.nqb, threads = tns_num_threads();
   a.nsplit = 1, a.splitlen = a.m;
-  if (threads > 1 && items < 2 * threads && a.m >= 4 * BK) {
+  if (st == TNS_OK && threads > 1 && items < 2 * threads && a.m >= 4 * BK) {
     int64_t want = (4 * threads + items - 1) / items, most = a.m / (2 * BK);
     a.nsplit = want < most ? want : most;
     a.splitlen = (a.m + a.nsplit - 1) / a.nsplit;
     a.splitlen = (a.splitlen + BK - 1) / BK * BK;
     a.nsplit = (a.m + a.splitlen - 1) / a.splitlen;
     a.part = malloc(sizeof(double) * (size_t)(items * a.nsplit * BQ * (a.e + 3)));
-    if (!a.part) {
-      free(a.bad);
-      return tns_error(TNS_ERR_OOM, "attention: out of memory");
-    }
+    if (!a.part) st = tns_error(TNS_ERR_OOM, "attention: out of memory");
   }
-  tnsi_blas_single_threaded(1);
-  st = tns_parallel_for(items * a.nsplit, BQ * (a.splitlen * (a.d + a.e) + 1), kern[dtype != TNS_F32][0], &a);
-  tnsi_blas_single_threaded(0);
+  if (st == TNS_OK) {
+    tnsi_blas_single_threaded(1);
+    st = tns_parallel_for(items * a.nsplit, BQ * (a.splitlen * (a.d + a.e) + 1), kern[dtype != TNS_F32][0], &a);
+    tnsi_blas_single_threaded(0);
+  }
   if (st == TNS_OK && a.nsplit > 1) st = dtype == TNS_F32 ? combine_f32(&a, items) : combine_f64(&a, items);
-  free(a.part);
-  free(a.bad);
+  free(a.part), free(a.bad), free(a.kp), free(a.vp), free(a.qorder);
   return st;
 }

@@ -12,14 +12,19 @@
  * NaN when v[j, x] is not finite. Records, per batch and column, the first
  * and last such key (only when there are masks and such values). */
 __attribute__((unused)) static ATTR int FN(find_bad)(Attn *a, int64_t batch) {
-  if ((!a->ncond && !a->npad) || a->m == 0 || a->e == 0) return TNS_OK;
+  if ((!a->ncond && !a->npad) || a->m == 0 || a->e == 0 || (a->kp && !a->vbad)) return TNS_OK;   /* packing looked */
   const REAL *v = a->v;
   int64_t sj = a->st[OV][RJ], sx = a->st[OV][RX], any = 0;
   for (int64_t bi = 0; bi < batch && !any; bi++) {
     int64_t off[5];
     batch_offsets(a, bi, off);
-    for (int64_t j = 0; j < a->m && !any; j++)
-      for (int64_t x = 0; x < a->e; x++) any |= !isfinite(v[off[OV] + j * sj + x * sx]);
+    for (int64_t j = 0; j < a->m && !any; j++) {   /* y - y is 0 unless y is inf or NaN: vectorises */
+      const REAL *row = v + off[OV] + j * sj;
+      if (sx == 1)
+        for (int64_t x = 0; x < a->e; x++) any |= row[x] - row[x] != 0;
+      else
+        for (int64_t x = 0; x < a->e; x++) any |= row[x * sx] - row[x * sx] != 0;
+    }
   }
   if (!any) return TNS_OK;
   a->bad = malloc(sizeof(int64_t) * 2 * (size_t)(batch * a->e));
@@ -74,30 +79,31 @@ static ATTR void FN(transform)(const Attn *a, REAL *s, int64_t nk, int64_t i, in
   }
 }
 
-/* Softmax bookkeeping of one row of a score block: mask, then p =
- * exp(s - shift) in place; returns the row's sum and sets the factor its
- * earlier output is rescaled by. */
-static ATTR REAL FN(row)(REAL *s, int64_t nk, int64_t j0, int64_t lo, int64_t hi, REAL *mx, REAL *shift, REAL *alpha) {
-  for (int64_t jj = 0; jj < nk && j0 + jj < lo; jj++) s[jj] = -INFINITY;
-  for (int64_t jj = hi - j0 < 0 ? 0 : hi - j0; jj < nk; jj++) s[jj] = -INFINITY;
-  /* sixteen lanes, so that the max and the sum vectorise (a NaN is
-     skipped by the max but makes the row NaN through exp and the sum, as
-     at -O0) */
-  REAL lane[16], m = *mx;
+#ifdef TILE   /* f32 with AVX2 or AVX-512: attention_tile.h's vector loops */
+#define ROWMAX AT_CAT(rowmax, TILE)
+#define EXPSUM AT_CAT(expsum, TILE)
+#define QK AT_CAT(qk, TILE)
+#define PV32 AT_CAT(pv32, TILE)
+#define PV16 AT_CAT(pv16, TILE)
+#else
+/* max(m, s[0..nk)) in sixteen lanes, so that it vectorises; a NaN is
+   skipped (it makes the row NaN through exp and the sum, as at -O0) */
+static ATTR REAL FN(rowmax)(const REAL *s, int64_t nk, REAL m) {
+  REAL lane[16];
   for (int k = 0; k < 16; k++) lane[k] = -INFINITY;
   int64_t n8 = nk / 16 * 16;
   for (int64_t jj = 0; jj < n8; jj += 16)
     for (int k = 0; k < 16; k++) lane[k] = lane[k] < s[jj + k] ? s[jj + k] : lane[k];
   for (int64_t jj = n8; jj < nk; jj++) m = s[jj] > m ? s[jj] : m;
   for (int k = 0; k < 16; k++) m = lane[k] > m ? lane[k] : m;
-  REAL sh = isinf(m) ? 0 : m;
-  /* nothing seen yet (the max was -inf): the shift 0 it had is no scale,
-     and exp(0 - sh) could overflow */
-  *alpha = sh == *shift ? 1 : *mx == -INFINITY ? 0 : (REAL)exp((double)(*shift - sh));
-  *mx = m;
-  *shift = sh;
+  return m;
+}
+
+/* s[jj] = exp(s[jj] - sh) in place; returns their sum */
+static ATTR REAL FN(expsum)(REAL *s, int64_t nk, REAL sh) {
+  REAL lane[16], sum = 0;
+  int64_t n8 = nk / 16 * 16;
   for (int64_t jj = 0; jj < nk; jj++) s[jj] = EXP(s[jj] - sh);
-  REAL sum = 0;
   for (int k = 0; k < 16; k++) lane[k] = 0;
   for (int64_t jj = 0; jj < n8; jj += 16)
     for (int k = 0; k < 16; k++) lane[k] += s[jj + k];
@@ -105,17 +111,37 @@ static ATTR REAL FN(row)(REAL *s, int64_t nk, int64_t j0, int64_t lo, int64_t hi
   for (int k = 0; k < 16; k++) sum += lane[k];
   return sum;
 }
+#define ROWMAX FN(rowmax)
+#define EXPSUM FN(expsum)
+#endif
 
-/* Writes the finished rows of a query block: O = acc / l, NaN columns
- * where a masked key has a non-finite value, and the log-sum-exp. */
+/* Softmax bookkeeping of one row of a score block: mask, then p =
+ * exp(s - shift) in place; returns the row's sum and sets the factor its
+ * earlier output is rescaled by. */
+static ATTR REAL FN(row)(REAL *s, int64_t nk, int64_t j0, int64_t lo, int64_t hi, REAL *mx, REAL *shift, REAL *alpha) {
+  for (int64_t jj = 0; jj < nk && j0 + jj < lo; jj++) s[jj] = -INFINITY;
+  for (int64_t jj = hi - j0 < 0 ? 0 : hi - j0; jj < nk; jj++) s[jj] = -INFINITY;
+  REAL m = ROWMAX(s, nk, *mx);
+  REAL sh = isinf(m) ? 0 : m;
+  /* nothing seen yet (the max was -inf): the shift 0 it had is no scale,
+     and exp(0 - sh) could overflow */
+  *alpha = sh == *shift ? 1 : *mx == -INFINITY ? 0 : (REAL)exp((double)(*shift - sh));
+  *mx = m;
+  *shift = sh;
+  return EXPSUM(s, nk, sh);
+}
+
+/* Writes the finished rows of a query block: O = acc / l (acc's rows lda
+ * apart), NaN columns where a masked key has a non-finite value, and the
+ * log-sum-exp. */
 static ATTR void FN(finish)(const Attn *a, int64_t bi, int64_t i0, int64_t nq, const int64_t off[5], const REAL *acc,
-                       const REAL *l, const REAL *shift, const int64_t *rlo, const int64_t *rhi) {
+                            int64_t lda, const REAL *l, const REAL *shift, const int64_t *rlo, const int64_t *rhi) {
   const int64_t e = a->e;
   REAL *O = (REAL *)a->o + off[OO] + i0 * a->st[OO][RI];
   const int64_t *bad = a->bad ? a->bad + 2 * bi * e : NULL;
   for (int64_t r = 0; r < nq; r++)
     for (int64_t x = 0; x < e; x++) {
-      REAL y = a->m == 0 ? 0 : acc[r * e + x] / l[r];
+      REAL y = a->m == 0 ? 0 : acc[r * lda + x] / l[r];
       if (bad && bad[2 * x] >= 0 && (bad[2 * x] < rlo[r] || bad[2 * x + 1] >= rhi[r])) y = NAN;
       O[r * a->st[OO][RI] + x * a->st[OO][RX]] = y;
     }
@@ -127,72 +153,168 @@ static ATTR void FN(finish)(const Attn *a, int64_t bi, int64_t i0, int64_t nq, c
   for (int64_t r = 0; r < nq; r++) L[(i0 + r) * a->lst[0]] = shift[r] + (REAL)log((double)l[r]);
 }
 
+/* One query block of a work item: its rows' key ranges and running
+ * state, and the partial output acc (lda apart, lda >= e). */
+typedef struct {
+  int64_t bi, i0, nq, jlo, jhi, off[5], rlo[BQ], rhi[BQ], lda;
+  REAL mx[BQ], shift[BQ], l[BQ], post, slope;
+  REAL *acc;
+} FN(Blk);
+
+/* Rows r0 .. r1-1 of the block against keys [j0, j0 + nk) (their scores
+ * in S, lds apart): transforms, mask, softmax bookkeeping; alpha[r - r0]
+ * the factor each row's acc is to be rescaled by. */
+static ATTR void FN(rows)(const Attn *a, FN(Blk) *b, REAL *S, int64_t lds, int64_t r0, int64_t r1, int64_t j0,
+                          int64_t nk, REAL *alpha) {
+  const int64_t(*st)[8] = a->st;
+  for (int64_t r = r0; r < r1; r++) {
+    REAL *s = S + (r - r0) * lds;
+    const REAL *brow = a->bias ? (const REAL *)a->bias + b->off[OB] + (b->i0 + r) * st[OB][RI] : NULL;
+    FN(transform)(a, s, nk, b->i0 + r, j0, b->post, brow, st[OB][RJ], b->slope);
+    REAL sum = FN(row)(s, nk, j0, b->rlo[r], b->rhi[r], &b->mx[r], &b->shift[r], &alpha[r - r0]);
+    b->l[r] = b->l[r] * alpha[r - r0] + sum;
+  }
+}
+
+/* Scratch of a thread's work items: scores (BQ x BK; the tiled path uses
+ * GR x KC of it), Q and, on the BLAS path, K and V blocks packed. */
+typedef struct {
+  REAL *S, *acc, *pq, *pk, *pv;
+} FN(Scratch);
+
+/* The keys of block b by two GEMMs per key block (OpenBLAS): S = scale *
+ * Q Kᵀ, then acc += P V — K, V and Q read in place when their feature
+ * index is contiguous, packed otherwise. */
+static ATTR void FN(keys_blas)(const Attn *a, FN(Blk) *b, FN(Scratch) *w, int in_gemm) {
+  const int64_t d = a->d, e = a->e, nq = b->nq;
+  const int64_t(*st)[8] = a->st;
+  int64_t ld_q;
+  const REAL *Q = FN(block)((const REAL *)a->q + b->off[OQ] + b->i0 * st[OQ][RI], st[OQ][RI], st[OQ][RC], nq, d, w->pq,
+                            &ld_q);
+  for (int64_t j0 = b->jlo; j0 < b->jhi; j0 += BK) {
+    int64_t nk = b->jhi - j0 < BK ? b->jhi - j0 : BK, ld_k, ld_v;
+    const REAL *K = FN(block)((const REAL *)a->k + b->off[OK] + j0 * st[OK][RJ], st[OK][RJ], st[OK][RC], nk, d, w->pk,
+                              &ld_k);
+    const REAL *V = FN(block)((const REAL *)a->v + b->off[OV] + j0 * st[OV][RJ], st[OV][RJ], st[OV][RX], nk, e, w->pv,
+                              &ld_v);
+    if (d > 0) GEMM(1, nq, nk, d, in_gemm ? a->scale : 1.0, Q, ld_q, K, ld_k, 0.0, w->S, BK);
+    else
+      for (int64_t r = 0; r < nq; r++) memset(w->S + r * BK, 0, sizeof(REAL) * (size_t)nk);
+    REAL alpha[BQ];
+    FN(rows)(a, b, w->S, BK, 0, nq, j0, nk, alpha);
+    for (int64_t r = 0; r < nq; r++)
+      if (alpha[r] != 1)
+        for (int64_t x = 0; x < e; x++) b->acc[r * b->lda + x] *= alpha[r];
+    if (e > 0) GEMM(0, nq, e, nk, 1.0, w->S, BK, V, ld_v, 1.0, b->acc, b->lda);
+  }
+}
+
+#ifdef TILE
+/* The keys of block b by the register tiles of attention_tile.h, K and V
+ * packed (a->kp, a->vp). Chunks of KC keys (aligned to panels) in the
+ * outer loop, so that a chunk's K and V stay in cache for the block's
+ * groups of GR rows; a group visits the part of a chunk inside its own
+ * rows' key ranges. Q is copied into whole groups (zero rows past nq:
+ * their scores are 0 and their output is never written). */
+static ATTR void FN(keys_tiled)(const Attn *a, FN(Blk) *b, FN(Scratch) *w, int in_gemm) {
+  const int64_t d = a->d, nq = b->nq, ng = (nq + GR - 1) / GR;
+  const int64_t(*st)[8] = a->st;
+  const float *kp = a->kp + b->bi * a->mpad * d, *vp = a->vp + b->bi * a->mpad * b->lda;
+  const float *q = (const float *)a->q + b->off[OQ] + b->i0 * st[OQ][RI];
+  float scale = in_gemm ? (float)a->scale : 1.0f;
+  int64_t glo[BQ / GR], ghi[BQ / GR];
+  for (int64_t r = 0; r < ng * GR; r++)
+    for (int64_t c = 0; c < d; c++) w->pq[r * d + c] = r < nq ? q[r * st[OQ][RI] + c * st[OQ][RC]] : 0;
+  for (int64_t g = 0; g < ng; g++) {   /* the union of the group's key ranges */
+    glo[g] = b->jhi, ghi[g] = b->jlo;
+    for (int64_t r = g * GR; r < nq && r < (g + 1) * GR; r++)
+      if (b->rlo[r] < b->rhi[r]) {
+        glo[g] = b->rlo[r] < glo[g] ? b->rlo[r] : glo[g];
+        ghi[g] = b->rhi[r] > ghi[g] ? b->rhi[r] : ghi[g];
+      }
+    glo[g] = glo[g] < b->jlo ? b->jlo : glo[g];
+    ghi[g] = ghi[g] > b->jhi ? b->jhi : ghi[g];
+  }
+  for (int64_t c0 = b->jlo / PW * PW; c0 < b->jhi; c0 += KC)
+    for (int64_t g = 0; g < ng; g++) {
+      int64_t j0 = glo[g] / PW * PW, j1 = c0 + KC < ghi[g] ? c0 + KC : ghi[g];
+      j0 = j0 > c0 ? j0 : c0;
+      if (j0 >= j1) continue;
+      int64_t r0 = g * GR, r1 = r0 + GR < nq ? r0 + GR : nq, nk = j1 - j0;
+      float alpha[GR];
+      for (int64_t p = j0; p < j1; p += PW) QK(w->pq + r0 * d, d, kp + p * d, d, scale, w->S + (p - j0), KC);
+      FN(rows)(a, b, w->S, KC, r0, r1, j0, nk, alpha);
+      for (int64_t r = r1 - r0; r < GR; r++) alpha[r] = 1;
+      float *acc = b->acc + r0 * b->lda;
+      int64_t x0 = 0;
+      for (; x0 + 32 <= b->lda; x0 += 32) PV32(w->S, KC, vp + x0 * a->mpad + j0 * 32, 32, nk, acc + x0, b->lda, alpha);
+      if (x0 < b->lda) PV16(w->S, KC, vp + x0 * a->mpad + j0 * 16, 16, nk, acc + x0, b->lda, alpha);
+    }
+}
+#endif
+
+/* Work item t: a query block of a batch element (and with nsplit > 1 a
+ * part of its keys), finished into O or left as a partial row set. */
 static ATTR int FN(piece)(void *env, int64_t lo, int64_t hi) {
   const Attn *a = env;
   const int64_t d = a->d, e = a->e;
-  const int64_t (*st)[8] = a->st;
-  REAL *S = malloc(sizeof(REAL) * BQ * BK), *acc = malloc(sizeof(REAL) * (size_t)(BQ * e + 1));
-  REAL *pq = malloc(sizeof(REAL) * (size_t)(BQ * d + 1)), *pk = malloc(sizeof(REAL) * (size_t)(BK * d + 1));
-  REAL *pv = malloc(sizeof(REAL) * (size_t)(BK * e + 1));
-  int st_ok = S && acc && pq && pk && pv;
+#ifdef TILE
+  const int tiled = a->kp != NULL;
+#else
+  const int tiled = 0;
+#endif
+  const int64_t lda = tiled ? a->epad : e;
+  FN(Scratch) w;
+  FN(Blk) b;
+  w.S = malloc(sizeof(REAL) * BQ * BK), b.acc = malloc(sizeof(REAL) * (size_t)(BQ * lda + 1));
+  w.pq = malloc(sizeof(REAL) * (size_t)(BQ * d + 1)), w.pk = malloc(sizeof(REAL) * (size_t)(BK * d + 1));
+  w.pv = malloc(sizeof(REAL) * (size_t)(BK * e + 1));
+  int st_ok = w.S && b.acc && w.pq && w.pk && w.pv;
   /* the scale goes into the GEMM unless it could hide a NaN or infinity */
   int in_gemm = isfinite(a->scale) && a->scale != 0;
-  REAL post = in_gemm ? 1 : (REAL)a->scale;
+  b.post = in_gemm ? 1 : (REAL)a->scale;
+  b.lda = lda;
   for (int64_t t = lo; t < hi && st_ok; t++) {
     /* split keys (decoding): item t / nsplit, keys [s0, s1) */
-    int64_t item = t / a->nsplit, sp = t % a->nsplit, s0 = sp * a->splitlen, s1 = s0 + a->splitlen;
-    int64_t bi = item / a->nqb, i0 = item % a->nqb * BQ, nq = a->n - i0 < BQ ? a->n - i0 : BQ;
-    int64_t off[5], rlo[BQ], rhi[BQ], jlo = a->m, jhi = 0, ld_q, plo, phi;
-    REAL mx[BQ], shift[BQ], l[BQ];
-    batch_offsets(a, bi, off);
-    pad_range(a, bi, &plo, &phi);
-    REAL slope = a->alibi ? (REAL)slope_of(a, bi, sizeof(REAL) == 4 ? TNS_F32 : TNS_F64) : 0;
-    for (int64_t r = 0; r < nq; r++) {
-      key_range(a, i0 + r, plo, phi, &rlo[r], &rhi[r]);
-      if (rlo[r] < rhi[r]) {
-        jlo = rlo[r] < jlo ? rlo[r] : jlo;
-        jhi = rhi[r] > jhi ? rhi[r] : jhi;
+    int64_t item = t / a->nsplit, sp = t % a->nsplit, s0 = sp * a->splitlen, s1 = s0 + a->splitlen, plo, phi;
+    item_block(a, item, &b.bi, &b.i0);
+    b.nq = a->n - b.i0 < BQ ? a->n - b.i0 : BQ;
+    b.jlo = a->m, b.jhi = 0;
+    batch_offsets(a, b.bi, b.off);
+    pad_range(a, b.bi, &plo, &phi);
+    b.slope = a->alibi ? (REAL)slope_of(a, b.bi, sizeof(REAL) == 4 ? TNS_F32 : TNS_F64) : 0;
+    for (int64_t r = 0; r < b.nq; r++) {
+      key_range(a, b.i0 + r, plo, phi, &b.rlo[r], &b.rhi[r]);
+      if (b.rlo[r] < b.rhi[r]) {
+        b.jlo = b.rlo[r] < b.jlo ? b.rlo[r] : b.jlo;
+        b.jhi = b.rhi[r] > b.jhi ? b.rhi[r] : b.jhi;
       }
-      mx[r] = -INFINITY;
-      shift[r] = 0;
-      l[r] = 0;
+      b.mx[r] = -INFINITY;
+      b.shift[r] = 0;
+      b.l[r] = 0;
     }
-    memset(acc, 0, sizeof(REAL) * (size_t)(nq * e));
+    memset(b.acc, 0, sizeof(REAL) * (size_t)(BQ * lda));
     if (a->nsplit > 1) {
-      jlo = jlo > s0 ? jlo : s0;
-      jhi = jhi < s1 ? jhi : s1;
+      b.jlo = b.jlo > s0 ? b.jlo : s0;
+      b.jhi = b.jhi < s1 ? b.jhi : s1;
     }
-    const REAL *Q = FN(block)((const REAL *)a->q + off[OQ] + i0 * st[OQ][RI], st[OQ][RI], st[OQ][RC], nq, d, pq, &ld_q);
-    for (int64_t j0 = jlo; j0 < jhi; j0 += BK) {
-      int64_t nk = jhi - j0 < BK ? jhi - j0 : BK, ld_k, ld_v;
-      const REAL *K = FN(block)((const REAL *)a->k + off[OK] + j0 * st[OK][RJ], st[OK][RJ], st[OK][RC], nk, d, pk, &ld_k);
-      const REAL *V = FN(block)((const REAL *)a->v + off[OV] + j0 * st[OV][RJ], st[OV][RJ], st[OV][RX], nk, e, pv, &ld_v);
-      if (d > 0) GEMM(1, nq, nk, d, in_gemm ? a->scale : 1.0, Q, ld_q, K, ld_k, 0.0, S, BK);
-      else
-        for (int64_t r = 0; r < nq; r++) memset(S + r * BK, 0, sizeof(REAL) * (size_t)nk);
-      for (int64_t r = 0; r < nq; r++) {
-        const REAL *brow = a->bias ? (const REAL *)a->bias + off[OB] + (i0 + r) * st[OB][RI] : NULL;
-        REAL alpha;
-        FN(transform)(a, S + r * BK, nk, i0 + r, j0, post, brow, st[OB][RJ], slope);
-        REAL sum = FN(row)(S + r * BK, nk, j0, rlo[r], rhi[r], &mx[r], &shift[r], &alpha);
-        l[r] = l[r] * alpha + sum;
-        if (alpha != 1)
-          for (int64_t x = 0; x < e; x++) acc[r * e + x] *= alpha;
-      }
-      if (e > 0) GEMM(0, nq, e, nk, 1.0, S, BK, V, ld_v, 1.0, acc, e);
-    }
+#ifdef TILE
+    if (tiled && b.nq >= GR) FN(keys_tiled)(a, &b, &w, in_gemm);
+    else
+#endif
+      FN(keys_blas)(a, &b, &w, in_gemm);
     if (a->nsplit == 1) {
-      FN(finish)(a, bi, i0, nq, off, acc, l, shift, rlo, rhi);
+      FN(finish)(a, b.bi, b.i0, b.nq, b.off, b.acc, lda, b.l, b.shift, b.rlo, b.rhi);
       continue;
     }
     REAL *part = (REAL *)a->part + t * BQ * (e + 3);   /* per row: max, shift, sum, acc */
-    for (int64_t r = 0; r < nq; r++) {
+    for (int64_t r = 0; r < b.nq; r++) {
       REAL *pr = part + r * (e + 3);
-      pr[0] = mx[r], pr[1] = shift[r], pr[2] = l[r];
-      memcpy(pr + 3, acc + r * e, sizeof(REAL) * (size_t)e);
+      pr[0] = b.mx[r], pr[1] = b.shift[r], pr[2] = b.l[r];
+      memcpy(pr + 3, b.acc + r * lda, sizeof(REAL) * (size_t)e);
     }
   }
-  free(S), free(acc), free(pq), free(pk), free(pv);
+  free(w.S), free(b.acc), free(w.pq), free(w.pk), free(w.pv);
   return st_ok ? TNS_OK : tns_error(TNS_ERR_OOM, "attention: out of memory");
 }
 
@@ -205,8 +327,9 @@ __attribute__((unused)) static ATTR int FN(combine)(const Attn *a, int64_t items
   REAL *acc = malloc(sizeof(REAL) * (size_t)(BQ * e + 1));
   if (!acc) return tns_error(TNS_ERR_OOM, "attention: out of memory");
   for (int64_t item = 0; item < items; item++) {
-    int64_t bi = item / a->nqb, i0 = item % a->nqb * BQ, nq = a->n - i0 < BQ ? a->n - i0 : BQ;
-    int64_t off[5], rlo[BQ], rhi[BQ], plo, phi;
+    int64_t bi, i0, off[5], rlo[BQ], rhi[BQ], plo, phi;
+    item_block(a, item, &bi, &i0);
+    int64_t nq = a->n - i0 < BQ ? a->n - i0 : BQ;
     REAL l[BQ], shift[BQ];
     batch_offsets(a, bi, off);
     pad_range(a, bi, &plo, &phi);
@@ -229,11 +352,17 @@ __attribute__((unused)) static ATTR int FN(combine)(const Attn *a, int64_t items
       l[r] = sum;
       shift[r] = sh;
     }
-    FN(finish)(a, bi, i0, nq, off, acc, l, shift, rlo, rhi);
+    FN(finish)(a, bi, i0, nq, off, acc, e, l, shift, rlo, rhi);
   }
   free(acc);
   return TNS_OK;
 }
+
+#undef ROWMAX
+#undef EXPSUM
+#undef QK
+#undef PV32
+#undef PV16
 
 /* Order R >= 2: one row of a chunk's scores, keys L.. of the last key
  * (w of them): scale, softcap, bias, ALiBi (-O0's order), then -inf
