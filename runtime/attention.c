@@ -248,21 +248,51 @@ static void gemm_d(int tb, int64_t m, int64_t n, int64_t k, double alpha, const 
 #define SUF f64_v4
 #define ATTR V4
 #include "attention_impl.h"
+#undef SUF
+#undef ATTR
+
+/* Order 2, f32: own register-tiled kernels (the generic build and f64 use
+   piece_n). */
+#include <immintrin.h>
+enum { BQ2 = 16 };   /* queries of one work item */
+#define SUF f32_v3
+#define ATTR V3
+#define VW 8
+#include "attention_2_impl.h"
+#undef SUF
+#undef ATTR
+#undef VW
+#define SUF f32_v4
+#define ATTR V4
+#define VW 16
+#include "attention_2_impl.h"
+#undef VW
 
 typedef int (*Piece)(void *, int64_t, int64_t);
 
-/* The kernels for this CPU: [f32, f64][order 1, order 2+]. */
-static void kernels(Piece k[2][2]) {
-  static const Piece gen[2][2] = {{piece_f32, piece_n_f32}, {piece_f64, piece_n_f64}};
-  static const Piece v3[2][2] = {{piece_f32_v3, piece_n_f32_v3}, {piece_f64_v3, piece_n_f64_v3}};
-  static const Piece v4[2][2] = {{piece_f32_v4, piece_n_f32_v4}, {piece_f64_v4, piece_n_f64_v4}};
+/* The kernels for this CPU: [f32, f64][order 1, order 2+, order 2 plain
+   (NULL: none, piece_n does it)]. */
+static void kernels(Piece k[2][3]) {
+  static const Piece gen[2][3] = {{piece_f32, piece_n_f32, NULL}, {piece_f64, piece_n_f64, NULL}};
+  static const Piece v3[2][3] = {{piece_f32_v3, piece_n_f32_v3, piece_2_f32_v3}, {piece_f64_v3, piece_n_f64_v3, NULL}};
+  static const Piece v4[2][3] = {{piece_f32_v4, piece_n_f32_v4, piece_2_f32_v4}, {piece_f64_v4, piece_n_f64_v4, NULL}};
   __builtin_cpu_init();
-  const Piece(*t)[2] = gen;
+  const Piece(*t)[3] = gen;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) t = v3;
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
       __builtin_cpu_supports("avx512vl") && !getenv("TNS_ATTENTION_NO_AVX512"))
     t = v4;
-  memcpy(k, t, sizeof(Piece) * 4);
+  memcpy(k, t, sizeof(Piece) * 6);
+}
+
+/* Order 2 with nothing but the plain form: piece_2's case. Masks, key
+   padding, bias, softcap, ALiBi, log-sum-exp and grouped reads go to
+   piece_n. */
+static int plain_order2(const Attn *a) {
+  int grouped = 0;
+  for (int o = 0; o < 5; o++)
+    for (int r = 0; r < a->nb; r++) grouped |= a->div[o][RB + r] > 1;
+  return a->order == 2 && !a->ncond && !a->npad && !a->capped && !a->alibi && !a->lse && !a->bias && !grouped;
 }
 
 /* Grouped-query reads stay inside their operand (-O0 checks each read). */
@@ -341,11 +371,14 @@ int tns_attention(TnsDtype dtype, const int64_t *desc, const void *q, const void
   if (batch <= 0 || a.n <= 0) return TNS_OK;
   int st = check_divs(&a, desc);
   if (st != TNS_OK) return st;
-  Piece kern[2][2];
+  Piece kern[2][3];
   kernels(kern);
   if (a.order > 1) {   /* no masks: every key tuple counts */
     int64_t tuples = 1;
     for (int r = 0; r < a.order; r++) tuples *= a.mk[r];
+    if (plain_order2(&a) && kern[dtype != TNS_F32][2])   /* work items: (batch element, tile of BQ2 queries) */
+      return tns_parallel_for(batch * ((a.n + BQ2 - 1) / BQ2), BQ2 * tuples * (a.d + a.e) + 1,
+                              kern[dtype != TNS_F32][2], &a);
     tnsi_blas_single_threaded(1);
     st = tns_parallel_for(batch * a.n, tuples * (a.d + a.e) + 1, kern[dtype != TNS_F32][1], &a);
     tnsi_blas_single_threaded(0);
