@@ -331,21 +331,68 @@ static void gemm_d(int tb, int64_t m, int64_t n, int64_t k, double alpha, const 
 #define SUF f64_v4
 #define ATTR V4
 #include "attention_impl.h"
+#undef SUF
+#undef ATTR
+
+/* Order 2, f32: own register-tiled kernels (the generic build and f64 use
+   piece_n). */
+#include <immintrin.h>
+enum { BQ2 = 16 };   /* queries of one work item */
+#define SUF f32_v3
+#define ATTR V3
+#define VW 8
+#include "attention_2_impl.h"
+#undef SUF
+#undef ATTR
+#undef VW
+#define SUF f32_v4
+#define ATTR V4
+#define VW 16
+#include "attention_2_impl.h"
+#undef VW
 
 typedef int (*Piece)(void *, int64_t, int64_t);
 
-/* The kernels for this CPU: [f32, f64][order 1, order 2+]. */
-static void kernels(Piece k[2][2]) {
-  static const Piece gen[2][2] = {{piece_f32, piece_n_f32}, {piece_f64, piece_n_f64}};
-  static const Piece v3[2][2] = {{piece_f32_v3, piece_n_f32_v3}, {piece_f64_v3, piece_n_f64_v3}};
-  static const Piece v4[2][2] = {{piece_f32_v4, piece_n_f32_v4}, {piece_f64_v4, piece_n_f64_v4}};
+/* The kernels for this CPU: [f32, f64][order 1, order 2+, order 2 plain
+   (NULL: none, piece_n does it)]. */
+static void kernels(Piece k[2][3]) {
+  static const Piece gen[2][3] = {{piece_f32, piece_n_f32, NULL}, {piece_f64, piece_n_f64, NULL}};
+  static const Piece v3[2][3] = {{piece_f32_v3, piece_n_f32_v3, piece_2_f32_v3}, {piece_f64_v3, piece_n_f64_v3, NULL}};
+  static const Piece v4[2][3] = {{piece_f32_v4, piece_n_f32_v4, piece_2_f32_v4}, {piece_f64_v4, piece_n_f64_v4, NULL}};
   __builtin_cpu_init();
-  const Piece(*t)[2] = gen;
+  const Piece(*t)[3] = gen;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) t = v3;
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
       __builtin_cpu_supports("avx512vl") && !getenv("TNS_ATTENTION_NO_AVX512"))
     t = v4;
-  memcpy(k, t, sizeof(Piece) * 4);
+  memcpy(k, t, sizeof(Piece) * 6);
+}
+
+/* piece_2 (order 2, nothing but the plain form: order_n_plain) sums
+ * (P V2) * v1 over j, where -O0 nests the values' sums the other way: with
+ * an inf or NaN among the values the two differ, and piece_n's
+ * tuple-by-tuple walk gives -O0's result. One pass over V1 and V2. */
+static int order2_values_finite(const Attn *a, int64_t batch) {
+  for (int64_t bi = 0; bi < batch; bi++) {
+    int64_t c[4], off[5], vo = 0;
+    batch_coords(a, bi, c);
+    batch_offsets(a, bi, off);
+    for (int b = 0; b < a->nb; b++) vo += c[b] * a->vst[0][2 + b];
+    const float *v1 = (const float *)a->v + off[OV], *v2 = (const float *)a->vx[0] + vo;
+    float bad = 0;   /* y - y is 0 unless y is inf or NaN */
+    for (int64_t j = 0; j < a->mk[0]; j++)
+      for (int64_t x = 0; x < a->e; x++) {
+        float y = v1[j * a->st[OV][RJ] + x * a->st[OV][RX]];
+        bad += y - y;
+      }
+    for (int64_t k = 0; k < a->mk[1]; k++)
+      for (int64_t x = 0; x < a->e; x++) {
+        float y = v2[k * a->vst[0][0] + x * a->vst[0][1]];
+        bad += y - y;
+      }
+    if (bad != 0 || bad != bad) return 0;
+  }
+  return 1;
 }
 
 /* Grouped-query reads stay inside their operand (-O0 checks each read). */
@@ -364,7 +411,7 @@ static int check_divs(const Attn *a, const int64_t *desc) {
  * or grouped reads: what a kernel without those features may take (the
  * rest goes to piece_n). Values that are not finite need -O0's nesting
  * (piece_n's walk_sum) in any case. */
-__attribute__((unused)) static int order_n_plain(const Attn *a) {
+static int order_n_plain(const Attn *a) {
   if (a->ncond || a->npad || a->bias || a->capped || a->alibi || a->lse) return 0;
   for (int o = 0; o < 5; o++)
     for (int r = 0; r < 8; r++)
@@ -563,7 +610,7 @@ int tns_attention(TnsDtype dtype, const int64_t *desc, const void *q, const void
   if (batch <= 0 || a.n <= 0) return TNS_OK;
   int st = check_divs(&a, desc);
   if (st != TNS_OK) return st;
-  Piece kern[2][2];
+  Piece kern[2][3];
   kernels(kern);
   if (a.order > 1) {   /* masks, bias, softcap, ALiBi, padding, grouped reads, log-sum-exp: piece_n */
     int64_t tuples = 1;
@@ -574,6 +621,8 @@ int tns_attention(TnsDtype dtype, const int64_t *desc, const void *q, const void
       if (a.pkey[t] < 0 || a.pkey[t] >= a.order) seen = 0;
     if (seen != (1 << a.order) - 1) return tns_error(TNS_ERR_INTERNAL, "attention: bad descriptor");
     if ((st = check_divs_n(&a)) != TNS_OK) return st;
+    if (a.order == 2 && dtype == TNS_F32 && kern[0][2] && order_n_plain(&a) && order2_values_finite(&a, batch))
+      return tns_parallel_for(batch * ((a.n + BQ2 - 1) / BQ2), BQ2 * tuples * (a.d + a.e) + 1, kern[0][2], &a);
     tnsi_blas_single_threaded(1);
     st = tns_parallel_for(batch * a.n, tuples * (a.d + a.e) + 1, kern[dtype != TNS_F32][1], &a);
     tnsi_blas_single_threaded(0);
