@@ -548,10 +548,12 @@ static int pack_piece(void *env, int64_t lo, int64_t hi) {
 static int pack(Attn *a, int64_t batch) {
   a->mpad = (a->m + PW - 1) / PW * PW;
   a->epad = (a->e + 15) / 16 * 16;
-  a->kp = malloc(sizeof(float) * (size_t)(batch * a->mpad * a->d + 1));
-  a->vp = malloc(sizeof(float) * (size_t)(batch * a->mpad * a->epad + 1));
+  /* the runtime's blocks: large ones are kept for the next call instead of
+     being mapped and page-faulted in again each time */
+  a->kp = tns_alloc_elems_uninit(batch * a->mpad * a->d + 1, sizeof(float), 0);
+  a->vp = tns_alloc_elems_uninit(batch * a->mpad * a->epad + 1, sizeof(float), 0);
   if (!a->kp || !a->vp) {
-    free(a->kp), free(a->vp);
+    tns_free(a->kp), tns_free(a->vp);
     a->kp = a->vp = NULL;
     return TNS_OK;
   }
@@ -652,6 +654,6 @@ int tns_attention(TnsDtype dtype, const int64_t *desc, const void *q, const void
     tnsi_blas_single_threaded(0);
   }
   if (st == TNS_OK && a.nsplit > 1) st = dtype == TNS_F32 ? combine_f32(&a, items) : combine_f64(&a, items);
-  free(a.part), free(a.bad), free(a.kp), free(a.vp), free(a.qorder);
+  free(a.part), free(a.bad), tns_free(a.kp), tns_free(a.vp), free(a.qorder);
   return st;
 }
