@@ -89,21 +89,25 @@ typedef struct Attn {
 
 static int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
+/* One condition b*j + s >= 0 narrows the keys [*l, *h). */
+static void bound(int64_t b, int64_t s, int64_t *l, int64_t *h) {
+  if (b > 0) {
+    int64_t from = -floor_div(s, b);   /* ceil(-s / b) */
+    if (from > *l) *l = from;
+  } else if (b < 0) {
+    int64_t to = floor_div(s, -b) + 1;
+    if (to < *h) *h = to;
+  } else if (s < 0) {
+    *h = 0;
+  }
+}
+
 /* The keys row i may see: [*lo, *hi) within [plo, phi) (the padding
  * bounds of its batch element), empty when *lo == *hi. */
 static void key_range(const Attn *a, int64_t i, int64_t plo, int64_t phi, int64_t *lo, int64_t *hi) {
   int64_t l = plo, h = phi;
   for (int t = 0; t < a->ncond; t++) {
-    int64_t s = a->ca[t] * i + a->cc[t], b = a->cb[t];   /* b*j + s >= 0 */
-    if (b > 0) {
-      int64_t from = -floor_div(s, b);   /* ceil(-s / b) */
-      if (from > l) l = from;
-    } else if (b < 0) {
-      int64_t to = floor_div(s, -b) + 1;
-      if (to < h) h = to;
-    } else if (s < 0) {
-      h = 0;
-    }
+    bound(a->cb[t], a->ca[t] * i + a->cc[t], &l, &h);
   }
   if (h < l) h = l;
   *lo = l;
@@ -120,17 +124,9 @@ static void tuple_range(const Attn *a, int lev, int64_t i, const int64_t *js, in
   int64_t l = plo, h = phi;
   for (int t = 0; t < a->ncond; t++) {
     if (a->clev[t] != lev) continue;
-    int64_t s = a->ca[t] * i + a->cc[t], b = a->ckey[lev][t];   /* b*j + s >= 0 */
+    int64_t s = a->ca[t] * i + a->cc[t];
     for (int r = 0; r < lev; r++) s += a->ckey[r][t] * js[r];
-    if (b > 0) {
-      int64_t from = -floor_div(s, b);
-      if (from > l) l = from;
-    } else if (b < 0) {
-      int64_t to = floor_div(s, -b) + 1;
-      if (to < h) h = to;
-    } else if (s < 0) {
-      h = 0;
-    }
+    bound(a->ckey[lev][t], s, &l, &h);
   }
   if (h < l) h = l;
   *lo = l;
