@@ -355,12 +355,8 @@ static void kernels(Piece k[2][3]) {
   static const Piece gen[2][3] = {{piece_f32, piece_n_f32, NULL}, {piece_f64, piece_n_f64, NULL}};
   static const Piece v3[2][3] = {{piece_f32_v3, piece_n_f32_v3, piece_2_f32_v3}, {piece_f64_v3, piece_n_f64_v3, NULL}};
   static const Piece v4[2][3] = {{piece_f32_v4, piece_n_f32_v4, piece_2_f32_v4}, {piece_f64_v4, piece_n_f64_v4, NULL}};
-  __builtin_cpu_init();
-  const Piece(*t)[3] = gen;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) t = v3;
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("avx512vl") && !getenv("TNS_ATTENTION_NO_AVX512"))
-    t = v4;
+  int level = tnsi_cpu_level();
+  const Piece(*t)[3] = level == TNSI_CPU_AVX512 ? v4 : level == TNSI_CPU_AVX2 ? v3 : gen;
   memcpy(k, t, sizeof(Piece) * 6);
 }
 

@@ -63,15 +63,6 @@ GEMM4(gemm4_d_v3, double, v4d, FAST)
 GEMM4(gemm4_s, float, v4s, )
 GEMM4(gemm4_s_v3, float, v4s, FAST)
 
-static int has_avx2(void) {
-  static int known = -1;
-  if (known < 0) {
-    __builtin_cpu_init();
-    known = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }
-  return known;
-}
-
 /* One batch element through the runtime's own kernels. */
 typedef struct SmallJob {
   TnsDtype dtype;
@@ -86,9 +77,10 @@ static int small_piece(void *env, int64_t lo, int64_t hi) {
   const SmallJob *j = env;
   if (j->m == 4 && j->n == 4 && j->k == 4 && !j->ta && !j->tb) {
     if (j->dtype == TNS_F64)
-      (has_avx2() ? gemm4_d_v3 : gemm4_d)(lo, hi, j->alpha, j->A, j->sa, j->B, j->sb, j->beta, j->C);
+      (tnsi_cpu_level() >= TNSI_CPU_AVX2 ? gemm4_d_v3 : gemm4_d)(lo, hi, j->alpha, j->A, j->sa, j->B, j->sb, j->beta,
+                                                                  j->C);
     else
-      (has_avx2() ? gemm4_s_v3 : gemm4_s)(lo, hi, (float)j->alpha, j->A, j->sa, j->B, j->sb, (float)j->beta, j->C);
+      (tnsi_cpu_level() >= TNSI_CPU_AVX2 ? gemm4_s_v3 : gemm4_s)(lo, hi, (float)j->alpha, j->A, j->sa, j->B, j->sb, (float)j->beta, j->C);
     return TNS_OK;
   }
   for (int64_t b = lo; b < hi; b++) {

@@ -54,4 +54,8 @@ TNSI_HIDDEN void tnsi_locale_leave(locale_t old);
  * setting is restored after the last. */
 TNSI_HIDDEN void tnsi_blas_single_threaded(int enter);
 
+/* cpu.c: the widest vector build this CPU runs. */
+enum { TNSI_CPU_GENERIC, TNSI_CPU_AVX2, TNSI_CPU_AVX512 };
+TNSI_HIDDEN int tnsi_cpu_level(void);
+
 #endif

@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* While on, fopen fails for every path (stub_files.c). */
+/* While on, fopen fails for every path (no_files.c). */
 void fuzz_deny_files(int on);
 /* A file descriptor path (/proc/self/fd/N) holding data[0..n): a memfd,
  * reused between inputs, so the readers under test get a real path. */

@@ -1,6 +1,6 @@
 /* fuzz_frontend.c — source bytes through the whole front end: lexer,
  * parser, sema, TIR build, the passes and loop nests (pipeline.c, as at
- * -O2) and tir_verify. No file can be opened (stub_files.c makes fopen fail): `import` and
+ * -O2) and tir_verify. No file can be opened (no_files.c makes fopen fail): `import` and
  * `load` cannot reach a real path. A crash, a sanitizer report, an
  * internal error (tns_bug aborts) or TIR that does not verify is a
  * finding. */

@@ -1,7 +1,7 @@
 /* fuzz_repl.c — the REPL's line handling: the input is a session fed to
  * repl_run as its stdin (continuation lines, :commands, bare values,
  * redefinitions, errors between inputs), compiled and run at -O0. Files
- * cannot be opened (stub_files.c); a run longer than a second is interrupted the way
+ * cannot be opened (no_files.c); a run longer than a second is interrupted the way
  * Ctrl-C does it, so `while true {}` ends. Output goes to /dev/null. */
 #include <signal.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* stub_files.c — file access for the fuzz targets: while an input is being
+/* no_files.c — file access for the fuzz targets: while an input is being
  * processed, fopen fails (ENOENT) for every path, so a fuzzed program can
  * neither `import` nor `load`/`save` a real file, nor the REPL `:load` one.
  * The harness executable defines fopen, which takes precedence over libc's
