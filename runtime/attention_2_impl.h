@@ -28,9 +28,7 @@
 #define VADD(a, b) _mm512_add_ps(a, b)
 #define VSUB(a, b) _mm512_sub_ps(a, b)
 #define VMAX(a, b) _mm512_max_ps(a, b)   /* b where either is NaN */
-/* y where !(x < lo) (NaN keeps y), else 0 */
-#define VZERO_BELOW(y, x, lo) _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, lo, _CMP_NLT_UQ), y)
-#define VSHL23(t) _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_castps_si512(t), 23))
+#define VEXP(x) exp_v4(x)   /* attention_tile.h's */
 #define A2_MR 8   /* rows (queries) of a register tile */
 #define A2_NV 2   /* vectors of keys (QK) or value columns (PV) */
 INLINE2 float FN2(hmax)(VF v) { return _mm512_reduce_max_ps(v); }
@@ -45,8 +43,7 @@ INLINE2 float FN2(hsum)(VF v) { return _mm512_reduce_add_ps(v); }
 #define VADD(a, b) _mm256_add_ps(a, b)
 #define VSUB(a, b) _mm256_sub_ps(a, b)
 #define VMAX(a, b) _mm256_max_ps(a, b)
-#define VZERO_BELOW(y, x, lo) _mm256_and_ps(_mm256_cmp_ps(x, lo, _CMP_NLT_UQ), y)
-#define VSHL23(t) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_castps_si256(t), 23))
+#define VEXP(x) exp_v3(x)
 #define A2_MR 4
 #define A2_NV 2
 INLINE2 float FN2(hmax)(VF v) {
@@ -65,26 +62,6 @@ INLINE2 float FN2(hsum)(VF v) {
 #define A2_TQ BQ2                /* queries of a work item (a multiple of A2_MR) */
 #define A2_KT (A2_NV * VW)       /* keys of a register tile; K2 is padded to it */
 #define A2_KC (32 * A2_KT)       /* keys of a chunk of scores (L1) */
-
-/* exp(x) for x <= 0 or NaN (x = s - shift with a finite max): exp_f32's
- * polynomial, the power of two from the rounding constant's bits (127
- * folded in), results below e^-87.3 flushed to 0, NaN kept. */
-INLINE2 VF FN2(vexp_neg)(VF x) {
-  const VF lo = VSET(-87.33654f), magic = VSET(12582912.0f + 127.0f);
-  VF c = VMAX(lo, x);   /* NaN stays */
-  VF t = VFMA(c, VSET(1.44269504088896341f), magic);
-  VF nf = VSUB(t, magic);
-  VF r = VFMA(nf, VSET(-0.693359375f), c);
-  r = VFMA(nf, VSET(2.12194440e-4f), r);
-  VF p = VFMA(VSET(1.9875691500e-4f), r, VSET(1.3981999507e-3f));
-  p = VFMA(p, r, VSET(8.3334519073e-3f));
-  p = VFMA(p, r, VSET(4.1665795894e-2f));
-  p = VFMA(p, r, VSET(1.6666665459e-1f));
-  p = VFMA(p, r, VSET(5.0000001201e-1f));
-  p = VFMA(p, r, VSET(1.0f));   /* p r² + r + 1 = (p r + 1) r + 1 */
-  p = VFMA(p, r, VSET(1.0f));
-  return VZERO_BELOW(VMUL(p, VSHL23(t)), x, lo);
-}
 
 /* S[r, k] = post * sum_c A[r, c] B[c, k] for MR rows and A2_KT keys at
  * k: one register tile (MR and the vector count constants once inlined). */
@@ -202,7 +179,7 @@ static ATTR void FN2(soft)(float *s, int64_t kn, int64_t valid, float *mx, float
   if (m == INFINITY)   /* shift 0: the scores themselves, up to +inf (exp_f32 casts: no NaN in) */
     for (int64_t k = 0; k < kn; k++) s[k] = s[k] != s[k] ? s[k] : exp_f32(s[k]);
   else
-    for (int64_t k = 0; k < kn; k += VW) VST(s + k, FN2(vexp_neg)(VSUB(VLD(s + k), shv)));
+    for (int64_t k = 0; k < kn; k += VW) VST(s + k, VEXP(VSUB(VLD(s + k), shv)));
   for (int64_t k = 0; k < kn; k += VW) sum = VADD(sum, VLD(s + k));
   VST(lv, sum);
 }
@@ -283,8 +260,7 @@ static ATTR int FN2(piece_2)(void *env, int64_t lo, int64_t hi) {
 #undef VADD
 #undef VSUB
 #undef VMAX
-#undef VZERO_BELOW
-#undef VSHL23
+#undef VEXP
 #undef A2_MR
 #undef A2_NV
 #undef A2_TQ
