@@ -386,30 +386,6 @@ static ATTR void FN(tuple_scores)(const Attn *a, REAL *s, int64_t w, int64_t L, 
   for (int64_t k = hi - L; k < w; k++) s[k] = -INFINITY;
 }
 
-/* Order R >= 2: the online softmax over a chunk's n scores as one row:
- * p = exp(s - shift) in place; returns their sum and sets the factor the
- * earlier sum and output are rescaled by (as row() does for order 1). */
-static ATTR REAL FN(chunk_softmax)(REAL *s, int64_t n, REAL *mx, REAL *shift, REAL *alpha) {
-  REAL lane[16], m = *mx, sum = 0;
-  int64_t n16 = n / 16 * 16;
-  for (int k = 0; k < 16; k++) lane[k] = -INFINITY;
-  for (int64_t t = 0; t < n16; t += 16)   /* a NaN is skipped here, and makes the row NaN through exp */
-    for (int k = 0; k < 16; k++) lane[k] = lane[k] < s[t + k] ? s[t + k] : lane[k];
-  for (int64_t t = n16; t < n; t++) m = s[t] > m ? s[t] : m;
-  for (int k = 0; k < 16; k++) m = lane[k] > m ? lane[k] : m;
-  REAL sh = isinf(m) ? 0 : m;
-  *alpha = sh == *shift ? 1 : *mx == -INFINITY ? 0 : (REAL)exp((double)(*shift - sh));
-  *mx = m;
-  *shift = sh;
-  for (int64_t t = 0; t < n; t++) s[t] = EXP(s[t] - sh);
-  for (int k = 0; k < 16; k++) lane[k] = 0;
-  for (int64_t t = 0; t < n16; t += 16)
-    for (int k = 0; k < 16; k++) lane[k] += s[t + k];
-  for (int64_t t = n16; t < n; t++) sum += s[t];
-  for (int k = 0; k < 16; k++) sum += lane[k];
-  return sum;
-}
-
 /* Order R >= 2: what one row's tuple-by-tuple walk reads. */
 typedef struct FN(Walk) {
   const Attn *a;
@@ -601,7 +577,7 @@ static ATTR int FN(piece_n)(void *env, int64_t lo, int64_t hi) {
         }
         FN(tuple_scores)(a, S + r * w, w, L, tr[4], tr[5], post, br, bsk[R - 1], slope, ab, abk[R - 1]);
       }
-      REAL alpha, sum = FN(chunk_softmax)(S, nt * w, &mx, &sh, &alpha);
+      REAL alpha, sum = FN(row)(S, nt * w, 0, 0, nt * w, &mx, &sh, &alpha);   /* the chunk as one row */
       l = l * alpha + sum;
       if (alpha != 1)
         for (int64_t x = 0; x < e; x++) acc[x] *= alpha;
