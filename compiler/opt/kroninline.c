@@ -115,12 +115,12 @@ static int simple_ops(const TirBlock *b, int in_loop) {
   return 1;
 }
 
-/* Every path through ops[from..] ends in a RETURN. */
-static int returns(const TirBlock *b, int from) {
-  for (int i = from; i < b->n; i++) {
+/* Every path through b ends in a RETURN. */
+static int returns(const TirBlock *b) {
+  for (int i = 0; i < b->n; i++) {
     const TirOp *op = b->ops[i];
     if (op->kind == TO_RETURN) return 1;
-    if (op->kind == TO_IF && returns(&op->body_ops, 0) && returns(&op->else_ops, 0)) return 1;
+    if (op->kind == TO_IF && returns(&op->body_ops) && returns(&op->else_ops)) return 1;
   }
   return 0;
 }
@@ -138,7 +138,7 @@ static int has_return(const TirOp *op) {
 static int inlinable(const TirFunc *caller, const TirOp *op) {
   const TirFunc *f = op->fn;
   if (op->kind != TO_CALL || f == caller || f->array_results) return 0;
-  if (f->sizes.n != f->nsize_params || !returns(&f->body, 0)) return 0;
+  if (f->sizes.n != f->nsize_params || !returns(&f->body)) return 0;
   if (!simple_ops(&f->body, 0)) return 0;
   for (int i = 0; i < op->nargs; i++)
     if (kron_valued(caller, op->args[i], 0)) return 1;
